@@ -1,0 +1,147 @@
+/**
+ * The four patch types kubectl and client-node send. JSON merge patch (RFC 7386) and
+ * JSON patch (RFC 6902) come from their libraries; strategic merge patch is merge patch
+ * plus ObjectMeta's list strategies and the `$patch` directives, which is all a Tilt kind
+ * declares; apply patch merges the applied configuration into the live object.
+ */
+import jsonMergePatch from 'json-merge-patch';
+import jsonPatch from 'fast-json-patch';
+import YAML from 'yaml';
+import { ApiError, badRequest, unsupportedMediaType } from './errors.ts';
+
+export const patchTypes = {
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  apply: 'application/apply-patch+yaml',
+} as const;
+export type PatchType = keyof typeof patchTypes;
+
+const acceptedPatchTypes = Object.values(patchTypes);
+
+/** patchTypeOf maps a Content-Type header to a patch type, or answers 415. */
+export function patchTypeOf(contentType: string | undefined): PatchType {
+  const media = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  for (const [k, v] of Object.entries(patchTypes)) if (v === media) return k as PatchType;
+  throw unsupportedMediaType(media, acceptedPatchTypes);
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type JsonObject = { [k: string]: Json };
+
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** parsePatchBody decodes a patch body: JSON for all types, YAML too for apply. */
+export function parsePatchBody(type: PatchType, raw: string): Json {
+  try {
+    return type === 'apply' ? (YAML.parse(raw) as Json) : (JSON.parse(raw) as Json);
+  } catch (err) {
+    throw badRequest(`error decoding patch: ${(err as Error).message}`);
+  }
+}
+
+const opNames = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
+
+/** applyPatch returns a patched copy of target. */
+export function applyPatch(type: PatchType, target: JsonObject, patch: Json): JsonObject {
+  const doc = structuredClone(target);
+  switch (type) {
+    case 'merge': {
+      if (!isObject(patch)) throw badRequest('the patch must be a JSON object');
+      return jsonMergePatch.apply(doc, patch) as JsonObject;
+    }
+    case 'json': {
+      if (!Array.isArray(patch)) throw badRequest('the JSON patch must be an array of operations');
+      if (patch.length > 10000) throw new ApiError(422, 'Invalid', `The request is invalid: the allowed maximum operations in a JSON patch is 10000, got ${patch.length}`);
+      for (const op of patch) {
+        if (!isObject(op) || typeof op.op !== 'string' || !opNames.has(op.op) || typeof op.path !== 'string') {
+          throw badRequest(`invalid JSON patch operation: ${JSON.stringify(op)}`);
+        }
+      }
+      try {
+        return jsonPatch.applyPatch(doc, patch as unknown as jsonPatch.Operation[], true, true).newDocument as JsonObject;
+      } catch (err) {
+        throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
+    case 'strategic': {
+      if (!isObject(patch)) throw badRequest('the patch must be a JSON object');
+      return strategicMerge(doc, patch, []) as JsonObject;
+    }
+    case 'apply': {
+      if (!isObject(patch)) throw badRequest('the applied configuration must be an object');
+      return applyMerge(doc, patch) as JsonObject;
+    }
+  }
+}
+
+function strategicMerge(target: Json | undefined, patch: JsonObject, path: string[]): Json | undefined {
+  const directive = patch.$patch;
+  if (directive === 'delete') return undefined;
+  if (directive === 'replace') {
+    const { $patch: _, ...rest } = patch;
+    return stripDirectives(rest);
+  }
+  const out: JsonObject = isObject(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (key === '$patch' || key === '$retainKeys' || key.startsWith('$setElementOrder/')) continue;
+    if (key.startsWith('$deleteFromPrimitiveList/')) {
+      const field = key.slice('$deleteFromPrimitiveList/'.length);
+      const drop = new Set((Array.isArray(value) ? value : []).map(String));
+      if (Array.isArray(out[field])) out[field] = (out[field] as Json[]).filter((v) => !drop.has(String(v)));
+      continue;
+    }
+    const here = [...path, key];
+    const inMeta = path.length === 1 && path[0] === 'metadata';
+    if (value === null) {
+      delete out[key];
+    } else if (inMeta && key === 'finalizers' && Array.isArray(value)) {
+      const current = Array.isArray(out[key]) ? (out[key] as Json[]) : [];
+      out[key] = [...current, ...value.filter((v) => !current.includes(v))];
+    } else if (inMeta && key === 'ownerReferences' && Array.isArray(value)) {
+      out[key] = mergeByKey(Array.isArray(out[key]) ? (out[key] as Json[]) : [], value, 'uid');
+    } else if (isObject(value)) {
+      const merged = strategicMerge(out[key], value, here);
+      if (merged === undefined) delete out[key];
+      else out[key] = merged;
+    } else {
+      out[key] = stripDirectives(value);
+    }
+  }
+  return out;
+}
+
+function mergeByKey(current: Json[], patch: Json[], key: string): Json[] {
+  const out = current.map((c) => (isObject(c) ? { ...c } : c));
+  for (const p of patch) {
+    if (!isObject(p)) continue;
+    const idx = out.findIndex((c) => isObject(c) && c[key] === p[key]);
+    if (p.$patch === 'delete') {
+      if (idx >= 0) out.splice(idx, 1);
+    } else if (idx >= 0) {
+      out[idx] = strategicMerge(out[idx], p, []) as Json;
+    } else {
+      out.push(stripDirectives(p));
+    }
+  }
+  return out;
+}
+
+function stripDirectives(v: Json): Json {
+  if (Array.isArray(v)) return v.map(stripDirectives);
+  if (!isObject(v)) return v;
+  const out: JsonObject = {};
+  for (const [k, x] of Object.entries(v)) if (!k.startsWith('$')) out[k] = stripDirectives(x);
+  return out;
+}
+
+/** applyMerge merges an applied configuration: maps merge, lists and scalars replace, null removes. */
+function applyMerge(target: Json | undefined, applied: JsonObject): JsonObject {
+  const out: JsonObject = isObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(applied)) {
+    if (v === null) delete out[k];
+    else if (isObject(v)) out[k] = applyMerge(out[k], v);
+    else out[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,195 @@
+/**
+ * ObjectStore holds every object in memory behind one global resourceVersion counter,
+ * writes each change through to Storage, keeps a bounded history of change events for
+ * watch resumption and snapshot lists, and fans events out to subscribers.
+ */
+import type { KubeObject } from '../apis/meta.ts';
+import type { Storage } from './storage.ts';
+import { expired } from './errors.ts';
+
+export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface ChangeEvent {
+  rv: number;
+  resource: string;
+  type: EventType;
+  /** The object after the change (for DELETED: its last state, with the delete's rv). */
+  object: KubeObject;
+  /** The object before the change, if any. */
+  prev?: KubeObject;
+}
+
+export type Subscriber = (ev: ChangeEvent) => void;
+
+/** canonical returns a copy of v with object keys sorted, so equal objects serialise equally. */
+export function canonical<T>(v: T): T {
+  if (Array.isArray(v)) return v.map(canonical) as T;
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x !== undefined) out[k] = canonical(x);
+    }
+    return out as T;
+  }
+  return v;
+}
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+export interface ObjectStoreOptions {
+  storage: Storage;
+  /** historySize is how many change events are kept for watch resumption. Default 10,000. */
+  historySize?: number;
+}
+
+export class ObjectStore {
+  private readonly storage: Storage;
+  private readonly objects = new Map<string, Map<string, KubeObject>>();
+  private readonly history: ChangeEvent[] = [];
+  private readonly historySize: number;
+  private readonly subscribers = new Map<string, Set<Subscriber>>();
+  private readonly anySubscribers = new Set<Subscriber>();
+  private rv: number;
+  /** The oldest rv from which history is complete: events after it are all retained. */
+  private historyFloor: number;
+
+  constructor(opts: ObjectStoreOptions) {
+    this.storage = opts.storage;
+    this.historySize = opts.historySize ?? 10_000;
+    const { rows, resourceVersion } = this.storage.load();
+    for (const row of rows) this.bucket(row.resource).set(row.name, JSON.parse(row.json));
+    this.rv = resourceVersion;
+    this.historyFloor = resourceVersion;
+  }
+
+  get resourceVersion(): number {
+    return this.rv;
+  }
+
+  private bucket(resource: string): Map<string, KubeObject> {
+    let b = this.objects.get(resource);
+    if (!b) {
+      b = new Map();
+      this.objects.set(resource, b);
+    }
+    return b;
+  }
+
+  /** get returns a copy of the stored object, or undefined. */
+  get(resource: string, name: string): KubeObject | undefined {
+    const o = this.objects.get(resource)?.get(name);
+    return o && clone(o);
+  }
+
+  /** peek returns the stored object itself; callers must not modify it. */
+  peek(resource: string, name: string): KubeObject | undefined {
+    return this.objects.get(resource)?.get(name);
+  }
+
+  /** list returns the stored objects of a resource (not copies), sorted by name. */
+  list(resource: string): KubeObject[] {
+    const b = this.objects.get(resource);
+    if (!b) return [];
+    return [...b.values()].sort((a, c) => (a.metadata.name! < c.metadata.name! ? -1 : 1));
+  }
+
+  resources(): string[] {
+    return [...this.objects.keys()];
+  }
+
+  /**
+   * write stores obj (creating or replacing) under the next resourceVersion and returns
+   * the stored copy. The caller has already decided the write is not a no-op.
+   */
+  write(resource: string, obj: KubeObject): KubeObject {
+    const name = obj.metadata.name!;
+    const prev = this.objects.get(resource)?.get(name);
+    const rv = this.rv + 1;
+    const stored = canonical({ ...obj, metadata: { ...obj.metadata, resourceVersion: String(rv) } });
+    this.storage.put(resource, name, JSON.stringify(stored), rv);
+    this.rv = rv;
+    this.bucket(resource).set(name, stored);
+    this.emit({ rv, resource, type: prev ? 'MODIFIED' : 'ADDED', object: stored, prev });
+    return clone(stored);
+  }
+
+  /** remove deletes an object under the next resourceVersion and returns its last state. */
+  remove(resource: string, name: string): KubeObject | undefined {
+    const prev = this.objects.get(resource)?.get(name);
+    if (!prev) return undefined;
+    const rv = this.rv + 1;
+    this.storage.remove(resource, name, rv);
+    this.rv = rv;
+    this.objects.get(resource)!.delete(name);
+    const last = { ...prev, metadata: { ...prev.metadata, resourceVersion: String(rv) } };
+    this.emit({ rv, resource, type: 'DELETED', object: last, prev });
+    return clone(last);
+  }
+
+  private emit(ev: ChangeEvent): void {
+    this.history.push(ev);
+    if (this.history.length > this.historySize) {
+      const dropped = this.history.splice(0, this.history.length - this.historySize);
+      this.historyFloor = dropped[dropped.length - 1].rv;
+    }
+    for (const s of this.subscribers.get(ev.resource) ?? []) s(ev);
+    for (const s of this.anySubscribers) s(ev);
+  }
+
+  /** subscribe calls fn for every change of the resource ('*' for all) until unsubscribed. */
+  subscribe(resource: string, fn: Subscriber): () => void {
+    if (resource === '*') {
+      this.anySubscribers.add(fn);
+      return () => this.anySubscribers.delete(fn);
+    }
+    let set = this.subscribers.get(resource);
+    if (!set) {
+      set = new Set();
+      this.subscribers.set(resource, set);
+    }
+    set.add(fn);
+    return () => set!.delete(fn);
+  }
+
+  /** checkResumable throws 410 Expired when events after rv are no longer all retained. */
+  checkResumable(rv: number): void {
+    if (rv < this.historyFloor || rv > this.rv) {
+      throw expired(`too old resource version: ${rv} (${this.historyFloor + 1})`);
+    }
+  }
+
+  /** eventsSince returns the retained events of a resource with rv greater than `since`. */
+  eventsSince(resource: string, since: number): ChangeEvent[] {
+    this.checkResumable(since);
+    let lo = 0;
+    let hi = this.history.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.history[mid].rv <= since) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.history.slice(lo).filter((e) => e.resource === resource);
+  }
+
+  /**
+   * snapshotAt returns the objects of a resource as they were at rv, by undoing the
+   * retained events after it. Throws 410 Expired when history does not reach back to rv.
+   */
+  snapshotAt(resource: string, rv: number): KubeObject[] {
+    if (rv === this.rv) return this.list(resource);
+    const state = new Map(this.objects.get(resource) ?? []);
+    const events = this.eventsSince(resource, rv);
+    for (let i = events.length - 1; i >= 0; i--) {
+      const ev = events[i];
+      const name = ev.object.metadata.name!;
+      if (ev.type === 'ADDED') state.delete(name);
+      else state.set(name, ev.prev!);
+    }
+    return [...state.values()].sort((a, c) => (a.metadata.name! < c.metadata.name! ? -1 : 1));
+  }
+
+  close(): void {
+    this.storage.close();
+  }
+}
