@@ -1,0 +1,109 @@
+/**
+ * `ferry apply`: kubectl's client-side apply (a three-way merge patch with the
+ * last-applied-configuration annotation, so fields removed from a file are removed from
+ * the object) or server-side apply (an apply patch; `--server-side`).
+ */
+import jsonMergePatch from 'json-merge-patch';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { FerryClient } from '../client/client.ts';
+import { resolveKind } from '../apis/registry.ts';
+import { apiVersion, type KubeObject } from '../apis/meta.ts';
+import { CliError } from './context.ts';
+import type { Manifest } from './manifests.ts';
+
+export const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
+
+export interface ApplyOptions {
+  serverSide?: boolean;
+  fieldManager?: string;
+  dryRun?: boolean;
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** withoutNulls keeps only the deletions (null leaves) of a merge patch. */
+function deletionsOnly(patch: unknown): Json | undefined {
+  if (!isObject(patch)) return undefined;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) out[k] = null;
+    else if (isObject(v)) {
+      const d = deletionsOnly(v);
+      if (d && Object.keys(d).length) out[k] = d;
+    }
+  }
+  return out;
+}
+
+/** changesOnly drops the deletions of a merge patch: fields the file never set are left alone. */
+function changesOnly(patch: unknown): unknown {
+  if (!isObject(patch)) return patch;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) continue;
+    if (isObject(v)) {
+      const c = changesOnly(v) as Json;
+      if (Object.keys(c).length) out[k] = c;
+    } else out[k] = v;
+  }
+  return out;
+}
+
+function deepMerge(a: Json, b: Json): Json {
+  const out: Json = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = isObject(v) && isObject(out[k]) ? deepMerge(out[k] as Json, v) : v;
+  return out;
+}
+
+/** threeWayPatch is the merge patch that takes `live` to `desired`, deleting what `last` had and `desired` dropped. */
+export function threeWayPatch(last: Json | undefined, desired: Json, live: Json): Json {
+  const changes = changesOnly(jsonMergePatch.generate(live, desired) ?? {}) as Json;
+  const deletions = last ? deletionsOnly(jsonMergePatch.generate(last, desired)) ?? {} : {};
+  return deepMerge(changes, deletions);
+}
+
+function prepare(m: Manifest): KubeObject {
+  const obj = structuredClone(m.object);
+  if (obj.apiVersion !== apiVersion) throw new CliError(`${m.source}: apiVersion ${obj.apiVersion} is not served by ferry (want ${apiVersion})`);
+  const def = resolveKind(obj.kind ?? '');
+  if (!def || def.kind !== obj.kind) throw new CliError(`${m.source}: no kind "${obj.kind}" is registered for version "${apiVersion}"`);
+  return obj;
+}
+
+/** applyOne applies one manifest and returns what kubectl would print: created, configured or unchanged. */
+export async function applyOne(client: FerryClient, m: Manifest, opts: ApplyOptions = {}): Promise<string> {
+  const obj = prepare(m);
+  const def = resolveKind(obj.kind!)!;
+  const name = obj.metadata.name!;
+  const label = `${def.singular}.tilt.dev/${name}`;
+  if (opts.serverSide) {
+    const api = client.kubeConfig.makeApiClient(CustomObjectsApi);
+    await api.patchClusterCustomObject(
+      { group: 'tilt.dev', version: 'v1alpha1', plural: def.plural, name, body: obj, fieldManager: opts.fieldManager ?? 'ferry', force: true, dryRun: opts.dryRun ? 'All' : undefined },
+      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+    );
+    return `${label} serverside-applied`;
+  }
+  const desired: KubeObject = structuredClone(obj);
+  delete desired.status;
+  const annotation = JSON.stringify({ ...desired, metadata: { ...desired.metadata, annotations: { ...(desired.metadata.annotations ?? {}) } } });
+  desired.metadata.annotations = { ...(desired.metadata.annotations ?? {}), [lastAppliedAnnotation]: annotation + '\n' };
+  const live = await client.get(def.kind, name);
+  if (!live) {
+    if (!opts.dryRun) await client.create(desired);
+    return `${label} created${opts.dryRun ? ' (dry run)' : ''}`;
+  }
+  const lastText = live.metadata.annotations?.[lastAppliedAnnotation];
+  let last: Json | undefined;
+  try {
+    last = lastText ? JSON.parse(lastText) : undefined;
+  } catch {
+    last = undefined;
+  }
+  const { status: _s, ...liveSpec } = live as KubeObject & Json;
+  const patch = threeWayPatch(last, desired as unknown as Json, liveSpec as Json);
+  if (Object.keys(patch).length === 0) return `${label} unchanged`;
+  if (!opts.dryRun) await client.patch(def.kind, name, patch);
+  return `${label} configured${opts.dryRun ? ' (dry run)' : ''}`;
+}
