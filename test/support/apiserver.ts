@@ -35,3 +35,39 @@ export async function startTestApiServer(opts: Partial<ApiServerOptions> = {}): 
     },
   };
 }
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json(): any;
+}
+
+/**
+ * rawRequest sends one HTTPS request to the server as a hand-made client would: for the
+ * malformed bodies, missing tokens and browser headers that no real client sends.
+ */
+export async function rawRequest(
+  server: { url: string; caCert: string; token: string },
+  opts: { method?: string; path: string; body?: string | Buffer; headers?: Record<string, string>; token?: string | null },
+): Promise<RawResponse> {
+  const https = await import('node:https');
+  const u = new URL(opts.path, server.url);
+  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+  const token = opts.token === undefined ? server.token : opts.token;
+  if (token !== null) headers.Authorization = `Bearer ${token}`;
+  if (opts.body !== undefined && !headers['Content-Type']) headers['Content-Type'] = 'application/json';
+  return new Promise((resolve, reject) => {
+    const req = https.request(u, { method: opts.method ?? 'GET', headers, ca: server.caCert }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
+      });
+    });
+    req.on('error', reject);
+    if (opts.body !== undefined) req.write(opts.body);
+    req.end();
+  });
+}
