@@ -97,6 +97,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         res.end();
         return;
       }
+      // The rest of a refused body is not read: the connection cannot be reused.
+      if (apiErr.code === 413) res.setHeader('Connection', 'close');
       sendJSON(res, apiErr.code, apiErr.toStatus(), false);
     }
   };
