@@ -38,7 +38,7 @@ export async function startFerryProcess(opts: { dataDir?: string; args?: string[
   exited.then(() => (dead = true));
   await waitFor(() => {
     if (dead) throw new Error(`ferry serve exited early:\n${out}`);
-    return out.includes('"ferry is ready"') && fs.existsSync(kubeconfigPath);
+    return / is (serving at|running its controllers) /.test(out) && fs.existsSync(kubeconfigPath);
   }, { timeoutMs: 60_000, intervalMs: 50 });
   return {
     proc,
