@@ -46,6 +46,8 @@ export interface ApiServerOptions {
   ready?: () => boolean;
   /** metrics registries served at /metrics. */
   metrics?: Registry[];
+  /** maxWatches is how many watches may be open at once; more get 429. Default 2,000. */
+  maxWatches?: number;
   /** writeKubeconfig: write `<dataDir>/kubeconfig` once the server answers. Default true. */
   writeKubeconfig?: boolean;
   version?: string;
@@ -231,6 +233,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   }
 
   function watch(req: IncomingMessage, res: ServerResponse, def: KindDef, q: URLSearchParams, match: Matcher) {
+    if (watches.size >= (opts.maxWatches ?? 2000)) {
+      throw new ApiError(429, 'TooManyRequests', `too many open watches (${watches.size}); close some and retry`, { retryAfterSeconds: 1 });
+    }
     const rvParam = q.get('resourceVersion');
     const timeout = q.get('timeoutSeconds');
     const w = new Watch(res, {
