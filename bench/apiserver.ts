@@ -9,6 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Watch } from '@kubernetes/client-node';
 import { FerryClient } from '../src/client/client.ts';
+import type { KubeObject } from '../src/apis/meta.ts';
 import { loadKubeConfig } from '../src/client/kubeconfig.ts';
 import { startFerryProcess } from '../test/support/daemon.ts';
 
@@ -75,7 +76,7 @@ export async function runApiServerBench(opts: { creates?: number; concurrency?: 
     await new Promise((r) => setTimeout(r, 500));
     for (let i = 0; i < watchEvents; i++) {
       const before = performance.now();
-      const obj = await client.create({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ImageMap', metadata: { name: `watched-${i}` }, spec: { selector: 'app' } });
+      const obj = await client.create<KubeObject>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ImageMap', metadata: { name: `watched-${i}` }, spec: { selector: 'app' } });
       // The send time is taken before the create: it includes the write itself, a conservative figure.
       sentAt.set(obj.metadata.resourceVersion!, before);
       await new Promise((r) => setTimeout(r, 5));

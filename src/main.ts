@@ -11,6 +11,8 @@ import { CliError, connect, dataDir, explain, kubeConfigFor, type ConnectOptions
 import { readManifests } from './cli/manifests.ts';
 import { applyOne } from './cli/apply.ts';
 import { deleteObjects, describe, get, outputFormats, targetsOf, type OutputFormat } from './cli/get.ts';
+import { parseSince, streamLogs } from './cli/logs.ts';
+import { triggerResource } from './cli/trigger.ts';
 
 const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 export const ferryVersion = pkg.version;
@@ -145,6 +147,33 @@ export function buildProgram(): Command {
       const client = connect(clientOptions(cmd));
       try {
         for (const line of await deleteObjects(client, targets, o.ignoreNotFound || !!o.filename)) out(line);
+      } finally {
+        client.close();
+      }
+    });
+
+  program
+    .command('logs')
+    .description('show build output, live update actions and command output, per resource')
+    .argument('[resource]', 'only this resource')
+    .option('-f, --follow', 'keep printing new lines')
+    .option('--since <duration>', 'only lines newer than this (30s, 5m, 1h)')
+    .action(async (resource: string | undefined, o, cmd: Command) => {
+      const kc = kubeConfigFor(clientOptions(cmd));
+      const ac = new AbortController();
+      process.once('SIGINT', () => ac.abort());
+      await streamLogs(kc, { resource, follow: o.follow, sinceMs: o.since ? parseSince(o.since) : undefined, out, signal: ac.signal });
+    });
+
+  program
+    .command('trigger')
+    .description('build a resource again (through the tilt-trigger-queue ConfigMap, as `tilt trigger` does)')
+    .argument('<resource>')
+    .action(async (resource: string, _o, cmd: Command) => {
+      const client = connect(clientOptions(cmd));
+      try {
+        const r = await triggerResource(client, resource);
+        out(r.queued ? `${resource} triggered` : `${resource} was already queued`);
       } finally {
         client.close();
       }

@@ -46,6 +46,11 @@ export interface ApiServerOptions {
   ready?: () => boolean;
   /** metrics registries served at /metrics. */
   metrics?: Registry[];
+  /**
+   * routes are extra GET endpoints of the daemon (e.g. `/ferry/v1/logs`), served after the
+   * same token check as the API.
+   */
+  routes?: Record<string, (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>>;
   /** maxWatches is how many watches may be open at once; more get 429. Default 2,000. */
   maxWatches?: number;
   /** writeKubeconfig: write `<dataDir>/kubeconfig` once the server answers. Default true. */
@@ -152,6 +157,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         }
       }
     }
+    const extra = opts.routes?.[p];
+    if (extra && method === 'GET') return extra(req, res, url);
     if (!p.startsWith(prefix + '/')) throw pathNotFound();
     const parts = p.slice(prefix.length + 1).split('/').map(decodeURIComponent);
     const def = kindByPlural(parts[0]);

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FerryClient } from '../../src/client/client.ts';
+import type { KubeObject } from '../../src/apis/meta.ts';
 import { loadKubeConfig } from '../../src/client/kubeconfig.ts';
 import { startFerryProcess } from '../support/daemon.ts';
 import { waitFor } from '../support/wait.ts';
@@ -23,7 +24,7 @@ describe('durability', () => {
       for (let i = 0; !stop; i++) {
         const name = `cm-${w}-${i}`;
         try {
-          const obj = await client.create({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ConfigMap', metadata: { name }, data: { i: String(i) } });
+          const obj = await client.create({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ConfigMap', metadata: { name }, data: { i: String(i) } } as KubeObject);
           acked.push({ name, rv: Number(obj.metadata.resourceVersion) });
         } catch {
           return; // the server died under this request: it was never acknowledged
@@ -44,7 +45,7 @@ describe('durability', () => {
       for (const a of acked) assert.equal(stored.get(a.name), a.rv, `${a.name} was acknowledged at rv ${a.rv}`);
       const rvs = acked.map((a) => a.rv).sort((x, y) => x - y);
       assert.equal(new Set(rvs).size, rvs.length, 'resourceVersions are unique');
-      const next = await after.create({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ConfigMap', metadata: { name: 'after-restart' } });
+      const next = await after.create<KubeObject>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ConfigMap', metadata: { name: 'after-restart' } });
       assert.ok(Number(next.metadata.resourceVersion) > rvs[rvs.length - 1], 'resourceVersions keep growing across the restart');
     } finally {
       after.close();

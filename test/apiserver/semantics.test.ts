@@ -98,7 +98,7 @@ describe('API server semantics (client-node)', () => {
     await create({ ...fw('patches'), metadata: { name: 'patches', finalizers: ['a.dev/one'] } });
     const smp = await objects.patch({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name: 'patches', finalizers: ['a.dev/two'] } } as KubernetesObject);
     assert.deepEqual(smp.metadata?.finalizers, ['a.dev/one', 'a.dev/two'], 'strategic merge merges finalizers as a set');
-    const merged = await objects.patch({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name: 'patches', finalizers: null } } as never, undefined, undefined, undefined, undefined, 'application/merge-patch+json' as never);
+    const merged = await objects.patch({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name: 'patches', finalizers: null } } as unknown as KubernetesObject, undefined, undefined, undefined, undefined, 'application/merge-patch+json' as never);
     assert.equal(merged.metadata?.finalizers, undefined);
     const json = await api.patchClusterCustomObject({ ...g, plural: 'filewatches', name: 'patches', body: [{ op: 'add', path: '/spec/watchedPaths/-', value: '/x' }] });
     assert.deepEqual(json.spec.watchedPaths, ['/tmp/src', '/x']);

@@ -1,0 +1,77 @@
+/**
+ * `ferry logs`: build output, live update actions and command output per resource, from
+ * the running daemon's log buffer, served at /ferry/v1/logs (NDJSON, optionally followed).
+ */
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { LogBuffer, LogLine } from '../util/log-buffer.ts';
+import { CliError } from './context.ts';
+
+export const logsPath = '/ferry/v1/logs';
+
+/** parseDuration reads kubectl-style durations for --since: 30s, 5m, 1h. */
+export function parseSince(s: string): number {
+  const m = /^(\d+)(s|m|h)$/.exec(s.trim());
+  if (!m) throw new CliError(`--since must be a duration such as 30s, 5m or 1h, got "${s}"`);
+  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
+}
+
+/** logsRoute serves the daemon's log buffer: ?resource=&sinceMs=&follow=true. */
+export function logsRoute(buffer: LogBuffer) {
+  return (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    const resource = url.searchParams.get('resource') || undefined;
+    const sinceMs = url.searchParams.get('sinceMs');
+    const follow = url.searchParams.get('follow') === 'true';
+    res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+    res.flushHeaders();
+    for (const l of buffer.lines({ resource, sinceMs: sinceMs ? Number(sinceMs) : undefined })) res.write(JSON.stringify(l) + '\n');
+    if (!follow) {
+      res.end();
+      return;
+    }
+    const unsubscribe = buffer.subscribe((l) => {
+      if (!resource || l.resource === resource) res.write(JSON.stringify(l) + '\n');
+    });
+    res.on('close', unsubscribe);
+  };
+}
+
+export function formatLogLine(l: LogLine, withResource: boolean): string {
+  return `${withResource ? `${l.resource.padEnd(20)} │ ` : ''}${l.line}`;
+}
+
+/** streamLogs prints the daemon's log lines until the stream ends (or, with follow, until signal aborts). */
+export async function streamLogs(kc: KubeConfig, opts: { resource?: string; follow?: boolean; sinceMs?: number; out: (s: string) => void; signal?: AbortSignal }): Promise<void> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new CliError('the kubeconfig has no current cluster');
+  const url = new URL(logsPath, cluster.server);
+  if (opts.resource) url.searchParams.set('resource', opts.resource);
+  if (opts.follow) url.searchParams.set('follow', 'true');
+  if (opts.sinceMs !== undefined) url.searchParams.set('sinceMs', String(Date.now() - opts.sinceMs));
+  const httpsOpts: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(httpsOpts);
+  await new Promise<void>((resolve, reject) => {
+    const req = https.get(url, { ...httpsOpts, signal: opts.signal }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        reject(new CliError(`the daemon answered ${res.statusCode} for ${logsPath}${res.statusCode === 404 ? ' (logs are served by the embedded API server only)' : ''}`));
+        return;
+      }
+      let pending = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        pending += chunk;
+        let i;
+        while ((i = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, i);
+          pending = pending.slice(i + 1);
+          if (line) opts.out(formatLogLine(JSON.parse(line) as LogLine, !opts.resource));
+        }
+      });
+      res.on('end', resolve);
+      res.on('error', reject);
+    });
+    req.on('error', (err) => ((err as Error).name === 'AbortError' ? resolve() : reject(err)));
+  });
+}
