@@ -1,0 +1,64 @@
+import type { KubeObject } from '../apis/meta.ts';
+import type { Client } from '../client/client.ts';
+import { isConflict, isNotFound } from '../client/errors.ts';
+
+/**
+ * jsonEqual compares two values as their JSON forms would compare: object key order does not
+ * matter and properties whose value is undefined count as absent.
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') {
+    return false;
+  }
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    if (a.length !== bb.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i] ?? null, bb[i] ?? null)) return false;
+    return true;
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  let count = 0;
+  for (const k of Object.keys(ao)) {
+    if (ao[k] === undefined) continue;
+    count++;
+    if (!jsonEqual(ao[k], bo[k])) return false;
+  }
+  for (const k of Object.keys(bo)) if (bo[k] !== undefined) count--;
+  return count === 0;
+}
+
+/** How many times updateStatusIfChanged re-reads the object after a Conflict before giving up. */
+const maxConflictRetries = 5;
+
+/**
+ * updateStatusIfChanged writes `status` to obj's status subresource unless it already equals it
+ * (jsonEqual), so an unchanged status makes no write and no event. On Conflict it re-reads the
+ * object and tries again (up to 5 times). Resolves with the object as stored (the one passed in
+ * when nothing was written), or undefined when the object no longer exists. Other errors are
+ * thrown as they came (an ApiError keeps its reason).
+ */
+export async function updateStatusIfChanged<T extends KubeObject>(
+  client: Client,
+  obj: T,
+  status: T['status'],
+): Promise<T | undefined> {
+  const kind = obj.kind;
+  const name = obj.metadata.name;
+  if (!kind || !name) throw new Error('updateStatusIfChanged needs an object with kind and metadata.name');
+  let current: T = obj;
+  for (let attempt = 0; ; attempt++) {
+    if (jsonEqual(current.status, status)) return current;
+    try {
+      return await client.updateStatus<T>({ ...current, status });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      if (!isConflict(err) || attempt >= maxConflictRetries) throw err;
+      const latest = await client.get<T>(kind, name);
+      if (!latest) return undefined;
+      current = latest;
+    }
+  }
+}

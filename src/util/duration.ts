@@ -1,0 +1,94 @@
+/**
+ * Durations as Go writes and reads them (`time.Duration.String` and `time.ParseDuration`):
+ * Session timeouts are given in this form and Tilt's messages print it (`1m0s`, `1.5s`, `500ms`).
+ * In code, durations are milliseconds; these functions convert at the edges.
+ */
+
+const nsPerUnit: Record<string, bigint> = {
+  ns: 1n,
+  us: 1_000n,
+  'µs': 1_000n, // U+00B5 micro sign
+  'μs': 1_000n, // U+03BC Greek mu
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+};
+
+/**
+ * formatGoDuration writes ms as Go's Duration.String does: `0s`, `1.5s`, `1m0s`, `1h0m0s`,
+ * `500ms`, `1.5µs`. The value is rounded to whole nanoseconds.
+ */
+export function formatGoDuration(ms: number): string {
+  if (!Number.isFinite(ms)) throw new RangeError(`not a finite duration: ${ms}`);
+  let ns = BigInt(Math.round(ms * 1e6));
+  const neg = ns < 0n;
+  if (neg) ns = -ns;
+  let out: string;
+  if (ns === 0n) {
+    out = '0s';
+  } else if (ns < 1_000_000_000n) {
+    // Under a second: the largest unit below it, with a trimmed fraction.
+    if (ns < 1_000n) out = `${ns}ns`;
+    else if (ns < 1_000_000n) out = `${withFraction(ns, 3)}µs`;
+    else out = `${withFraction(ns, 6)}ms`;
+  } else {
+    const hours = ns / nsPerUnit.h;
+    const rest = ns % nsPerUnit.h;
+    const minutes = rest / nsPerUnit.m;
+    const secondsNs = rest % nsPerUnit.m;
+    out = `${withFraction(secondsNs, 9)}s`;
+    if (hours > 0n || minutes > 0n) out = `${minutes}m${out}`;
+    if (hours > 0n) out = `${hours}h${out}`;
+  }
+  return neg ? `-${out}` : out;
+}
+
+/** withFraction prints v / 10^digits with its fraction, trailing zeros (and a bare dot) trimmed. */
+function withFraction(v: bigint, digits: number): string {
+  const scale = 10n ** BigInt(digits);
+  const whole = v / scale;
+  const frac = (v % scale).toString().padStart(digits, '0').replace(/0+$/, '');
+  return frac ? `${whole}.${frac}` : `${whole}`;
+}
+
+/**
+ * parseGoDuration reads a Go duration string (`30s`, `1m30s`, `1.5h`, `-2m`, `0`) into
+ * milliseconds (fractional below a millisecond). Throws a RangeError on anything else, as Go
+ * does: a unit is required except for `0`.
+ */
+export function parseGoDuration(s: string): number {
+  const orig = s;
+  const fail = (): never => {
+    throw new RangeError(`invalid duration ${JSON.stringify(orig)}`);
+  };
+  let neg = false;
+  if (s.startsWith('-') || s.startsWith('+')) {
+    neg = s[0] === '-';
+    s = s.slice(1);
+  }
+  if (s === '0') return 0;
+  if (s === '') fail();
+  let totalNs = 0;
+  const re = /^([0-9]*)(?:\.([0-9]*))?([^0-9.]+)/;
+  while (s !== '') {
+    const m = re.exec(s);
+    if (!m) return fail();
+    const [all, whole, frac, unit] = m;
+    if (whole === '' && (frac === undefined || frac === '')) fail();
+    const perUnit = nsPerUnit[unit];
+    if (perUnit === undefined) fail();
+    totalNs += Number(whole || '0') * Number(perUnit) + (frac ? Number(`0.${frac}`) * Number(perUnit) : 0);
+    s = s.slice(all.length);
+  }
+  const ms = Math.round(totalNs) / 1e6;
+  return neg ? -ms : ms;
+}
+
+/**
+ * parseGoDurationOr reads an optional duration: `fallbackMs` when the value is absent or empty.
+ */
+export function parseGoDurationOr(s: string | undefined, fallbackMs: number): number {
+  if (s === undefined || s === '') return fallbackMs;
+  return parseGoDuration(s);
+}
