@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../../src/apiserver/server.ts';
+import { ensureCredentials } from '../../src/apiserver/security.ts';
 import { silentLogger } from '../../src/log.ts';
 
 export interface TestApiServer {
@@ -18,8 +19,25 @@ export interface TestApiServer {
   close(): Promise<void>;
 }
 
+let sharedCredentials: Promise<string> | undefined;
+
+/** Key generation takes a second: every test server of a process shares one set of credentials. */
+function credentialsDir(): Promise<string> {
+  sharedCredentials ??= (async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-test-creds-'));
+    await ensureCredentials(dir, ['127.0.0.1']);
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  })();
+  return sharedCredentials;
+}
+
 export async function startTestApiServer(opts: Partial<ApiServerOptions> = {}): Promise<TestApiServer> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-test-'));
+  const creds = await credentialsDir();
+  for (const f of ['ca.crt', 'ca.key', 'server.crt', 'server.key', 'token']) {
+    if (!fs.existsSync(path.join(dataDir, f))) fs.copyFileSync(path.join(creds, f), path.join(dataDir, f));
+  }
   const server = await startApiServer({ storage: 'memory', log: silentLogger(), ...opts, dataDir });
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromString(server.kubeconfig);
