@@ -1,0 +1,85 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Cluster } from '../../../src/apis/cluster.ts';
+import { Manager } from '../../../src/runtime/manager.ts';
+import { DockerodePinger } from '../../../controllers/cluster/docker.ts';
+import { setupClusterController } from '../../../controllers/cluster/setup.ts';
+import type { KubernetesProber } from '../../../controllers/cluster/kubernetes.ts';
+import { requireDocker } from '../../support/docker.ts';
+import { startTestApiServer } from '../../support/apiserver.ts';
+import { testLogger, waitFor } from '../../runtime/support.ts';
+
+const noKubernetes: KubernetesProber = {
+  probe: async () => {
+    throw new Error('no Kubernetes in this test');
+  },
+};
+
+/** proxySocket listens on a unix socket at socketPath and forwards every connection to the Engine's socket. */
+function proxySocket(t: TestContext, socketPath: string, target = '/var/run/docker.sock'): Promise<net.Server> {
+  const open = new Set<net.Socket>();
+  const srv = net.createServer((conn) => {
+    const up = net.connect(target);
+    open.add(conn);
+    conn.on('close', () => open.delete(conn));
+    conn.pipe(up).pipe(conn);
+    conn.on('error', () => up.destroy());
+    up.on('error', () => conn.destroy());
+  });
+  t.after(
+    () =>
+      new Promise<void>((r) => {
+        srv.close(() => r());
+        for (const c of open) c.destroy();
+      }),
+  );
+  return new Promise((resolve) => srv.listen(socketPath, () => resolve(srv)));
+}
+
+test('the real Engine answers: version and arch as `docker version` reports them', async (t) => {
+  const docker = await requireDocker(t);
+  if (!docker) return;
+  const v = await docker.version();
+  const info = await new DockerodePinger().ping();
+  assert.equal(info.version, v.Version);
+  assert.equal(info.arch, v.Arch);
+  assert.equal(info.host, process.env.DOCKER_HOST || 'unix:///var/run/docker.sock');
+});
+
+test('a Cluster on an Engine that is not there gets an error, which clears by itself once it answers', async (t) => {
+  const docker = await requireDocker(t);
+  if (!docker) return;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-cluster-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const socketPath = path.join(dir, 'docker.sock');
+
+  const server = await startTestApiServer();
+  const mgr = new Manager({ kubeConfig: server.kubeConfig, log: testLogger() });
+  t.after(async () => {
+    await mgr.stop();
+    await server.close();
+  });
+  setupClusterController(mgr, { kubernetes: noKubernetes, initialRetryMs: 100, maxRetryMs: 400 });
+  await mgr.start();
+  await mgr.client.create<Cluster>({ kind: 'Cluster', metadata: { name: 'docker' }, spec: { connection: { docker: { host: `unix://${socketPath}` } } } });
+
+  const status = async () => (await mgr.client.get<Cluster>('Cluster', 'docker'))?.status;
+  await waitFor(async () => Boolean((await status())?.error), 'the error');
+  const down = (await status())!;
+  assert.match(down.error!, /Cannot connect to the Docker daemon at unix:\/\/.*docker\.sock/);
+  assert.equal(down.version, undefined);
+
+  await proxySocket(t, socketPath);
+  // The controller retries on its own (after 100 ms, doubling to 400 ms): no reconcile is forced here.
+  await waitFor(async () => (await status())?.error === undefined, 'the error to clear', 20_000);
+  const up = (await status())!;
+  const v = await docker.version();
+  assert.equal(up.version, v.Version);
+  assert.equal(up.arch, v.Arch);
+  assert.deepEqual(up.connection, { docker: { host: `unix://${socketPath}` } });
+  assert.ok(up.connectedAt);
+});
