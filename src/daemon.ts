@@ -3,6 +3,8 @@
  * manager with every reconciler, and the default objects ferry creates at start.
  * This is the one place that wires the parts together.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'winston';
@@ -10,6 +12,8 @@ import { startApiServer, type ApiServer } from './apiserver/server.ts';
 import { loadKubeConfig } from './client/kubeconfig.ts';
 import { Manager } from './runtime/manager.ts';
 import { setupControllers, ensureDefaultObjects, type ControllerSettings } from './controllers.ts';
+import { LogBuffer } from './util/log-buffer.ts';
+import { logsPath, logsRoute } from './cli/logs.ts';
 
 export interface DaemonOptions extends ControllerSettings {
   dataDir: string;
@@ -17,6 +21,11 @@ export interface DaemonOptions extends ControllerSettings {
   host?: string;
   port?: number;
   storage?: 'sqlite' | 'memory';
+  /**
+   * healthAddr (`host:port`) serves /healthz, /readyz and /metrics over plain HTTP, for probes
+   * and scrapers that have no token (e.g. in external mode, where no embedded server runs).
+   */
+  healthAddr?: string;
   /** kubeconfig of an external API server: no embedded server is started. */
   kubeconfig?: string;
   context?: string;
@@ -25,6 +34,8 @@ export interface DaemonOptions extends ControllerSettings {
 
 export interface Daemon {
   api?: ApiServer;
+  /** logs holds build, live update and command output per resource. */
+  logs: LogBuffer;
   manager: Manager;
   kubeConfig: KubeConfig;
   /** kubeconfigPath clients use: the embedded server's, or the external one given. */
@@ -40,6 +51,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   let api: ApiServer | undefined;
   let kubeConfig: KubeConfig;
   let kubeconfigPath: string;
+  const logs = opts.logs ?? new LogBuffer();
   if (opts.kubeconfig) {
     kubeConfig = loadKubeConfig(opts.kubeconfig, opts.context);
     kubeconfigPath = opts.kubeconfig;
@@ -53,13 +65,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       ready: () => manager?.ready() ?? false,
       metrics: [metrics],
       version: opts.version,
+      routes: { [logsPath]: logsRoute(logs) },
     });
     kubeConfig = new KubeConfig();
     kubeConfig.loadFromString(api.kubeconfig);
     kubeconfigPath = api.kubeconfigPath;
   }
   manager = new Manager({ kubeConfig, log: log.child({ component: 'runtime' }), metrics });
-  const extra = setupControllers(manager, { ...opts, log });
+  const extra = setupControllers(manager, { ...opts, log, logs });
   try {
     await manager.start();
     await ensureDefaultObjects(manager, { ...opts, log });
@@ -68,10 +81,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     await api?.close();
     throw err;
   }
+  const health = opts.healthAddr ? await serveHealth(opts.healthAddr, manager, metrics) : undefined;
+  if (health) log.info('Health endpoints listening', { address: health.address });
   log.info('ferry is ready', { kubeconfig: kubeconfigPath, external: !!opts.kubeconfig });
   let stopping: Promise<void> | undefined;
   return {
     api,
+    logs,
     manager,
     kubeConfig,
     kubeconfigPath,
@@ -80,10 +96,39 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         log.info('Stopping');
         await manager!.stop();
         await extra.stop();
+        await health?.close();
         await api?.close();
         log.info('Stopped');
       })();
       return stopping;
     },
+  };
+}
+
+/** serveHealth answers /healthz, /readyz and /metrics on a plain HTTP listener. */
+async function serveHealth(addr: string, manager: Manager, metrics: Registry): Promise<{ address: string; close(): Promise<void> }> {
+  const m = /^(.*):(\d+)$/.exec(addr);
+  if (!m) throw new Error(`--health-addr must be host:port, got "${addr}"`);
+  const server = http.createServer(async (req, res) => {
+    const p = (req.url ?? '/').split('?')[0];
+    if (p === '/healthz' || p === '/livez') {
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+    } else if (p === '/readyz') {
+      const ok = manager.ready();
+      res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ok ? 'ok' : 'not ready');
+    } else if (p === '/metrics') {
+      res.writeHead(200, { 'Content-Type': metrics.contentType }).end(await metrics.metrics());
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(m[2]), m[1] || '127.0.0.1', resolve);
+  });
+  const a = server.address() as AddressInfo;
+  return {
+    address: `${a.address}:${a.port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -13,6 +13,8 @@ import { applyOne } from './cli/apply.ts';
 import { deleteObjects, describe, get, outputFormats, targetsOf, type OutputFormat } from './cli/get.ts';
 import { parseSince, streamLogs } from './cli/logs.ts';
 import { triggerResource } from './cli/trigger.ts';
+import { runCi } from './cli/ci.ts';
+import { parseGoDuration } from './util/duration.ts';
 
 const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 export const ferryVersion = pkg.version;
@@ -43,6 +45,7 @@ export function buildProgram(): Command {
     .option('--log-level <level>', 'log level (error, warn, info, debug)', 'info')
     .option('--filewatch-quiet-ms <ms>', 'quiet period before a batch of file changes is reported', '200')
     .option('--cluster-kubeconfig <file>', 'kubeconfig of the dev cluster (default $KUBECONFIG or ~/.kube/config)')
+    .option('--health-addr <host:port>', 'also serve /healthz, /readyz and /metrics over plain HTTP here (e.g. for probes in external mode)')
     .action(async (o, cmd: Command) => {
       const g = cmd.optsWithGlobals() as { dataDir?: string; kubeconfig?: string; context?: string };
       const log = createLogger({ format: o.logFormat as LogFormat | undefined, level: o.logLevel });
@@ -58,6 +61,7 @@ export function buildProgram(): Command {
         context: g.context,
         filewatchQuietMs: Number(o.filewatchQuietMs),
         clusterKubeconfig: o.clusterKubeconfig,
+        healthAddr: o.healthAddr,
         cwd: process.cwd(),
         version: ferryVersion,
       });
@@ -150,6 +154,24 @@ export function buildProgram(): Command {
       } finally {
         client.close();
       }
+    });
+
+  program
+    .command('ci')
+    .description('apply objects, wait until every resource is healthy or one fails, print a summary; exit 0 or 1')
+    .requiredOption('-f, --filename <path...>', 'file, directory or - for stdin')
+    .option('--timeout <duration>', 'give up after this long (Go duration: 30s, 10m, 1h)', '30m')
+    .option('--keep', 'leave the objects and their containers in place')
+    .action(async (o, cmd: Command) => {
+      const g = clientOptions(cmd);
+      let timeoutMs: number;
+      try {
+        timeoutMs = parseGoDuration(o.timeout);
+      } catch {
+        throw new CliError(`--timeout must be a duration such as 30s or 10m, got "${o.timeout}"`);
+      }
+      const code = await runCi({ files: o.filename, timeoutMs, kubeconfig: g.kubeconfig, context: g.context, keep: o.keep, cwd: process.cwd() });
+      if (code !== 0) throw new CliError('', code);
     });
 
   program

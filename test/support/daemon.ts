@@ -21,11 +21,14 @@ export interface FerryProcess {
   kill9(): Promise<void>;
 }
 
-export async function startFerryProcess(opts: { dataDir?: string; args?: string[]; cwd?: string; env?: Record<string, string> } = {}): Promise<FerryProcess> {
+export async function startFerryProcess(
+  opts: { dataDir?: string; args?: string[]; cwd?: string; env?: Record<string, string>; kubeconfig?: string } = {},
+): Promise<FerryProcess> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-proc-'));
-  const kubeconfigPath = path.join(dataDir, 'kubeconfig');
-  fs.rmSync(kubeconfigPath, { force: true });
-  const proc = spawn(process.execPath, [ferryBin, '--data-dir', dataDir, 'serve', '--log-format', 'json', ...(opts.args ?? [])], {
+  const kubeconfigPath = opts.kubeconfig ?? path.join(dataDir, 'kubeconfig');
+  if (!opts.kubeconfig) fs.rmSync(kubeconfigPath, { force: true });
+  const external = opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : [];
+  const proc = spawn(process.execPath, [ferryBin, '--data-dir', dataDir, ...external, 'serve', '--log-format', 'json', ...(opts.args ?? [])], {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
