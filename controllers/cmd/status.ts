@@ -1,0 +1,100 @@
+/**
+ * Pure decisions of the Cmd controller: what a run looks like as a status, which part of the
+ * spec restarts a process, and when a FileWatch event asks for a restart.
+ */
+import { microTimeValue, type Cmd, type CmdSpec, type CmdStatus, type DisableStatus, type FileWatch } from '../../src/apis/index.ts';
+
+/** Waiting reasons the Cmd controller writes. */
+export const cmdWaitingReasons = {
+  /** The Cmd has a startOn and no start trigger has arrived. */
+  waitingForStartTrigger: 'WaitingForStartTrigger',
+  /** The Cmd is disabled by its disableSource. */
+  disabled: 'Disabled',
+} as const;
+
+/** RunState is what the controller knows about the last process it started for a Cmd. */
+export interface RunState {
+  pid: number;
+  /** startedAt is a MicroTime. */
+  startedAt: string;
+  ready: boolean;
+  exited?: {
+    exitCode: number;
+    /** finishedAt is a MicroTime. */
+    finishedAt: string;
+    /** reason is empty for a clean exit, else `exit status 2`, `signal: killed`, or why it could not start. */
+    reason?: string;
+  };
+}
+
+/**
+ * cmdStatus is the status of a Cmd: running, terminated, or waiting with `waitingReason` when
+ * there is no run. The disable status is kept as given.
+ */
+export function cmdStatus(run: RunState | undefined, waitingReason: string, disableStatus: DisableStatus | undefined): CmdStatus {
+  const status: CmdStatus = {};
+  if (!run) {
+    status.waiting = { reason: waitingReason };
+    status.ready = false;
+  } else if (!run.exited) {
+    status.running = { pid: run.pid, startedAt: run.startedAt };
+    status.ready = run.ready;
+  } else {
+    status.terminated = {
+      pid: run.pid,
+      exitCode: run.exited.exitCode,
+      startedAt: run.startedAt,
+      finishedAt: run.exited.finishedAt,
+      ...(run.exited.reason ? { reason: run.exited.reason } : {}),
+    };
+    status.ready = false;
+  }
+  if (disableStatus) status.disableStatus = disableStatus;
+  return status;
+}
+
+/**
+ * execSpecKey identifies the part of the spec that defines the process: a change to it stops the
+ * process and starts it again. Triggers (restartOn, startOn) and disableSource are not part of it.
+ */
+export function execSpecKey(spec: CmdSpec | undefined): string {
+  return JSON.stringify({
+    args: spec?.args ?? [],
+    dir: spec?.dir ?? '',
+    env: spec?.env ?? [],
+    readinessProbe: spec?.readinessProbe ?? null,
+  });
+}
+
+/**
+ * lastRestartEventUs is the time (µs since the epoch) of the newest file event among the
+ * FileWatches named in `restartOn.fileWatches` (NaN when there is none). A FileWatch that is
+ * missing or disabled contributes nothing.
+ */
+export function lastRestartEventUs(cmd: Cmd, getFileWatch: (name: string) => FileWatch | undefined): number {
+  let best = NaN;
+  for (const name of cmd.spec?.restartOn?.fileWatches ?? []) {
+    const fw = getFileWatch(name);
+    if (!fw || fw.status?.disableStatus?.disabled) continue;
+    const times = [fw.status?.lastEventTime, ...(fw.status?.fileEvents ?? []).map((e) => e.time)];
+    for (const t of times) {
+      const us = microTimeValue(t);
+      if (!Number.isNaN(us) && !(us <= best)) best = us;
+    }
+  }
+  return best;
+}
+
+/** restartDue is true when an event (µs) is strictly newer than the run's start. */
+export function restartDue(eventUs: number, run: RunState | undefined): boolean {
+  if (!run || Number.isNaN(eventUs)) return false;
+  const started = microTimeValue(run.startedAt);
+  return Number.isNaN(started) || eventUs > started;
+}
+
+/** triggerQueueNames lists the resources the trigger-queue ConfigMap asks to run. */
+export function triggerQueueNames(data: Record<string, string> | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const [k, v] of Object.entries(data ?? {})) if (k.endsWith('-name')) out.add(v);
+  return out;
+}
