@@ -17,7 +17,8 @@
  *   - LiveUpdate: `failed` with reason `UpdateFailed` (and any container's `lastExecError`) is
  *     Terminated with that error. `UpdateStopped` is how a LiveUpdate asks for a rebuild: with a
  *     CmdImage in the resource it is Waiting `waiting-for-rebuild`, without one nothing will
- *     rebuild, so it is an error. `ObjectNotFound` is Waiting `waiting-for-dependency`.
+ *     rebuild, so it is an error. `ObjectNotFound` is Waiting `waiting-for-dependency`, and so is
+ *     `Invalid` "no docker compose status" (`waiting-for-runtime`): the service is not up yet.
  *     `CrashLoopBackOff` and `Terminated` describe the container, which the runtime target
  *     reports, so they add nothing here. Any other failure (`Invalid`, `InitialSyncError`, ...)
  *     is an error. A failure older than the newest build start of a CmdImage of the resource is
@@ -280,6 +281,10 @@ function liveUpdatePart(lu: LiveUpdate, r: Resource): Part {
         return { kind: 'terminated', startTime: when, finishTime: when, error };
       case 'ObjectNotFound':
         return { kind: 'waiting', reason: 'waiting-for-dependency' };
+      case 'Invalid':
+        // Before its service has a container the live update has nothing to read: not a failure yet.
+        if (failed.message === 'no docker compose status') return { kind: 'waiting', reason: 'waiting-for-runtime' };
+        return { kind: 'terminated', startTime: when, finishTime: when, error };
       case 'CrashLoopBackOff':
       case 'Terminated':
         return { kind: 'none' };

@@ -86,7 +86,7 @@ ${dcs('broken', 'compose.yaml', ['ferry-ci-broken'])}`,
 
   it('exits 1 with the exit code of a crashing container', async () => {
     const dir = project({
-      'compose.yaml': `version: "3.7"\nservices:\n  crash:\n    image: ${testImages.busybox}\n    command: ["sh", "-c", "sleep 1; exit 3"]\n`,
+      'compose.yaml': `version: "3.7"\nservices:\n  crash:\n    image: ${testImages.busybox}\n    command: ["sh", "-c", "exit 3"]\n`,
       'ferry.yaml': dcs('crash', 'compose.yaml'),
     });
     const r = await ci(dir);
