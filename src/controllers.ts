@@ -46,7 +46,7 @@ export function setupControllers(mgr: Manager, s: ControllerSettings): Controlle
   imagemap.setup(mgr, {});
   const builds = cmdimage.setup(mgr, { log, cwd, logs });
   const cmds = cmd.setup(mgr, { log, cwd, logs });
-  dockercomposeservice.setup(mgr, { log, onOutput: (resource, line) => logs.append(resource, { source: 'DockerComposeService', line }) });
+  dockercomposeservice.setup(mgr, { log, cwd, onOutput: (resource, line) => logs.append(resource, { source: 'DockerComposeService', line }) });
   kubernetesdiscovery.setup(mgr, { log, kubeconfigPath: s.clusterKubeconfig });
   liveupdate.setup(mgr, { log, logs, execTimeoutMs: s.execTimeoutMs });
   session.setup(mgr, { log, cwd });

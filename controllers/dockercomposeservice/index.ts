@@ -1,0 +1,60 @@
+import type { Logger } from 'winston';
+import type { DockerComposeService } from '../../src/apis/dockercomposeservice.ts';
+import type { ImageMap } from '../../src/apis/imagemap.ts';
+import { disableSourceMapper, type Controller, type Manager } from '../../src/runtime/index.ts';
+import { ComposeCli, type ComposeRunner } from '../../src/adapters/compose/index.ts';
+import { DockerodeClient, type DockerClient } from '../../src/adapters/docker/index.ts';
+import { DockerEventSource } from './events.ts';
+import { DockerComposeServiceReconciler, kind } from './reconciler.ts';
+
+export { DockerComposeServiceReconciler, type DockerComposeServiceReconcilerDeps } from './reconciler.ts';
+export { DockerEventSource } from './events.ts';
+
+/** SetupDeps are what `setup` needs beyond the manager; every field has a default. */
+export interface DockerComposeServiceSetupDeps {
+  /** compose runs the Compose CLI. Default: a ComposeCli that detects `docker compose`, else `docker-compose`. */
+  compose?: ComposeRunner;
+  /** docker reaches the Docker Engine. Default: a DockerodeClient for DOCKER_HOST or the local socket. */
+  docker?: DockerClient;
+  /** log is the parent logger. Default: the manager's. */
+  log?: Logger;
+  /** workDir holds generated Compose files. Default `<tmpdir>/ferry-compose-<pid>`. */
+  workDir?: string;
+  /** cwd is what relative paths in specs resolve against. Default process.cwd(). */
+  cwd?: string;
+  /** onOutput receives Compose output lines under the object's resource name. */
+  onOutput?: (resource: string, line: string) => void;
+  /** concurrency is how many services are brought up at once. Default 4. */
+  concurrency?: number;
+}
+
+/**
+ * setup registers the DockerComposeService controller with the manager: it reconciles on changes
+ * to the object, to the ImageMaps it names, to its disable ConfigMaps, and on Docker container
+ * events for its Compose service.
+ */
+export function setup(mgr: Manager, deps: DockerComposeServiceSetupDeps = {}): { controller: Controller; reconciler: DockerComposeServiceReconciler } {
+  const log = (deps.log ?? mgr.log).child({ controller: 'dockercomposeservice' });
+  const docker = deps.docker ?? new DockerodeClient();
+  const reconciler = new DockerComposeServiceReconciler({
+    client: mgr.client,
+    cache: mgr.cache,
+    compose: deps.compose ?? new ComposeCli(),
+    docker,
+    clock: mgr.clock,
+    log,
+    workDir: deps.workDir,
+    cwd: deps.cwd,
+    onOutput: deps.onOutput,
+  });
+  const byImageMap = (im: ImageMap) =>
+    mgr.cache.list<DockerComposeService>(kind).filter((o) => o.spec?.imageMaps?.includes(im.metadata.name!)).map((o) => o.metadata.name!);
+  const controller = mgr
+    .controller('dockercomposeservice', { concurrency: deps.concurrency ?? 4 })
+    .for(kind)
+    .watches<ImageMap>('ImageMap', byImageMap)
+    .watches('ConfigMap', disableSourceMapper(mgr.cache, kind))
+    .complete(reconciler);
+  mgr.add(new DockerEventSource({ docker, cache: mgr.cache, clock: mgr.clock, log, cwd: deps.cwd, enqueue: (n) => controller.enqueue(n) }));
+  return { controller, reconciler };
+}

@@ -1,0 +1,258 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'winston';
+import type { DockerComposeService, DockerComposeServiceStatus } from '../../src/apis/dockercomposeservice.ts';
+import type { ImageMap } from '../../src/apis/imagemap.ts';
+import { apiVersion, resourceName, toMicroTime } from '../../src/apis/meta.ts';
+import type { Client } from '../../src/client/client.ts';
+import { disableStatusFor, updateStatusIfChanged, type Cache, type Clock, type ReconcileContext, type Reconciler, type Request, type Result } from '../../src/runtime/index.ts';
+import {
+  ComposeError,
+  impliedImageName,
+  serviceConfig,
+  type ComposeProjectArgs,
+  type ComposeRunner,
+  type ComposeServiceConfig,
+} from '../../src/adapters/compose/index.ts';
+import type { DockerClient } from '../../src/adapters/docker/index.ts';
+import { configInputsHash, plainServiceConfig, ProjectFiles, projectName } from './project.ts';
+import { applyInputsHash, containerFields, pickContainer, planImage } from './status.ts';
+
+export const kind = 'DockerComposeService';
+
+/** composeLabels are the labels Compose puts on a service's containers. */
+export const composeLabels = { project: 'com.docker.compose.project', service: 'com.docker.compose.service' } as const;
+
+/** DockerComposeServiceReconcilerDeps are what the reconciler needs. */
+export interface DockerComposeServiceReconcilerDeps {
+  client: Client;
+  /** cache must hold DockerComposeService, ImageMap and ConfigMap (setup() arranges it). */
+  cache: Cache;
+  compose: ComposeRunner;
+  docker: DockerClient;
+  clock: Clock;
+  log: Logger;
+  /** workDir holds the files written for projects given as YAML, and image overrides. Default `<tmpdir>/ferry-compose-<pid>`. */
+  workDir?: string;
+  /** cwd is what relative paths in specs resolve against. Default process.cwd(). */
+  cwd?: string;
+  /** onOutput receives each line of Compose output, under the object's resource name (for `ferry logs`). */
+  onOutput?: (resource: string, line: string) => void;
+}
+
+/** What the reconciler remembers of one object between reconciles. */
+interface ServiceState {
+  files: ProjectFiles;
+  /** project is what the last up or rm ran with, so a deleted object can still be torn down. */
+  project?: ComposeProjectArgs;
+  service?: string;
+  /** configHash and config: the last `compose config` result, reused while the inputs are the same. */
+  configHash?: string;
+  config?: { ok: true; service: ComposeServiceConfig | undefined } | { ok: false; error: string };
+  /** appliedHash identifies the inputs of the last up, successful or not. */
+  appliedHash?: string;
+  /** apply holds the apply fields this process wrote last (the cache may not show them yet). */
+  apply?: Pick<DockerComposeServiceStatus, 'lastApplyStartTime' | 'lastApplyFinishTime' | 'applyError'>;
+}
+
+/**
+ * DockerComposeServiceReconciler brings one Compose service up with the images its ImageMaps
+ * name, and reports its container. It runs `up -d --no-deps <service>` when the inputs (project,
+ * service, injected images) change, waits while a named ImageMap has no image, and removes the
+ * container (`rm -s -f`) when the object is disabled or deleted. The container's state is read
+ * on every reconcile, and Docker's event stream (DockerEventSource) wakes it.
+ */
+export class DockerComposeServiceReconciler implements Reconciler {
+  private readonly deps: DockerComposeServiceReconcilerDeps;
+  private readonly workDir: string;
+  private readonly states = new Map<string, ServiceState>();
+  /** projectLocks serialise Compose commands per project: concurrent `up`s race to create its network. */
+  private readonly projectLocks = new Map<string, Promise<void>>();
+
+  constructor(deps: DockerComposeServiceReconcilerDeps) {
+    this.deps = deps;
+    this.workDir = deps.workDir ?? path.join(os.tmpdir(), `ferry-compose-${process.pid}`);
+  }
+
+  async reconcile(req: Request, ctx: ReconcileContext): Promise<Result | void> {
+    const { cache, clock } = this.deps;
+    const cached = cache.get<DockerComposeService>(kind, req.name);
+    const state = this.state(req.name);
+    if (!cached || cached.metadata.deletionTimestamp) {
+      await this.teardown(state, ctx);
+      await state.files.remove();
+      this.states.delete(req.name);
+      return;
+    }
+    const obj: DockerComposeService = { ...cached, apiVersion, kind };
+    const spec = obj.spec!;
+    const prev: DockerComposeServiceStatus = obj.status ?? {};
+
+    const disable = disableStatusFor(cache, obj, clock.now());
+    if (disable.disabled) {
+      state.project ??= await state.files.args(obj);
+      state.service ??= spec.service;
+      await this.teardown(state, ctx);
+      state.appliedHash = undefined;
+      await updateStatusIfChanged(this.deps.client, obj, { disableStatus: disable });
+      return;
+    }
+
+    let status: DockerComposeServiceStatus = { ...prev, disableStatus: disable };
+    if (state.apply) {
+      const { lastApplyStartTime: _a, lastApplyFinishTime: _b, applyError: _c, ...rest } = status;
+      status = { ...rest, ...state.apply };
+    }
+    const applied = await this.maybeApply(obj, state, status, ctx);
+    if (applied) status = applied;
+
+    const container = await this.findContainer(projectName(obj, this.deps.cwd), spec.service);
+    const { containerID: _id, containerName: _n, containerState: _s, portBindings: _p, ...rest } = status;
+    status = { ...rest, ...containerFields(container) };
+    await updateStatusIfChanged(this.deps.client, obj, status);
+  }
+
+  /**
+   * maybeApply runs `up` when the inputs changed since the last one, and returns the status with
+   * the apply fields set; undefined when nothing was run.
+   */
+  private async maybeApply(obj: DockerComposeService, state: ServiceState, status: DockerComposeServiceStatus, ctx: ReconcileContext): Promise<DockerComposeServiceStatus | undefined> {
+    const { cache, compose, clock } = this.deps;
+    const spec = obj.spec!;
+
+    const configHash = await configInputsHash(obj, this.deps.cwd);
+    const names = spec.imageMaps ?? [];
+    const imageMaps = new Map(names.map((n) => [n, cache.get<ImageMap>('ImageMap', n)] as const));
+    // The service image is needed only to match ImageMap selectors; without ImageMaps, `up`
+    // itself reports a broken project.
+    let serviceImage: string | undefined;
+    let configError: string | undefined;
+    if (names.length > 0) {
+      const config = await this.serviceConfig(obj, state, configHash, ctx);
+      if (!config.ok) configError = config.error;
+      else if (!config.service) configError = `no such service: ${spec.service}`;
+      else serviceImage = config.service.image ?? (config.service.hasBuild ? impliedImageName(await compose.form(), projectName(obj, this.deps.cwd), spec.service) : undefined);
+    }
+    const plan = planImage(serviceImage, names, imageMaps);
+    if (plan.kind === 'waiting') {
+      if (status.applyError !== undefined || state.appliedHash !== 'waiting') ctx.log.info('Waiting for images', { imageMaps: plan.imageMaps });
+      state.appliedHash = 'waiting';
+      const { applyError: _e, ...rest } = status;
+      state.apply = { lastApplyStartTime: status.lastApplyStartTime, lastApplyFinishTime: status.lastApplyFinishTime };
+      return rest;
+    }
+
+    const images: Record<string, string> = plan.image ? { [spec.service]: plan.image } : {};
+    const applyHash = `${configHash}/${applyInputsHash(spec, images)}`;
+    if (state.appliedHash === applyHash) return undefined;
+
+    const start = toMicroTime(clock.now());
+    state.apply = { ...state.apply, lastApplyStartTime: start };
+    const starting: DockerComposeServiceStatus = { ...status, lastApplyStartTime: start };
+    await updateStatusIfChanged(this.deps.client, obj, starting);
+
+    let applyError: string | undefined = configError;
+    if (!applyError) {
+      const project = await state.files.args(obj, plan.image);
+      state.project = project;
+      state.service = spec.service;
+      const resource = resourceName(obj);
+      ctx.log.info('Bringing service up', { resource, project: project.name, service: spec.service, image: plan.image });
+      try {
+        await this.withProjectLock(project.name, () => compose.up(project, spec.service, {
+          noBuild: plan.image !== undefined,
+          signal: ctx.signal,
+          onOutput: (line) => {
+            ctx.log.info('Compose output', { resource, line });
+            this.deps.onOutput?.(resource, line);
+          },
+        }));
+      } catch (err) {
+        if (!(err instanceof ComposeError)) throw err;
+        if (ctx.signal.aborted) throw err;
+        applyError = err.message;
+      }
+    }
+    if (applyError) ctx.log.warn('Service could not be brought up', { resource: resourceName(obj), error: applyError });
+    state.appliedHash = applyHash;
+    const out: DockerComposeServiceStatus = { ...status, lastApplyStartTime: start, lastApplyFinishTime: toMicroTime(clock.now()) };
+    if (applyError) out.applyError = applyError;
+    else delete out.applyError;
+    state.apply = { lastApplyStartTime: out.lastApplyStartTime, lastApplyFinishTime: out.lastApplyFinishTime, applyError: out.applyError };
+    return out;
+  }
+
+  /**
+   * serviceConfig reads the service's image from the project: from the files themselves when
+   * they say it plainly, else from `compose config` (interpolation, extends, ...). Cached while
+   * the inputs are the same.
+   */
+  private async serviceConfig(obj: DockerComposeService, state: ServiceState, configHash: string, ctx: ReconcileContext): Promise<NonNullable<ServiceState['config']>> {
+    if (state.configHash === configHash && state.config) return state.config;
+    const base = await state.files.args(obj);
+    let config: NonNullable<ServiceState['config']>;
+    const plain = await plainServiceConfig(base.configPaths, obj.spec!.service);
+    if (plain) config = { ok: true, service: plain };
+    else {
+      try {
+        const yaml = await this.deps.compose.config(base, { signal: ctx.signal });
+        config = { ok: true, service: serviceConfig(yaml, obj.spec!.service) };
+      } catch (err) {
+        if (!(err instanceof ComposeError)) throw err;
+        config = { ok: false, error: err.message };
+      }
+    }
+    state.configHash = configHash;
+    state.config = config;
+    return config;
+  }
+
+  private async findContainer(project: string, service: string) {
+    const list = await this.deps.docker.listContainers({ labels: { [composeLabels.project]: project, [composeLabels.service]: service } });
+    const pick = pickContainer(list);
+    return pick ? this.deps.docker.inspectContainer(pick.id) : undefined;
+  }
+
+  /** teardown removes the service's containers, when there are any. */
+  private async teardown(state: ServiceState, ctx: ReconcileContext): Promise<void> {
+    const { project, service } = state;
+    if (!project || !service) return;
+    const list = await this.deps.docker.listContainers({ labels: { [composeLabels.project]: project.name, [composeLabels.service]: service } });
+    if (list.length === 0) return;
+    ctx.log.info('Removing service', { project: project.name, service });
+    try {
+      await this.withProjectLock(project.name, () =>
+        this.deps.compose.rm(project, service, { signal: ctx.signal, onOutput: (line) => ctx.log.info('Compose output', { line }) }),
+      );
+    } catch (err) {
+      if (!(err instanceof ComposeError) || ctx.signal.aborted) throw err;
+      // Compose cannot read the project any more (a broken file): remove the containers directly.
+      ctx.log.warn('Compose could not remove the service; removing its containers', { project: project.name, service, error: err.message });
+      for (const c of list) await this.deps.docker.removeContainer(c.id);
+    }
+  }
+
+  private async withProjectLock<T>(project: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.projectLocks.get(project) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = prev.then(() => mine);
+    this.projectLocks.set(project, tail);
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.projectLocks.get(project) === tail) this.projectLocks.delete(project);
+    }
+  }
+
+  private state(name: string): ServiceState {
+    let s = this.states.get(name);
+    if (!s) {
+      s = { files: new ProjectFiles(path.join(this.workDir, name.replace(/[^A-Za-z0-9_.-]/g, '_')), this.deps.cwd) };
+      this.states.set(name, s);
+    }
+    return s;
+  }
+}

@@ -1,0 +1,66 @@
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
+
+/**
+ * normalizeProjectName makes a Compose project name the way Compose does: lower case, only
+ * letters, digits, `-` and `_`, starting with a letter or digit.
+ */
+export function normalizeProjectName(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9_-]/g, '').replace(/^[_-]+/, '');
+}
+
+/**
+ * defaultProjectName is the name Compose would give a project: the base name of the project
+ * directory, else of the directory holding the first config file; `fallback` when neither gives
+ * a usable name (a project given only as YAML).
+ */
+export function defaultProjectName(opts: { projectPath?: string; configPaths?: string[]; fallback: string }): string {
+  const dir = opts.projectPath || (opts.configPaths?.[0] ? path.dirname(path.resolve(opts.configPaths[0])) : '');
+  const fromDir = dir ? normalizeProjectName(path.basename(path.resolve(dir))) : '';
+  return fromDir || normalizeProjectName(opts.fallback) || 'default';
+}
+
+/** ComposeServiceConfig is what ferry needs to know of one service of a resolved project. */
+export interface ComposeServiceConfig {
+  /** image is the service's `image`, when it names one. */
+  image?: string;
+  /** hasBuild is true when the service has a `build` section. */
+  hasBuild: boolean;
+  /** containerName is the service's `container_name`, when set. */
+  containerName?: string;
+}
+
+/**
+ * serviceConfig reads one service out of the output of `compose config`. Undefined when the
+ * project has no such service.
+ */
+export function serviceConfig(resolvedYaml: string, service: string): ComposeServiceConfig | undefined {
+  const doc = parse(resolvedYaml) as { services?: Record<string, Record<string, unknown> | null> } | null;
+  const svc = doc?.services?.[service];
+  if (svc === undefined) return undefined;
+  const s = svc ?? {};
+  return {
+    image: typeof s.image === 'string' && s.image !== '' ? s.image : undefined,
+    hasBuild: s.build !== undefined && s.build !== null,
+    containerName: typeof s.container_name === 'string' ? s.container_name : undefined,
+  };
+}
+
+/** serviceNames lists the services of a resolved project. */
+export function serviceNames(resolvedYaml: string): string[] {
+  const doc = parse(resolvedYaml) as { services?: Record<string, unknown> } | null;
+  return Object.keys(doc?.services ?? {});
+}
+
+/** imageOverrideYaml is a Compose file that only sets the image of one service. */
+export function imageOverrideYaml(service: string, image: string): string {
+  return stringify({ services: { [service]: { image } } });
+}
+
+/**
+ * impliedImageName is the image name Compose gives a service that is built and names no image:
+ * `<project>_<service>` for the standalone v1 binary, `<project>-<service>` for the v2 plugin.
+ */
+export function impliedImageName(form: 'plugin' | 'standalone', project: string, service: string): string {
+  return form === 'plugin' ? `${project}-${service}` : `${project}_${service}`;
+}

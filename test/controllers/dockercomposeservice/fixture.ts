@@ -1,0 +1,124 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import winston from 'winston';
+import { startTestApiServer, type TestApiServer } from '../../support/apiserver.ts';
+import type { DockerComposeService } from '../../../src/apis/dockercomposeservice.ts';
+import { apiVersion, type KubeObject } from '../../../src/apis/meta.ts';
+import { Manager, type ReconcileContext } from '../../../src/runtime/index.ts';
+import { ComposeCli, type ComposeForm } from '../../../src/adapters/compose/index.ts';
+import { DockerodeClient } from '../../../src/adapters/docker/index.ts';
+import { setup, type DockerComposeServiceReconciler } from '../../../controllers/dockercomposeservice/index.ts';
+import { waitFor } from '../../support/wait.ts';
+
+export const run = promisify(execFile);
+
+function testLogger(): winston.Logger {
+  return winston.createLogger({
+    level: process.env.FERRY_TEST_LOG ?? 'info',
+    silent: !process.env.FERRY_TEST_LOG,
+    transports: [new winston.transports.Console()],
+  });
+}
+
+/**
+ * Fixture runs the DockerComposeService controller against the embedded API server (memory
+ * storage) and the real Docker Engine, in a temporary directory holding Compose files. Every
+ * Compose project it makes has a unique name, and close() takes them all down.
+ */
+export class Fixture {
+  readonly id = randomBytes(4).toString('hex');
+  private readonly projects = new Set<string>();
+  private readonly tags = new Set<string>();
+  private constructor(
+    readonly dir: string,
+    readonly server: TestApiServer,
+    readonly mgr: Manager,
+    readonly reconciler: DockerComposeServiceReconciler,
+    readonly log: winston.Logger,
+    /** output holds the Compose output lines the controller reported, by resource. */
+    readonly output: Array<{ resource: string; line: string }>,
+  ) {}
+
+  static async start(opts: { form?: ComposeForm; env?: NodeJS.ProcessEnv } = {}): Promise<Fixture> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-dcs-test-'));
+    const log = testLogger();
+    const server = await startTestApiServer();
+    const mgr = new Manager({ kubeConfig: server.kubeConfig, log });
+    const output: Array<{ resource: string; line: string }> = [];
+    const { reconciler } = setup(mgr, {
+      compose: new ComposeCli({ form: opts.form ?? 'standalone', env: opts.env }),
+      docker: new DockerodeClient(),
+      workDir: path.join(dir, 'work'),
+      onOutput: (resource, line) => output.push({ resource, line }),
+    });
+    const f = new Fixture(dir, server, mgr, reconciler, log, output);
+    await mgr.start();
+    return f;
+  }
+
+  /** projectName is a unique Compose project name for this fixture. */
+  projectName(suffix: string): string {
+    const name = `ferrytest${this.id}${suffix}`;
+    this.projects.add(name);
+    return name;
+  }
+
+  /** tagImage tags the busybox test image under a new name, removed on close. */
+  async tagImage(source: string, target: string): Promise<void> {
+    await run('docker', ['tag', source, target]);
+    this.tags.add(target);
+  }
+
+  async writeFile(name: string, content: string): Promise<string> {
+    const file = path.join(this.dir, name);
+    await writeFile(file, content);
+    return file;
+  }
+
+  async create<T extends KubeObject>(obj: T): Promise<T> {
+    return this.mgr.client.create({ apiVersion, ...obj });
+  }
+
+  async get<T extends KubeObject = DockerComposeService>(kind: string, name: string): Promise<T | undefined> {
+    return this.mgr.client.get<T>(kind, name);
+  }
+
+  /** waitStatus polls the DockerComposeService until pred holds. */
+  async waitDCS(name: string, pred: (o: DockerComposeService) => boolean, message: string, timeoutMs = 60_000): Promise<DockerComposeService> {
+    return waitFor(async () => {
+      const o = await this.get<DockerComposeService>('DockerComposeService', name);
+      return o && pred(o) ? o : undefined;
+    }, { timeoutMs, message });
+  }
+
+  /**
+   * assertSteadyState reconciles the object once more and checks nothing was written: the
+   * resourceVersion stays the same.
+   */
+  async steadyState(name: string): Promise<{ before: string | undefined; after: string | undefined }> {
+    const before = (await this.get('DockerComposeService', name))?.metadata.resourceVersion;
+    const ctx: ReconcileContext = { log: this.log, signal: new AbortController().signal };
+    await this.reconciler.reconcile({ name }, ctx);
+    const after = (await this.get('DockerComposeService', name))?.metadata.resourceVersion;
+    return { before, after };
+  }
+
+  async close(): Promise<void> {
+    await this.mgr.stop();
+    await this.server.close();
+    for (const p of this.projects) {
+      const { stdout } = await run('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${p}`]).catch(() => ({ stdout: '' }));
+      const ids = stdout.split('\n').filter(Boolean);
+      if (ids.length) await run('docker', ['rm', '-f', ...ids]).catch(() => {});
+      const nets = await run('docker', ['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${p}`]).catch(() => ({ stdout: '' }));
+      const netIds = nets.stdout.split('\n').filter(Boolean);
+      if (netIds.length) await run('docker', ['network', 'rm', ...netIds]).catch(() => {});
+    }
+    for (const t of this.tags) await run('docker', ['rmi', t]).catch(() => {});
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
