@@ -15,6 +15,7 @@ import { parseSince, streamLogs } from './cli/logs.ts';
 import { triggerResource } from './cli/trigger.ts';
 import { runCi } from './cli/ci.ts';
 import { parseGoDuration } from './util/duration.ts';
+import { registerDoctor } from './cli/doctor.ts';
 
 const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 export const ferryVersion = pkg.version;
@@ -215,6 +216,7 @@ export function buildProgram(): Command {
       }
     });
 
+  registerDoctor(program);
   return program;
 }
 

@@ -1,0 +1,134 @@
+/**
+ * The examples in deploy/examples work end to end: applied to a daemon started in their
+ * folder, a saved change reaches the running container (Docker), or the pod (Kubernetes,
+ * against the test cluster fixture).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { startDaemon, type Daemon } from '../../src/daemon.ts';
+import { FerryClient } from '../../src/client/client.ts';
+import { applyOne } from '../../src/cli/apply.ts';
+import { readManifests } from '../../src/cli/manifests.ts';
+import { silentLogger } from '../../src/log.ts';
+import type { DockerComposeService } from '../../src/apis/dockercomposeservice.ts';
+import type { LiveUpdate } from '../../src/apis/liveupdate.ts';
+import { requireDocker, testImages, readFileIn } from '../support/docker.ts';
+import { waitFor } from '../support/wait.ts';
+import { KubeCluster } from '../fixtures/kube-cluster/index.ts';
+
+const examples = path.resolve(import.meta.dirname, '../../deploy/examples');
+
+/** copyExample copies an example to a temp folder, so the test edits a copy, never the repo. */
+function copyExample(name: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ferry-example-${name}-`));
+  fs.cpSync(path.join(examples, name), dir, { recursive: true });
+  return dir;
+}
+
+async function startIn(dir: string, extra: { clusterKubeconfig?: string } = {}) {
+  const prev = process.cwd();
+  process.chdir(dir);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-example-data-'));
+  const daemon = await startDaemon({ dataDir, storage: 'memory', log: silentLogger(), cwd: dir, filewatchQuietMs: 100, ...extra });
+  const client = new FerryClient(daemon.kubeConfig);
+  for (const m of readManifests([path.join(dir, 'ferry.yaml')])) await applyOne(client, m);
+  return {
+    daemon,
+    client,
+    async stop(objectsFirst = true) {
+      if (objectsFirst) for (const m of readManifests([path.join(dir, 'ferry.yaml')]).reverse()) await client.delete(m.object.kind!, m.object.metadata.name!).catch(() => undefined);
+      await daemon.manager.getController('dockercomposeservice')?.idle();
+      client.close();
+      await daemon.stop();
+      process.chdir(prev);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('the Docker example', () => {
+  let docker: Docker;
+  let dir: string;
+  let run: Awaited<ReturnType<typeof startIn>>;
+  before(async () => {
+    docker = await requireDocker();
+    process.env.EXAMPLE_BASE_IMAGE = testImages.busybox;
+    dir = copyExample('docker');
+    run = await startIn(dir);
+  });
+  after(async () => {
+    await run?.stop();
+    delete process.env.EXAMPLE_BASE_IMAGE;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const container = async () => {
+    const dcs = await run.client.get<DockerComposeService>('DockerComposeService', 'web');
+    return dcs?.status?.containerState?.status === 'running' ? dcs.status.containerID : undefined;
+  };
+
+  it('builds the image and runs the service', async () => {
+    const id = await waitFor(container, { timeoutMs: 120_000 });
+    assert.match(await readFileIn(docker, id!, '/app/src/index.html'), /Hello from ferry/);
+  });
+
+  it('copies a saved change into the container and runs the exec', async () => {
+    const id = (await container())!;
+    fs.writeFileSync(path.join(dir, 'app/src/index.html'), '<h1>edited</h1>\n');
+    await waitFor(async () => (await readFileIn(docker, id, '/app/src/index.html').catch(() => '')).includes('edited'), { timeoutMs: 30_000 });
+    await waitFor(async () => (await readFileIn(docker, id, '/app/src/updated-at.txt').catch(() => '')).length > 0, { timeoutMs: 30_000 });
+  });
+
+  it('rebuilds when the Dockerfile changes, and live-updates the new container', async () => {
+    const before = (await container())!;
+    fs.appendFileSync(path.join(dir, 'app/Dockerfile'), '\nLABEL example.rebuilt="yes"\n');
+    const after = await waitFor(async () => {
+      const id = await container();
+      return id && id !== before ? id : undefined;
+    }, { timeoutMs: 120_000 });
+    const info = await docker.getContainer(after!).inspect();
+    assert.equal(info.Config.Labels['example.rebuilt'], 'yes');
+    await waitFor(async () => !(await run.client.get<LiveUpdate>('LiveUpdate', 'web'))?.status?.failed, { timeoutMs: 30_000 });
+    fs.writeFileSync(path.join(dir, 'app/src/index.html'), '<h1>after rebuild</h1>\n');
+    await waitFor(async () => (await readFileIn(docker, after!, '/app/src/index.html').catch(() => '')).includes('after rebuild'), { timeoutMs: 30_000 });
+  });
+});
+
+describe('the Kubernetes example', () => {
+  let docker: Docker;
+  let cluster: KubeCluster;
+  let dir: string;
+  let run: Awaited<ReturnType<typeof startIn>>;
+  before(async () => {
+    docker = await requireDocker();
+    process.env.EXAMPLE_BASE_IMAGE = testImages.busybox;
+    cluster = await KubeCluster.start({ docker });
+    const kubeconfig = await cluster.writeKubeconfig(undefined, { context: 'fixture' });
+    await cluster.createPod({
+      name: 'ferry-example-k8s-abc12',
+      labels: { app: 'ferry-example-k8s' },
+      containers: [{ name: 'web', image: testImages.busybox, command: ['sh', '-c', 'mkdir -p /app/src && exec httpd -f -p 8000 -h /app/src'] }],
+    });
+    await cluster.waitForPod('default', 'ferry-example-k8s-abc12', (p) => p?.status?.phase === 'Running');
+    dir = copyExample('kubernetes');
+    run = await startIn(dir, { clusterKubeconfig: kubeconfig });
+  });
+  after(async () => {
+    await run?.stop();
+    await cluster?.stop();
+    delete process.env.EXAMPLE_BASE_IMAGE;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('finds the pod and copies a saved change into it by exec', async () => {
+    await waitFor(async () => ((await run.client.get('KubernetesDiscovery', 'k8s-web')) as { status?: { pods?: unknown[] } })?.status?.pods?.length === 1, { timeoutMs: 30_000 });
+    fs.writeFileSync(path.join(dir, 'app/src/index.html'), '<h1>edited in k8s</h1>\n');
+    const id = cluster.containerId('default', 'ferry-example-k8s-abc12', 'web')!;
+    await waitFor(async () => (await readFileIn(docker, id, '/app/src/index.html').catch(() => '')).includes('edited in k8s'), { timeoutMs: 30_000 });
+    await waitFor(async () => (await readFileIn(docker, id, '/app/src/updated-at.txt').catch(() => '')).length > 0, { timeoutMs: 30_000 });
+  });
+});
