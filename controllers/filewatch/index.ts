@@ -1,0 +1,53 @@
+/** The FileWatch controller: watches files with .dockerignore rules and records batches of changes. */
+import type { Logger } from 'winston';
+import { defaultQuietMs } from '../../src/adapters/watch/batcher.ts';
+import type { FileWatcherFactory } from '../../src/adapters/watch/file-watcher.ts';
+import { disableSourceMapper, type Clock, type Controller, type Manager } from '../../src/runtime/index.ts';
+import { FileWatchReconciler, kind } from './reconciler.ts';
+
+export { FileWatchReconciler, type FileWatchReconcilerDeps } from './reconciler.ts';
+export { boundSeenFiles, fileWatchStatus, maxFileEventHistory, maxSeenFilesChars, recordBatch } from './status.ts';
+export { createIgnoreMatcher, editorTempPatterns, type IgnoreMatcher } from '../../src/adapters/ignore/matcher.ts';
+
+/** defaultFileWatchQuietMs is the default of `--filewatch-quiet-ms`: 200 ms. */
+export const defaultFileWatchQuietMs = defaultQuietMs;
+
+/** FileWatchSetupDeps are what `setup` needs beyond the manager; every field has a default. */
+export interface FileWatchSetupDeps {
+  /** log is the parent logger. Default: the manager's. */
+  log?: Logger;
+  /** clock stamps events and drives batching and restarts. Default: the manager's. */
+  clock?: Clock;
+  /** quietMs is the batching quiet period (`--filewatch-quiet-ms`). Default 200. */
+  quietMs?: number;
+  /** newWatcher builds the OS watcher. Default: FsWatchWatcher. */
+  newWatcher?: FileWatcherFactory;
+  /** concurrency is how many FileWatches are reconciled at once. Default 4. */
+  concurrency?: number;
+}
+
+/**
+ * setup registers the FileWatch controller with the manager. It reconciles on changes to the
+ * FileWatch and to the ConfigMaps of its disableSource, and when its watcher reports. The
+ * watchers are closed when the manager stops.
+ */
+export function setup(mgr: Manager, deps: FileWatchSetupDeps = {}): { controller: Controller; reconciler: FileWatchReconciler } {
+  const log = (deps.log ?? mgr.log).child({ controller: 'filewatch' });
+  let controller: Controller | undefined;
+  const reconciler = new FileWatchReconciler({
+    client: mgr.client,
+    cache: mgr.cache,
+    clock: deps.clock ?? mgr.clock,
+    log,
+    quietMs: deps.quietMs ?? defaultFileWatchQuietMs,
+    newWatcher: deps.newWatcher,
+    enqueue: (name) => controller?.enqueue(name),
+  });
+  controller = mgr
+    .controller('filewatch', { concurrency: deps.concurrency ?? 4 })
+    .for(kind)
+    .watches('ConfigMap', disableSourceMapper(mgr.cache, kind))
+    .complete(reconciler);
+  mgr.add({ start: () => {}, stop: () => reconciler.close() });
+  return { controller, reconciler };
+}

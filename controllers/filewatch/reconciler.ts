@@ -1,0 +1,209 @@
+import type { Logger } from 'winston';
+import type { FileWatch } from '../../src/apis/index.ts';
+import { toMicroTime } from '../../src/apis/index.ts';
+import { createIgnoreMatcher } from '../../src/adapters/ignore/matcher.ts';
+import { EventBatcher, defaultQuietMs } from '../../src/adapters/watch/batcher.ts';
+import type { FileWatcher, FileWatcherFactory } from '../../src/adapters/watch/file-watcher.ts';
+import { FsWatchWatcher } from '../../src/adapters/watch/fs-watch-watcher.ts';
+import {
+  disableStatusFor,
+  updateStatusIfChanged,
+  type Cache,
+  type Client,
+  type Clock,
+  type ReconcileContext,
+  type Reconciler,
+  type Request,
+  type Result,
+} from '../../src/runtime/index.ts';
+import {
+  errorTexts,
+  fileWatchStatus,
+  initialRestartBackoffMs,
+  nextBackoffMs,
+  recordBatch,
+  watchSpecKey,
+  type WatchHistory,
+} from './status.ts';
+
+export const kind = 'FileWatch';
+
+/** FileWatchReconcilerDeps are what the reconciler is built from. */
+export interface FileWatchReconcilerDeps {
+  client: Client;
+  cache: Cache;
+  /** clock stamps events and drives batching and restart backoff. */
+  clock: Clock;
+  log: Logger;
+  /** enqueue wakes the reconciler for a FileWatch (its watcher saw a batch, an error, or died). */
+  enqueue: (name: string) => void;
+  /** quietMs is the batching quiet period. Default defaultQuietMs (200 ms). */
+  quietMs?: number;
+  /** maxBatchMs bounds a batch. Default 10 s (EventBatcher's default). */
+  maxBatchMs?: number;
+  /** newWatcher builds the OS watcher. Default: FsWatchWatcher. */
+  newWatcher?: FileWatcherFactory;
+}
+
+/** Running is one FileWatch's live watcher and what it has seen. */
+interface Running {
+  specKey: string;
+  watchedPaths: string[];
+  watcher?: FileWatcher;
+  batcher?: EventBatcher;
+  history: WatchHistory;
+  monitorStartTime?: string;
+  error?: string;
+  /** done: the watcher closed by itself and waits for its restart. */
+  done: boolean;
+  doneAtMs?: number;
+  /** backoffMs is how long after closing by itself this watcher waits to be restarted. */
+  backoffMs: number;
+  /** reported is the last error logged, so a failure is logged when it changes. */
+  reported?: string;
+}
+
+/**
+ * FileWatchReconciler runs one file watcher per enabled FileWatch and writes what it sees to
+ * status (see status.ts for the rules):
+ * - a missing or deleting FileWatch: its watcher is stopped;
+ * - disabled by its disableSource (state Disabled only; Pending and Error keep watching): the
+ *   watcher is stopped and the status is only the disableStatus;
+ * - a new watch spec (paths or ignores) starts a new watcher; the event history carries over;
+ * - a watcher that closed by itself is restarted after a backoff (1 s doubling to 5 min).
+ */
+export class FileWatchReconciler implements Reconciler {
+  private readonly deps: FileWatchReconcilerDeps;
+  private readonly newWatcher: FileWatcherFactory;
+  private readonly running = new Map<string, Running>();
+
+  constructor(deps: FileWatchReconcilerDeps) {
+    this.deps = deps;
+    this.newWatcher = deps.newWatcher ?? ((opts) => new FsWatchWatcher(opts));
+  }
+
+  async reconcile(req: Request, _ctx?: ReconcileContext): Promise<Result | void> {
+    const fw = await this.deps.client.get<FileWatch>(kind, req.name);
+    if (!fw || fw.metadata.deletionTimestamp) {
+      await this.stop(req.name);
+      return;
+    }
+    const now = this.deps.clock.now();
+    const disableStatus = disableStatusFor(this.deps.cache, fw, now);
+    if (disableStatus.state === 'Disabled') {
+      await this.stop(req.name);
+      await updateStatusIfChanged(this.deps.client, fw, fileWatchStatus(disableStatus, undefined, undefined));
+      return;
+    }
+
+    let result: Result | void = undefined;
+    const specKey = watchSpecKey(fw.spec ?? { watchedPaths: [] });
+    let run = this.running.get(req.name);
+    if (!run || run.specKey !== specKey) {
+      run = await this.start(req.name, fw, run);
+    } else if (run.done) {
+      const waitMs = (run.doneAtMs ?? 0) + run.backoffMs - now.getTime();
+      if (waitMs > 0) result = { requeueAfterMs: waitMs };
+      else run = await this.start(req.name, fw, run);
+    }
+
+    if (run.error && run.error !== run.reported) this.deps.log.warn('FileWatch failed', { name: req.name, error: run.error });
+    run.reported = run.error;
+    await updateStatusIfChanged(this.deps.client, fw, fileWatchStatus(disableStatus, run, run.history));
+    return result;
+  }
+
+  /** watching lists the FileWatches that have a live watcher. */
+  watching(): string[] {
+    return [...this.running].filter(([, r]) => r.watcher && !r.done).map(([n]) => n);
+  }
+
+  /** close stops every watcher (on shutdown). */
+  async close(): Promise<void> {
+    await Promise.all([...this.running.keys()].map((n) => this.stop(n)));
+  }
+
+  /**
+   * start builds and starts a watcher for fw, replacing prev (closed after the new one started).
+   * The history carries over; the error and the backoff only when the spec is the same.
+   */
+  private async start(name: string, fw: FileWatch, prev: Running | undefined): Promise<Running> {
+    const spec = fw.spec ?? { watchedPaths: [] };
+    const specKey = watchSpecKey(spec);
+    const sameSpec = prev?.specKey === specKey;
+    const run: Running = {
+      specKey,
+      watchedPaths: [...(spec.watchedPaths ?? [])],
+      history: prev?.history ?? { fileEvents: [] },
+      done: false,
+      backoffMs: sameSpec ? nextBackoffMs(prev!.backoffMs) : initialRestartBackoffMs,
+      error: sameSpec ? prev?.error : undefined,
+      reported: prev?.reported,
+    };
+    this.running.set(name, run);
+
+    const batcher = new EventBatcher({
+      clock: this.deps.clock,
+      quietMs: this.deps.quietMs ?? defaultQuietMs,
+      maxBatchMs: this.deps.maxBatchMs,
+      onBatch: (paths) => {
+        if (this.running.get(name) !== run) return;
+        run.history = recordBatch(run.history, paths, this.deps.clock.now(), run.watchedPaths);
+        run.error = undefined;
+        this.deps.enqueue(name);
+      },
+    });
+    let watcher: FileWatcher;
+    try {
+      watcher = this.newWatcher({
+        paths: run.watchedPaths,
+        ignore: createIgnoreMatcher(spec.ignores ?? []),
+        clock: this.deps.clock,
+        handlers: {
+          onChange: (paths) => batcher.add(paths),
+          onBusy: (busy) => batcher.setBusy(busy),
+          onError: (err) => {
+            if (this.running.get(name) !== run) return;
+            run.error = err.message;
+            this.deps.enqueue(name);
+          },
+          onClose: () => {
+            if (this.running.get(name) !== run || run.done) return;
+            batcher.flush();
+            batcher.close();
+            run.done = true;
+            run.doneAtMs = this.deps.clock.now().getTime();
+            if (!run.error) run.error = errorTexts.unexpectedClose;
+            this.deps.enqueue(name);
+          },
+        },
+      });
+      await watcher.start();
+    } catch (err) {
+      // Not retried until the spec changes: the watcher is not marked done.
+      batcher.close();
+      run.error = errorTexts.init(err);
+      await this.closeRun(prev);
+      return run;
+    }
+    run.watcher = watcher;
+    run.batcher = batcher;
+    run.monitorStartTime = toMicroTime(this.deps.clock.now());
+    await this.closeRun(prev);
+    return run;
+  }
+
+  private async stop(name: string): Promise<void> {
+    const run = this.running.get(name);
+    this.running.delete(name);
+    await this.closeRun(run);
+  }
+
+  private async closeRun(run: Running | undefined): Promise<void> {
+    if (!run) return;
+    run.batcher?.close();
+    const w = run.watcher;
+    run.watcher = undefined;
+    await w?.close().catch((err) => this.deps.log.warn('Closing a file watcher failed', { error: String(err) }));
+  }
+}

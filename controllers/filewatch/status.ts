@@ -1,0 +1,133 @@
+import path from 'node:path';
+import type { DisableStatus, FileEvent, FileWatchSpec, FileWatchStatus } from '../../src/apis/index.ts';
+import { toMicroTime } from '../../src/apis/index.ts';
+
+/** maxFileEventHistory is how many batches status.fileEvents keeps: the 20 most recent. */
+export const maxFileEventHistory = 20;
+
+/**
+ * maxSeenFilesChars bounds one batch's seenFiles: 32 KiB of path text. With 20 batches kept, a
+ * FileWatch stays well under 1 MiB (etcd's limit is 1.5 MiB), whatever the size of a change.
+ */
+export const maxSeenFilesChars = 32 * 1024;
+
+/**
+ * WatchHistory is the part of the status that survives a watcher restart and a spec change:
+ * the batches seen so far.
+ */
+export interface WatchHistory {
+  lastEventTime?: string;
+  fileEvents: FileEvent[];
+}
+
+/**
+ * boundSeenFiles applies the size rule to one batch of changed paths (in arrival order, not
+ * deduplicated, as Tilt records them):
+ *
+ * - up to maxSeenFilesChars of path text, the paths are kept as they are;
+ * - past it, they are deduplicated; if still too large, every path deeper than N directories
+ *   is replaced by its ancestor at depth N, for N decreasing from the deepest, until the list
+ *   fits. No path is cut above the watched path that contains it, so in the worst case the list
+ *   is the watched paths themselves.
+ *
+ * A directory in seenFiles stands for everything below it that is not ignored: LiveUpdate syncs
+ * it by archiving the whole directory (walked with the FileWatch's ignores, the same matcher as
+ * initial sync, createIgnoreMatcher), so every changed file is still synced. Files deleted inside
+ * such a directory are not listed; a consumer that must propagate deletions replaces the
+ * directory's contents in the container rather than adding to them.
+ */
+export function boundSeenFiles(paths: readonly string[], watchedPaths: readonly string[], maxChars = maxSeenFilesChars): string[] {
+  if (textSize(paths) <= maxChars) return [...paths];
+  let list = unique(paths);
+  if (textSize(list) <= maxChars) return list;
+  const roots = watchedPaths.map((p) => path.resolve(p));
+  const deepest = Math.max(...list.map(depth));
+  for (let n = deepest - 1; n >= 0; n--) {
+    list = unique(list.map((p) => truncate(p, n, roots)));
+    if (textSize(list) <= maxChars) return list;
+  }
+  return list;
+}
+
+function textSize(paths: readonly string[]): number {
+  let n = 0;
+  for (const p of paths) n += p.length + 4; // JSON quotes and separator
+  return n;
+}
+
+function unique(paths: readonly string[]): string[] {
+  return [...new Set(paths)];
+}
+
+function depth(p: string): number {
+  return p.split('/').filter(Boolean).length;
+}
+
+/** truncate cuts p to its first n components, but never above the watched path holding it. */
+function truncate(p: string, n: number, roots: readonly string[]): string {
+  const parts = p.split('/').filter(Boolean);
+  let floor = 0;
+  for (const r of roots) {
+    if (p === r || p.startsWith(r === '/' ? '/' : r + '/')) floor = Math.max(floor, depth(r));
+  }
+  const keep = Math.max(n, floor);
+  if (parts.length <= keep) return p;
+  return '/' + parts.slice(0, keep).join('/');
+}
+
+/**
+ * recordBatch adds one flushed batch to the history: a non-empty batch becomes a FileEvent
+ * stamped `now` (the time it was recorded), lastEventTime moves to it, and only the 20 most
+ * recent events are kept. An empty batch changes nothing.
+ */
+export function recordBatch(history: WatchHistory, paths: readonly string[], now: Date, watchedPaths: readonly string[]): WatchHistory {
+  if (paths.length === 0) return history;
+  const time = toMicroTime(now);
+  const fileEvents = [...history.fileEvents, { time, seenFiles: boundSeenFiles(paths, watchedPaths) }];
+  return { lastEventTime: time, fileEvents: fileEvents.slice(-maxFileEventHistory) };
+}
+
+/** WatcherView is what the status shows of the running watcher. */
+export interface WatcherView {
+  monitorStartTime?: string;
+  error?: string;
+}
+
+/**
+ * fileWatchStatus is the status to store. A disabled FileWatch shows only its disableStatus
+ * (the history is dropped with its watcher); otherwise the watcher's state and the history.
+ */
+export function fileWatchStatus(
+  disableStatus: DisableStatus,
+  watcher: WatcherView | undefined,
+  history: WatchHistory | undefined,
+): FileWatchStatus {
+  if (disableStatus.state === 'Disabled' || !watcher) return { disableStatus };
+  const status: FileWatchStatus = {};
+  if (watcher.monitorStartTime) status.monitorStartTime = watcher.monitorStartTime;
+  if (history?.lastEventTime) status.lastEventTime = history.lastEventTime;
+  if (history && history.fileEvents.length > 0) status.fileEvents = history.fileEvents;
+  if (watcher.error) status.error = watcher.error;
+  status.disableStatus = disableStatus;
+  return status;
+}
+
+/** watchSpecKey identifies what a watcher is built from: a change restarts the watcher. */
+export function watchSpecKey(spec: FileWatchSpec): string {
+  return JSON.stringify({ watchedPaths: spec.watchedPaths ?? [], ignores: spec.ignores ?? [] });
+}
+
+/** Restart backoff after an unexpected close: 1 s, doubling each restart, at most 5 minutes. */
+export const initialRestartBackoffMs = 1000;
+export const maxRestartBackoffMs = 5 * 60 * 1000;
+
+/** nextBackoffMs is the backoff after one more restart. */
+export function nextBackoffMs(currentMs: number): number {
+  return Math.min(currentMs * 2, maxRestartBackoffMs);
+}
+
+/** Error texts written to status.error. */
+export const errorTexts = {
+  unexpectedClose: 'unexpected close',
+  init: (err: unknown) => `filewatch init: ${err instanceof Error ? err.message : String(err)}`,
+} as const;
