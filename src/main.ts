@@ -3,6 +3,8 @@
  * a running daemon, found through the kubeconfig in its data directory.
  */
 import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { VersionApi } from '@kubernetes/client-node';
 import { createLogger, logFormats, type LogFormat } from './log.ts';
@@ -17,7 +19,15 @@ import { runCi } from './cli/ci.ts';
 import { parseGoDuration } from './util/duration.ts';
 import { registerDoctor } from './cli/doctor.ts';
 
-const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+/** packageJson finds ferry's package.json above this module (src/ when run from sources, dist/src/ when compiled). */
+function packageJson(): { version: string } {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8'));
+    if (path.dirname(dir) === dir) return { version: '0.0.0' };
+  }
+}
+const pkg = packageJson();
 export const ferryVersion = pkg.version;
 
 const out = (s: string) => process.stdout.write(s + '\n');
