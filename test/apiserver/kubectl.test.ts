@@ -27,6 +27,13 @@ spec:
   selector: {dockerCompose: {service: app}}
   sources: [{fileWatch: src}]
   syncs: [{localPath: src, containerPath: /app/src}]
+---
+apiVersion: tilt.dev/v1alpha1
+kind: ImageMap
+metadata:
+  name: img
+spec:
+  selector: app
 `;
 
 describe('kubectl against ferry serve', () => {
@@ -89,16 +96,17 @@ describe('kubectl against ferry serve', () => {
     await ok(['patch', 'fw', 'src', '--type=json', '-p', '[{"op":"replace","path":"/spec/watchedPaths/1","value":"/tmp/c"}]']);
     await ok(['patch', 'fw', 'src', '-p', '{"metadata":{"labels":{"team":"x"}}}']);
     assert.equal(await ok(['get', 'fw', 'src', '-o', 'jsonpath={.spec.watchedPaths[*]} {.metadata.labels.team}']), '/tmp/a /tmp/c x');
-    await ok(['patch', 'fw', 'src', '--subresource=status', '--type=merge', '-p', '{"status":{"error":"boom"}}']);
-    assert.equal(await ok(['get', 'fw', 'src', '-o', 'jsonpath={.status.error}']), 'boom');
+    // An ImageMap's status is written by whoever builds its image; nothing else touches it here.
+    await ok(['patch', 'im', 'img', '--subresource=status', '--type=merge', '-p', '{"status":{"image":"app:boom"}}']);
+    assert.equal(await ok(['get', 'im', 'img', '-o', 'jsonpath={.status.image}']), 'app:boom');
   });
 
   it('edits with KUBE_EDITOR and waits for a jsonpath', async () => {
     await ok(['edit', 'fw', 'src'], { KUBE_EDITOR: 'sed -i s#/tmp/c#/tmp/edited#' });
     assert.match(await ok(['get', 'fw', 'src', '-o', 'jsonpath={.spec.watchedPaths}']), /\/tmp\/edited/);
-    const waiting = kubectl(['wait', '--for=jsonpath={.status.error}=fixed', 'fw/src', '--timeout=20s']);
+    const waiting = kubectl(['wait', '--for=jsonpath={.status.image}=app:fixed', 'imagemap/img', '--timeout=30s']);
     await new Promise((r) => setTimeout(r, 500));
-    await ok(['patch', 'fw', 'src', '--subresource=status', '--type=merge', '-p', '{"status":{"error":"fixed"}}']);
+    await ok(['patch', 'im', 'img', '--subresource=status', '--type=merge', '-p', '{"status":{"image":"app:fixed"}}']);
     const w = await waiting;
     assert.equal(w.code, 0, w.stderr);
     assert.match(w.stdout, /condition met/);
