@@ -48,7 +48,7 @@ export function setupControllers(mgr: Manager, s: ControllerSettings): Controlle
   const cmds = cmd.setup(mgr, { log, cwd, logs });
   dockercomposeservice.setup(mgr, { log, cwd, onOutput: (resource, line) => logs.append(resource, { source: 'DockerComposeService', line }) });
   kubernetesdiscovery.setup(mgr, { log, kubeconfigPath: s.clusterKubeconfig });
-  liveupdate.setup(mgr, { log, logs, execTimeoutMs: s.execTimeoutMs });
+  liveupdate.setup(mgr, { log, logs, cwd, execTimeoutMs: s.execTimeoutMs, clusterKubeconfig: s.clusterKubeconfig });
   session.setup(mgr, { log, cwd });
   return {
     logs,

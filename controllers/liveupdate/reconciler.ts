@@ -1,0 +1,452 @@
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { Logger } from 'winston';
+import {
+  annotations,
+  kindByName,
+  resourceName,
+  triggerQueueName,
+  type ConfigMap,
+  type DockerComposeService,
+  type FileWatch,
+  type ImageMap,
+  type KubeObject,
+  type KubernetesDiscovery,
+  type LiveUpdate,
+  type LiveUpdateContainerStatus,
+  type LiveUpdateSpec,
+  type LiveUpdateStatus,
+} from '../../src/apis/index.ts';
+import {
+  jsonEqual,
+  updateStatusIfChanged,
+  type Client,
+  type Clock,
+  type ReconcileContext,
+  type Reconciler,
+  type Request,
+} from '../../src/runtime/index.ts';
+import { createIgnoreMatcher, type IgnoreMatcher } from '../../src/adapters/ignore/matcher.ts';
+import { planArchive, type PlannedArchive } from '../../src/adapters/tar/archive.ts';
+import { RunStepFailure, displayCommand, type ContainerUpdater } from '../../src/adapters/containers/index.ts';
+import { Monitor, sourcesOf, type ContainerState } from './monitor.ts';
+import { parentDirMappings, plan, resolveSyncs, syncRootMappings, type PlanReady } from './plan.ts';
+import {
+  containerKey,
+  dockerComposeView,
+  failedState,
+  isWaitingOnTrigger,
+  kubernetesView,
+  microNow,
+  microTimeString,
+  type FailureReason,
+  type ResourceView,
+  type SelectedContainer,
+} from './status.ts';
+
+/** ObjectReader reads objects by kind and name: the shared cache, or the client. */
+export interface ObjectReader {
+  get<T extends KubeObject = KubeObject>(kind: string, name: string): Promise<T | undefined>;
+}
+
+/** Updaters reach containers: Docker for Docker Compose services, pods/exec per Kubernetes cluster. */
+export interface Updaters {
+  docker?: ContainerUpdater;
+  /** kubernetes returns the updater for a cluster name ("default" unless the discovery names one). */
+  kubernetes?: (cluster: string) => ContainerUpdater | undefined;
+}
+
+/** LiveUpdateReconcilerDeps are what the reconciler is built from. */
+export interface LiveUpdateReconcilerDeps {
+  /** client writes status (and reads when no reader is given). */
+  client: Client;
+  /** reader reads the LiveUpdate and its dependencies. Default: client. */
+  reader?: ObjectReader;
+  clock: Clock;
+  log: Logger;
+  updaters: Updaters;
+  /** execTimeoutMs bounds each exec without its own timeoutSeconds. Default 60,000. */
+  execTimeoutMs?: number;
+  /** cwd is where file lists in messages are shown from. Default process.cwd(). */
+  cwd?: string;
+  /** onLog receives the human-readable lines of each update, by resource (for `ferry logs`). */
+  onLog?: (resource: string, line: string) => void;
+}
+
+const waitingForContainer = { reason: 'ContainerWaiting', message: 'Waiting for container to start' };
+const waitingForTrigger = { reason: 'Trigger', message: 'Only updates on manual trigger' };
+
+class NotFound extends Error {}
+
+interface Failure {
+  reason: FailureReason;
+  message: string;
+}
+
+/**
+ * LiveUpdateReconciler keeps running containers in step with local files: it maps the changes a
+ * LiveUpdate's FileWatches saw to its syncs, copies and deletes them in every selected
+ * container, runs the execs and restarts, and reports each container's progress, or precisely
+ * why it cannot, in status.
+ */
+export class LiveUpdateReconciler implements Reconciler {
+  private readonly deps: LiveUpdateReconcilerDeps;
+  private readonly reader: ObjectReader;
+  private readonly monitors = new Map<string, Monitor>();
+  /** startedUs is the high-water mark of containers never synced: changes before it are not ours. */
+  private readonly startedUs: number;
+  private readonly execTimeoutMs: number;
+
+  constructor(deps: LiveUpdateReconcilerDeps) {
+    this.deps = deps;
+    this.reader = deps.reader ?? deps.client;
+    this.startedUs = microNow(deps.clock.now());
+    this.execTimeoutMs = deps.execTimeoutMs ?? 60_000;
+  }
+
+  async reconcile(req: Request, ctx: ReconcileContext): Promise<void> {
+    const lu = await this.reader.get<LiveUpdate>('LiveUpdate', req.name);
+    if (!lu || lu.metadata.deletionTimestamp || !lu.spec) {
+      this.monitors.delete(req.name);
+      return;
+    }
+    if (lu.metadata.annotations?.[annotations.managedBy]) return;
+    const spec = lu.spec;
+
+    const selectorProblem = checkSelector(spec);
+    if (selectorProblem) return this.handleFailure(lu, { reason: 'Invalid', message: selectorProblem }, ctx.log);
+
+    let mon = this.monitors.get(req.name);
+    if (!mon || !mon.sameSpec(spec)) {
+      mon = new Monitor(spec);
+      this.monitors.set(req.name, mon);
+    }
+
+    let changed = false;
+    try {
+      for (const ref of sourcesOf(spec)) {
+        if (!ref.fileWatch) continue;
+        const fw = await this.mustGet<FileWatch>('FileWatch', ref.fileWatch);
+        const im = ref.imageMap ? await this.mustGet<ImageMap>('ImageMap', ref.imageMap) : undefined;
+        const src = mon.source({ fileWatch: ref.fileWatch, imageMap: ref.imageMap });
+        if (mon.recordFileWatch(src, fw.status?.fileEvents ?? [], fw.spec?.ignores ?? [], im?.status)) changed = true;
+      }
+      const k8s = spec.selector.kubernetes;
+      if (k8s) {
+        const kd = await this.mustGet<KubernetesDiscovery>('KubernetesDiscovery', k8s.discoveryName);
+        const im = k8s.imageMapName ? await this.mustGet<ImageMap>('ImageMap', k8s.imageMapName) : undefined;
+        if (!jsonEqual(mon.lastKubernetesDiscovery?.status ?? null, kd.status ?? null) || !jsonEqual(mon.lastImageMap ?? null, im ?? null)) {
+          changed = true;
+        }
+        mon.lastKubernetesDiscovery = kd;
+        mon.lastImageMap = im;
+      } else if (spec.selector.dockerCompose) {
+        const dcs = await this.mustGet<DockerComposeService>('DockerComposeService', spec.selector.dockerCompose.service);
+        if (!jsonEqual(mon.lastDockerComposeService?.status ?? null, dcs.status ?? null)) changed = true;
+        mon.lastDockerComposeService = dcs;
+      }
+    } catch (err) {
+      if (err instanceof NotFound) return this.handleFailure(lu, { reason: 'ObjectNotFound', message: err.message }, ctx.log);
+      throw err;
+    }
+    const queue = await this.reader.get<ConfigMap>('ConfigMap', triggerQueueName);
+    if (mon.recordTriggerQueue(queue)) changed = true;
+
+    if (!changed && !(spec.initialSync && mon.needsInitialSync())) return;
+
+    const status = await this.maybeSync(lu, mon, ctx);
+    const prevFailed = lu.status?.failed;
+    await updateStatusIfChanged(this.deps.client, lu, status);
+    if (status.failed && status.failed.reason !== 'ObjectNotFound' && !sameFailure(prevFailed, status.failed)) {
+      ctx.log.warn('LiveUpdate failed', { liveUpdate: req.name, reason: status.failed.reason, error: status.failed.message });
+    }
+  }
+
+  /** handleFailure sets only status.failed, keeping the containers, and writes only if it changed. */
+  private async handleFailure(lu: LiveUpdate, f: Failure, log: Logger): Promise<void> {
+    const prev = lu.status?.failed;
+    if (prev?.reason === f.reason && prev.message === f.message) return;
+    const failed = failedState(prev, f.reason, f.message, this.deps.clock.now());
+    await updateStatusIfChanged(this.deps.client, lu, { ...lu.status, failed });
+    if (f.reason !== 'ObjectNotFound') log.warn('LiveUpdate failed', { liveUpdate: lu.metadata.name, reason: f.reason, error: f.message });
+  }
+
+  private async mustGet<T extends KubeObject>(kind: string, name: string): Promise<T> {
+    const obj = await this.reader.get<T>(kind, name);
+    if (!obj) throw new NotFound(`${kindByName(kind)?.plural ?? kind.toLowerCase()}.tilt.dev ${JSON.stringify(name)} not found`);
+    return obj;
+  }
+
+  /** maybeSync brings every selected container up to date and computes the new status. */
+  private async maybeSync(lu: LiveUpdate, mon: Monitor, ctx: ReconcileContext): Promise<LiveUpdateStatus> {
+    const spec = lu.spec!;
+    const now = this.deps.clock.now();
+    const fail = (f: Failure): LiveUpdateStatus => ({ failed: failedState(lu.status?.failed, f.reason, f.message, now) });
+
+    let view: ResourceView;
+    if (spec.selector.kubernetes) {
+      view = kubernetesView(mon.lastKubernetesDiscovery!, spec.selector.kubernetes, mon.lastImageMap);
+    } else {
+      const dc = dockerComposeView(mon.lastDockerComposeService!);
+      if (!dc) return fail({ reason: 'Invalid', message: 'no docker compose status' });
+      view = dc;
+    }
+    const waitingOnTrigger = isWaitingOnTrigger(lu.metadata.annotations?.[annotations.updateMode], resourceName(lu), mon.lastTriggerQueue);
+
+    mon.garbageCollect(view.bestStartTimeUs);
+    const selected = new Set(view.containers.map(containerKey));
+    for (const key of mon.containers.keys()) if (!selected.has(key)) mon.containers.delete(key);
+
+    for (const c of view.containers) {
+      const st = mon.containers.get(containerKey(c));
+      if (st?.failedReason) return fail({ reason: st.failedReason as FailureReason, message: st.failedMessage ?? '' });
+    }
+
+    const statuses: LiveUpdateContainerStatus[] = [];
+    let terminatedPod: string | undefined;
+    let anyFiles = false;
+    let ignoreMatcher: IgnoreMatcher | undefined;
+    for (const c of view.containers) {
+      const key = containerKey(c);
+      let st = mon.containers.get(key);
+      if (!st) {
+        st = { lastFileTimeSynced: 0, lastExecError: '', failedLowWaterMark: 0 };
+        mon.containers.set(key, st);
+      }
+      const highWaterMark = st.lastFileTimeSynced || this.startedUs;
+      let { files, newest, oldest } = mon.changedSince(highWaterMark);
+      const initial = !!spec.initialSync && st.lastFileTimeSynced === 0;
+      if (initial) {
+        ignoreMatcher ??= createIgnoreMatcher(mon.ignores());
+        try {
+          files = await walkSyncRoots(spec, ignoreMatcher, ctx.log);
+        } catch (err) {
+          return this.failContainer(st, { reason: 'InitialSyncError', message: `Failed to collect files for initial sync: ${errorText(err)}` }, this.startedUs, fail);
+        }
+        newest = microNow(now);
+        oldest = this.startedUs;
+      }
+      if (files.length > 0) anyFiles = true;
+
+      if (c.podDone || c.state === 'terminated') {
+        terminatedPod ??= c.podName;
+        continue;
+      }
+      let waiting: { reason: string; message: string } | undefined;
+      if (c.state !== 'running' || !c.containerId) waiting = waitingForContainer;
+      else if (waitingOnTrigger) waiting = waitingForTrigger;
+
+      const rootMappings = initial ? (await syncRootMappings(spec)).mappings : undefined;
+      const p = await plan(spec, files, { cwd: this.deps.cwd, mappingsOverride: rootMappings });
+      if (!p.ok) return this.failContainer(st, { reason: p.reason, message: p.message }, oldest, fail);
+      if (!p.hasWork) {
+        statuses.push(containerStatus(c, st, waiting));
+        continue;
+      }
+      if (c.waitingReason === 'CrashLoopBackOff') {
+        return this.failContainer(st, { reason: 'CrashLoopBackOff', message: `Cannot live update because container crashing. Pod: ${c.podName}` }, oldest, fail);
+      }
+      if (waiting) {
+        statuses.push(containerStatus(c, st, waiting));
+        continue;
+      }
+
+      const outcome = await this.apply(lu, c, p, initial ? ignoreMatcher : undefined, mon, ctx);
+      if ('failure' in outcome) return this.failContainer(st, outcome.failure, oldest, fail);
+      st.lastFileTimeSynced = newest;
+      st.lastExecError = outcome.execError;
+      statuses.push(containerStatus(c, st, undefined));
+    }
+
+    if (terminatedPod !== undefined && anyFiles && statuses.length === 0) {
+      return fail({ reason: 'Terminated', message: `Container for live update is stopped. Pod name: ${terminatedPod}` });
+    }
+    return statuses.length > 0 ? { containers: statuses } : {};
+  }
+
+  private failContainer(st: ContainerState, f: Failure, lowWaterMark: number, fail: (f: Failure) => LiveUpdateStatus): LiveUpdateStatus {
+    st.failedReason = f.reason;
+    st.failedMessage = f.message;
+    st.failedLowWaterMark = lowWaterMark;
+    return fail(f);
+  }
+
+  /** apply runs one planned update against one container. */
+  private async apply(
+    lu: LiveUpdate,
+    c: SelectedContainer,
+    p: PlanReady,
+    initialSyncFilter: IgnoreMatcher | undefined,
+    mon: Monitor,
+    ctx: ReconcileContext,
+  ): Promise<{ execError: string } | { failure: Failure }> {
+    const spec = lu.spec!;
+    const display = c.containerName || c.containerId.slice(0, 10);
+    const updateFailed = (err: unknown): { failure: Failure } => ({
+      failure: {
+        reason: 'UpdateFailed',
+        message: c.podName ? `Updating pod ${c.podName}: ${errorText(err)}` : `Updating container ${display}: ${errorText(err)}`,
+      },
+    });
+    const log = ctx.log.child({ liveUpdate: lu.metadata.name, container: display, ...(c.podName ? { pod: c.podName, namespace: c.namespace } : {}) });
+    const resource = resourceName(lu);
+    const say = (line: string) => this.deps.onLog?.(resource, line);
+
+    let updater: ContainerUpdater | undefined;
+    try {
+      updater = this.updaterFor(spec, mon);
+    } catch (err) {
+      return updateFailed(err);
+    }
+    if (!updater) return updateFailed(new Error(spec.selector.kubernetes ? 'no Kubernetes connection for this cluster' : 'no Docker connection configured'));
+
+    let archive: PlannedArchive;
+    try {
+      // Docker extracts as the daemon: directories a copy creates would be root's unless archived too.
+      const parents = spec.selector.dockerCompose && !initialSyncFilter ? parentDirMappings(spec, p.toCopy) : [];
+      archive = await planArchive([...parents, ...p.toCopy], {
+        filter: initialSyncFilter,
+        onSkip: (localPath, why) => log.debug('File not copied', { localPath, why }),
+      });
+    } catch (err) {
+      return updateFailed(new Error(`archiving changed files: ${errorText(err)}`, { cause: err }));
+    }
+
+    if (initialSyncFilter) {
+      log.info('Initial sync: will copy sync paths to container', { paths: p.toCopy.map((m) => m.localPath) });
+      say('Initial sync: will copy sync paths to container...');
+    }
+    if (p.toDelete.length > 0) {
+      log.info('Will delete files from container', {
+        count: p.toDelete.length,
+        files: p.toDelete.map((m) => ({ containerPath: m.containerPath, localPath: m.localPath })),
+      });
+      say(`Will delete ${p.toDelete.length} file(s) from container: ${display}`);
+      for (const m of p.toDelete) say(`- '${m.containerPath}' (matched local path: '${m.localPath}')`);
+    }
+    if (archive.entries.length > 0 && !initialSyncFilter) {
+      log.info('Will copy files to container', {
+        count: p.toCopy.length,
+        files: p.toCopy.map((m) => ({ localPath: m.localPath, containerPath: m.containerPath })),
+      });
+      say(`Will copy ${p.toCopy.length} file(s) to container: ${display}`);
+      for (const m of p.toCopy) say(`- '${m.localPath}' --> '${m.containerPath}'`);
+    }
+    const echoed = p.execs.filter((e) => !e.echoOff);
+    if (echoed.length > 0) log.info('Will run commands in container', { commands: echoed.map((e) => e.args.join(' ')) });
+    p.execs.forEach((e, i) => {
+      if (!e.echoOff) say(`[CMD ${i + 1}/${p.execs.length}] ${displayCommand(e.args)}`);
+    });
+
+    const output = lineLogger((line) => {
+      log.info('Command output', { line });
+      say(line);
+    });
+    try {
+      await updater.update(
+        {
+          target: { containerId: c.containerId, containerName: c.containerName, podName: c.podName, namespace: c.namespace },
+          deletePaths: p.toDelete.map((m) => m.containerPath),
+          archive: archive.entries.length > 0 ? archive.stream : undefined,
+          execs: p.execs.map((e) => ({ args: e.args, timeoutMs: e.timeoutSeconds ? e.timeoutSeconds * 1000 : this.execTimeoutMs })),
+          restart: spec.restart === 'always',
+          onOutput: output.write,
+        },
+        ctx.signal,
+      );
+    } catch (err) {
+      output.flush();
+      if (err instanceof RunStepFailure) {
+        log.info('Container updated, a command failed', { error: err.message });
+        say(`  → Failed to update container ${display}: ${err.message}`);
+        return { execError: err.message };
+      }
+      log.warn('Container update failed', { error: errorText(err) });
+      say(`  → Failed to update container ${display}: ${errorText(err)}`);
+      return updateFailed(err);
+    }
+    output.flush();
+    log.info('Container updated', { copied: archive.entries.length, deleted: p.toDelete.length, commands: p.execs.length });
+    say(`  → Container ${display} updated!`);
+    return { execError: '' };
+  }
+
+  private updaterFor(spec: LiveUpdateSpec, mon: Monitor): ContainerUpdater | undefined {
+    if (spec.selector.dockerCompose) return this.deps.updaters.docker;
+    return this.deps.updaters.kubernetes?.(mon.lastKubernetesDiscovery?.spec?.cluster || 'default');
+  }
+}
+
+function checkSelector(spec: LiveUpdateSpec): string | undefined {
+  const s = spec.selector ?? {};
+  if (s.kubernetes) return s.kubernetes.discoveryName ? undefined : 'Kubernetes selector requires DiscoveryName';
+  if (s.dockerCompose) return s.dockerCompose.service ? undefined : 'DockerCompose selector requires Service';
+  return 'No valid selector';
+}
+
+function sameFailure(a: { reason?: string; message?: string } | undefined, b: { reason?: string; message?: string }): boolean {
+  return a?.reason === b.reason && a?.message === b.message;
+}
+
+function containerStatus(
+  c: SelectedContainer,
+  st: ContainerState,
+  waiting: { reason: string; message: string } | undefined,
+): LiveUpdateContainerStatus {
+  return {
+    containerName: c.containerName,
+    containerID: c.containerId,
+    podName: c.podName,
+    namespace: c.namespace,
+    ...(st.lastFileTimeSynced ? { lastFileTimeSynced: microTimeString(st.lastFileTimeSynced) } : {}),
+    ...(st.lastExecError ? { lastExecError: st.lastExecError } : {}),
+    ...(waiting ? { waiting } : {}),
+  };
+}
+
+/** walkSyncRoots lists every file under the sync roots that the ignores keep (initial sync). */
+async function walkSyncRoots(spec: LiveUpdateSpec, matcher: IgnoreMatcher, log: Logger): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (p: string): Promise<void> => {
+    const st = await fsp.lstat(p);
+    if (!st.isDirectory()) {
+      if (!matcher.matches(p)) out.push(p);
+      return;
+    }
+    if (matcher.matchesEntireDir(p)) return;
+    for (const child of await fsp.readdir(p)) await walk(path.join(p, child));
+  };
+  for (const s of resolveSyncs(spec)) {
+    try {
+      await fsp.stat(s.localPath);
+    } catch {
+      log.warn('Initial sync: sync path does not exist', { localPath: s.localPath });
+      continue;
+    }
+    await walk(s.localPath);
+  }
+  return [...new Set(out)].sort();
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** lineLogger splits streamed output into lines. */
+function lineLogger(emit: (line: string) => void): { write: (text: string) => void; flush: () => void } {
+  let buf = '';
+  return {
+    write: (text) => {
+      buf += text;
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        emit(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    },
+    flush: () => {
+      if (buf) emit(buf);
+      buf = '';
+    },
+  };
+}

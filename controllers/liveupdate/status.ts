@@ -1,0 +1,199 @@
+/**
+ * Pure pieces of the LiveUpdate reconciler: which containers a selector picks, image name
+ * comparison, trigger-queue membership, and the failed state.
+ */
+import type {
+  ConfigMap,
+  DockerComposeService,
+  ImageMap,
+  KubernetesDiscovery,
+  LiveUpdateSelector,
+  LiveUpdateStateFailed,
+} from '../../src/apis/index.ts';
+import { microTimeValue, toMicroTime } from '../../src/apis/index.ts';
+
+/** Failure reasons a LiveUpdate reports. */
+export const failureReasons = [
+  'Invalid',
+  'ObjectNotFound',
+  'UpdateStopped',
+  'CrashLoopBackOff',
+  'Terminated',
+  'UpdateFailed',
+  'PodsInconsistent',
+  'InitialSyncError',
+] as const;
+export type FailureReason = (typeof failureReasons)[number];
+
+/** Waiting reasons a LiveUpdate container reports. */
+export const waitingReasons = ['ContainerWaiting', 'Trigger'] as const;
+export type WaitingReason = (typeof waitingReasons)[number];
+
+/** SelectedContainer is one container a LiveUpdate keeps up to date, with what its state says. */
+export interface SelectedContainer {
+  podName: string;
+  namespace: string;
+  containerName: string;
+  containerId: string;
+  /** running, waiting (with its reason) or terminated. */
+  state: 'running' | 'waiting' | 'terminated';
+  waitingReason?: string;
+  /** podDone is true when the pod phase is Succeeded or Failed. */
+  podDone: boolean;
+}
+
+/** containerKey identifies a container across reconciles (its id, pod and namespace). */
+export function containerKey(c: { containerId: string; podName: string; namespace: string }): string {
+  return `${c.namespace}/${c.podName}/${c.containerId}`;
+}
+
+/** ResourceView is what the selector's discovery object says: containers and a start time (µs). */
+export interface ResourceView {
+  containers: SelectedContainer[];
+  /** bestStartTimeUs is the apply start (Docker Compose) or the oldest pod creation (Kubernetes); 0 if unknown. */
+  bestStartTimeUs: number;
+}
+
+/**
+ * dockerComposeView models a Docker Compose service as one pod with no name: one container
+ * when the service status has a container id and state. Undefined when there is no status.
+ */
+export function dockerComposeView(dcs: DockerComposeService): ResourceView | undefined {
+  const st = dcs.status;
+  if (!st) return undefined;
+  const containers: SelectedContainer[] = [];
+  if (st.containerID && st.containerState) {
+    const s = st.containerState.status ?? '';
+    let state: SelectedContainer['state'] = 'waiting';
+    if (s === 'running') state = 'running';
+    else if (s === 'removing' || s === 'exited' || s === 'dead') state = 'terminated';
+    containers.push({
+      podName: '',
+      namespace: '',
+      containerName: st.containerName ?? '',
+      containerId: st.containerID,
+      state,
+      waitingReason: state === 'waiting' ? s : undefined,
+      podDone: false,
+    });
+  }
+  return { containers, bestStartTimeUs: microTimeValue(st.lastApplyStartTime) || 0 };
+}
+
+/**
+ * kubernetesView lists the containers of the discovered pods that the selector matches, in
+ * discovery order. Init containers and containers without a name are never selected.
+ */
+export function kubernetesView(
+  kd: KubernetesDiscovery,
+  selector: NonNullable<LiveUpdateSelector['kubernetes']>,
+  imageMap: ImageMap | undefined,
+): ResourceView {
+  const containers: SelectedContainer[] = [];
+  let oldest = 0;
+  for (const pod of kd.status?.pods ?? []) {
+    const created = microTimeValue(pod.createdAt);
+    if (created && (oldest === 0 || created < oldest)) oldest = created;
+    for (const c of pod.containers ?? []) {
+      if (!c.name) continue;
+      if (!kubernetesSelectorMatches(selector, c, imageMap)) continue;
+      let state: SelectedContainer['state'] = 'waiting';
+      let waitingReason: string | undefined;
+      if (c.state?.running) state = 'running';
+      else if (c.state?.terminated) state = 'terminated';
+      else waitingReason = c.state?.waiting?.reason;
+      containers.push({
+        podName: pod.name,
+        namespace: pod.namespace,
+        containerName: c.name,
+        containerId: (c.id ?? '').replace(/^[a-z]+:\/\//, ''),
+        state,
+        waitingReason,
+        podDone: pod.phase === 'Succeeded' || pod.phase === 'Failed',
+      });
+    }
+  }
+  return { containers, bestStartTimeUs: oldest };
+}
+
+function kubernetesSelectorMatches(
+  selector: NonNullable<LiveUpdateSelector['kubernetes']>,
+  c: { name: string; image?: string },
+  imageMap: ImageMap | undefined,
+): boolean {
+  if (selector.image) return imageNamesEqual(selector.image, c.image ?? '');
+  if (selector.containerName) return selector.containerName === c.name;
+  if (selector.imageMapName) {
+    const ref = imageMap?.status?.imageFromCluster;
+    return !!ref && imageNamesEqual(ref, c.image ?? '');
+  }
+  return false;
+}
+
+/**
+ * normalizedImageName is an image reference's repository in full form (`docker.io/library/foo`),
+ * without tag or digest; undefined when it is not a valid reference.
+ */
+export function normalizedImageName(ref: string): string | undefined {
+  let s = ref.trim();
+  if (!s) return undefined;
+  const at = s.indexOf('@');
+  if (at >= 0) s = s.slice(0, at);
+  const slash = s.lastIndexOf('/');
+  const colon = s.lastIndexOf(':');
+  if (colon > slash) {
+    const tag = s.slice(colon + 1);
+    if (!/^[\w][\w.-]{0,127}$/.test(tag)) return undefined;
+    s = s.slice(0, colon);
+  }
+  const parts = s.split('/');
+  let domain = 'docker.io';
+  if (parts.length > 1 && (parts[0]!.includes('.') || parts[0]!.includes(':') || parts[0] === 'localhost')) {
+    domain = parts.shift()!;
+  }
+  if (domain === 'index.docker.io') domain = 'docker.io';
+  if (domain === 'docker.io' && parts.length === 1) parts.unshift('library');
+  const component = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+  if (parts.length === 0 || !parts.every((p) => component.test(p))) return undefined;
+  return `${domain}/${parts.join('/')}`;
+}
+
+/** imageNamesEqual compares two references by name only: tags and digests are ignored. */
+export function imageNamesEqual(a: string, b: string): boolean {
+  const na = normalizedImageName(a);
+  const nb = normalizedImageName(b);
+  return na !== undefined && na === nb;
+}
+
+/** isWaitingOnTrigger: manual mode and the resource is not in the trigger queue (keys ending in `-name`). */
+export function isWaitingOnTrigger(updateMode: string | undefined, manifest: string, queue: ConfigMap | undefined): boolean {
+  if (updateMode !== 'manual') return false;
+  const data = queue?.data ?? {};
+  return !Object.entries(data).some(([k, v]) => k.endsWith('-name') && v === manifest);
+}
+
+/**
+ * failedState builds `status.failed`, keeping the previous transition time when the reason
+ * did not change.
+ */
+export function failedState(
+  prev: LiveUpdateStateFailed | undefined,
+  reason: FailureReason,
+  message: string,
+  now: Date,
+): LiveUpdateStateFailed {
+  const lastTransitionTime = prev?.reason === reason && prev.lastTransitionTime ? prev.lastTransitionTime : toMicroTime(now);
+  return { reason, message, lastTransitionTime };
+}
+
+/** microTimeString formats microseconds since the epoch as an RFC 3339 MicroTime. */
+export function microTimeString(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const frac = String(us - ms * 1000).padStart(3, '0');
+  return new Date(ms).toISOString().replace(/Z$/, `${frac}Z`);
+}
+
+/** microNow is the clock's time in microseconds since the epoch. */
+export function microNow(d: Date): number {
+  return d.getTime() * 1000;
+}

@@ -1,0 +1,5 @@
+/** Container updaters: how live updates reach running containers. */
+export * from './updater.ts';
+export { DockerContainerUpdater, dockerMessage, type DockerContainerUpdaterDeps } from './docker.ts';
+export { ExecContainerUpdater, restartUnsupported, type ExecContainerUpdaterDeps } from './kubernetes-exec.ts';
+export { FakeContainerUpdater, type FakeUpdateCall } from './fake.ts';

@@ -1,0 +1,215 @@
+// End to end: the LiveUpdate controller under a real Manager and API server, updating real
+// Docker containers. FileWatch status is written by the test, as the FileWatch controller would.
+import { after, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type Docker from 'dockerode';
+import {
+  toMicroTime,
+  type DockerComposeService,
+  type FileWatch,
+  type IgnoreDef,
+  type ImageMap,
+  type LiveUpdate,
+  type LiveUpdateSpec,
+} from '../../../src/apis/index.ts';
+import { FerryClient } from '../../../src/client/index.ts';
+import { Manager, realClock } from '../../../src/runtime/index.ts';
+import { silentLogger } from '../../../src/log.ts';
+import { setup } from '../../../controllers/liveupdate/index.ts';
+import { startTestApiServer } from '../../support/apiserver.ts';
+import { cleanupContainers, defaultCmd, execIn, readFileIn, requireDocker, runContainer, statIn, testImages, testLabel } from '../../support/docker.ts';
+import { waitFor } from '../../support/wait.ts';
+
+after(cleanupContainers);
+
+interface E2E {
+  docker: Docker;
+  client: FerryClient;
+  dir: string;
+  write(files: Record<string, string>): Promise<void>;
+  event(files: string[]): Promise<void>;
+  container(id: string): Promise<void>;
+  status(): Promise<LiveUpdate['status']>;
+  waitStatus(pred: (s: NonNullable<LiveUpdate['status']>) => boolean, what: string): Promise<NonNullable<LiveUpdate['status']>>;
+  imageBuilt(at: Date): Promise<void>;
+}
+
+async function start(t: TestContext, image: string, spec: Partial<LiveUpdateSpec> = {}, ignores?: IgnoreDef[]): Promise<(E2E & { id: string }) | undefined> {
+  const docker = await requireDocker(t);
+  if (!docker) return undefined;
+  const api = await startTestApiServer();
+  const client = new FerryClient(api.kubeConfig);
+  const log = silentLogger();
+  const mgr = new Manager({ kubeConfig: api.kubeConfig, log });
+  setup(mgr, { log, clock: realClock, docker, execTimeoutMs: 20_000 });
+  await mgr.start();
+  const dir = await fsp.realpath(await fsp.mkdtemp(path.join(os.tmpdir(), 'ferry-lu-e2e-')));
+  t.after(async () => {
+    await mgr.stop();
+    client.close();
+    await api.close();
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+  const c = await runContainer(docker, { image });
+
+  const e: E2E = {
+    docker,
+    client,
+    dir,
+    async write(files) {
+      for (const [name, data] of Object.entries(files)) {
+        await fsp.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+        await fsp.writeFile(path.join(dir, name), data);
+      }
+    },
+    async event(files) {
+      const fw = (await client.get<FileWatch>('FileWatch', 'fw'))!;
+      const time = toMicroTime(new Date());
+      const fileEvents = [...(fw.status?.fileEvents ?? []), { time, seenFiles: files.map((f) => path.join(dir, f)) }].slice(-20);
+      await client.updateStatus<FileWatch>({ ...fw, status: { ...fw.status, fileEvents, lastEventTime: time } });
+    },
+    async container(id) {
+      const info = await docker.getContainer(id).inspect();
+      const dcs = (await client.get<DockerComposeService>('DockerComposeService', 'svc'))!;
+      await client.updateStatus<DockerComposeService>({
+        ...dcs,
+        status: { containerID: id, containerName: info.Name.replace(/^\//, ''), containerState: { status: info.State.Status, running: info.State.Running } },
+      });
+    },
+    status: async () => (await client.get<LiveUpdate>('LiveUpdate', 'lu'))?.status,
+    waitStatus: (pred, what) =>
+      waitFor(async () => {
+        const s = (await client.get<LiveUpdate>('LiveUpdate', 'lu'))?.status;
+        return s && pred(s) ? s : undefined;
+      }, { timeoutMs: 20_000, message: what }),
+    async imageBuilt(at) {
+      const im = (await client.get<ImageMap>('ImageMap', 'img'))!;
+      await client.updateStatus<ImageMap>({ ...im, status: { image: 'app:2', imageFromLocal: 'app:2', imageFromCluster: 'app:2', buildStartTime: toMicroTime(at) } });
+    },
+  };
+
+  await client.create<FileWatch>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name: 'fw' }, spec: { watchedPaths: [dir], ...(ignores ? { ignores } : {}) } });
+  await client.create<ImageMap>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ImageMap', metadata: { name: 'img' }, spec: { selector: 'app' } });
+  await e.imageBuilt(new Date(Date.now() - 60_000));
+  await client.create<DockerComposeService>({
+    apiVersion: 'tilt.dev/v1alpha1',
+    kind: 'DockerComposeService',
+    metadata: { name: 'svc' },
+    spec: { service: 'svc', project: { yaml: 'services: {svc: {image: app}}' } },
+  });
+  await e.container(c.id);
+  await client.create<LiveUpdate>({
+    apiVersion: 'tilt.dev/v1alpha1',
+    kind: 'LiveUpdate',
+    metadata: { name: 'lu' },
+    spec: {
+      basePath: dir,
+      selector: { dockerCompose: { service: 'svc' } },
+      sources: [{ fileWatch: 'fw', imageMap: 'img' }],
+      syncs: [{ localPath: 'src', containerPath: '/app/src' }],
+      ...spec,
+    },
+  });
+  await e.waitStatus((s) => (s.containers?.length ?? 0) > 0 || !!s.failed, 'the LiveUpdate to see its container');
+  return { ...e, id: c.id };
+}
+
+const exists = async (docker: Docker, id: string, p: string) => (await execIn(docker, id, ['ls', '-d', p])).exitCode === 0;
+
+test('docker: files and directories are created, changed, deleted and renamed in the container, owned by its user', async (t) => {
+  const e = await start(t, testImages.busyboxUser);
+  if (!e) return;
+  const { docker, id } = e;
+  await e.write({ 'src/a.txt': 'one', 'src/dir/x.txt': 'x' });
+  await fsp.symlink('a.txt', path.join(e.dir, 'src/link'));
+  await e.event(['src/a.txt', 'src/dir', 'src/link']);
+  await waitFor(() => readFileIn(docker, id, '/app/src/dir/x.txt').then((s) => s === 'x'), { timeoutMs: 20_000, message: 'x.txt' });
+  assert.equal(await readFileIn(docker, id, '/app/src/a.txt'), 'one');
+  assert.equal((await statIn(docker, id, '/app/src/a.txt')).uid, 1000);
+  assert.equal((await statIn(docker, id, '/app/src/link')).type, 'symlink');
+  assert.equal((await execIn(docker, id, ['cat', '/app/src/link'])).stdout, 'one');
+
+  await e.write({ 'src/a.txt': 'two' });
+  await fsp.rename(path.join(e.dir, 'src/dir'), path.join(e.dir, 'src/moved'));
+  await e.event(['src/a.txt', 'src/dir', 'src/moved']);
+  await waitFor(() => exists(docker, id, '/app/src/moved/x.txt'), { timeoutMs: 20_000, message: 'the renamed directory' });
+  assert.equal(await exists(docker, id, '/app/src/dir'), false);
+  assert.equal(await readFileIn(docker, id, '/app/src/a.txt'), 'two');
+
+  await fsp.rm(path.join(e.dir, 'src/a.txt'));
+  await e.event(['src/a.txt']);
+  await waitFor(async () => !(await exists(docker, id, '/app/src/a.txt')), { timeoutMs: 20_000, message: 'the deletion' });
+  const s = await e.status();
+  assert.equal(s?.failed, undefined);
+  assert.ok(s?.containers?.[0]?.lastFileTimeSynced);
+});
+
+test('docker: initial sync copies the tree except ignored files, and works without tar in the image', async (t) => {
+  const e = await start(t, testImages.notar, { initialSync: {} });
+  if (!e) return;
+  // The LiveUpdate was created before the files: write them, then replace the container.
+  await e.write({ 'src/keep.txt': 'keep', 'src/secret.env': 'SENTINEL', 'src/node_modules/m.js': 'SENTINEL' });
+  const fw = (await e.client.get<FileWatch>('FileWatch', 'fw'))!;
+  await e.client.update<FileWatch>({ ...fw, spec: { ...fw.spec!, ignores: [{ basePath: path.join(e.dir, 'src'), patterns: ['*.env', 'node_modules'] }] } });
+  const c2 = await runContainer(e.docker, { image: testImages.notar });
+  await e.container(c2.id);
+  await waitFor(() => readFileIn(e.docker, c2.id, '/app/src/keep.txt').then((s) => s === 'keep'), { timeoutMs: 20_000, message: 'initial sync' });
+  await assert.rejects(readFileIn(e.docker, c2.id, '/app/src/secret.env'));
+  await assert.rejects(readFileIn(e.docker, c2.id, '/app/src/node_modules/m.js'));
+});
+
+test('docker: a stop path gives UpdateStopped, and a newer build clears it', async (t) => {
+  const e = await start(t, testImages.busybox, { stopPaths: ['src/package.json'] });
+  if (!e) return;
+  await e.write({ 'src/package.json': '{}', 'src/a.txt': 'a' });
+  await e.event(['src/package.json']);
+  const s = await e.waitStatus((s) => !!s.failed, 'UpdateStopped');
+  assert.equal(s.failed?.reason, 'UpdateStopped');
+  assert.equal(s.failed?.message, `Detected change to stop file ${JSON.stringify(path.join(e.dir, 'src/package.json'))}`);
+  await e.event(['src/a.txt']);
+  await e.imageBuilt(new Date(Date.now() - 5));
+  await e.waitStatus((s) => !s.failed, 'the failure to clear');
+  await e.write({ 'src/a.txt': 'after build' });
+  await e.event(['src/a.txt']);
+  await waitFor(() => readFileIn(e.docker, e.id, '/app/src/a.txt').then((s) => s === 'after build'), { timeoutMs: 20_000, message: 'sync after build' });
+});
+
+test('docker: triggered execs run after the copy, and a failing exec is lastExecError', async (t) => {
+  const e = await start(t, testImages.busybox, {
+    execs: [
+      { args: ['sh', '-c', 'cat /app/src/a.txt > /app/copy'], triggerPaths: ['src/a.txt'] },
+      { args: ['sh', '-c', 'exit 4'], triggerPaths: ['src/fail'] },
+    ],
+  });
+  if (!e) return;
+  await e.write({ 'src/a.txt': 'hello' });
+  await e.event(['src/a.txt']);
+  await waitFor(() => readFileIn(e.docker, e.id, '/app/copy').then((s) => s === 'hello'), { timeoutMs: 20_000, message: 'the exec' });
+  await e.write({ 'src/fail': '' });
+  await e.event(['src/fail']);
+  const s = await e.waitStatus((s) => !!s.containers?.[0]?.lastExecError, 'lastExecError');
+  assert.equal(s.containers![0]!.lastExecError, `executing on container ${e.id.slice(0, 10)}: command "exit 4" failed with exit code: 4`);
+  assert.equal(s.failed, undefined);
+  assert.ok(await exists(e.docker, e.id, '/app/src/fail'), 'the file is synced anyway');
+});
+
+test('docker: a read-only container fails with a clear UpdateFailed; a replaced container is resynced', async (t) => {
+  const e = await start(t, testImages.busybox);
+  if (!e) return;
+  const ro = await e.docker.createContainer({ Image: testImages.busybox, Cmd: defaultCmd, Labels: { [testLabel]: '1' }, HostConfig: { ReadonlyRootfs: true } });
+  t.after(() => ro.remove({ force: true }));
+  await ro.start();
+  await e.container(ro.id);
+  await e.write({ 'src/a.txt': 'a' });
+  await e.event(['src/a.txt']);
+  const s = await e.waitStatus((s) => !!s.failed, 'UpdateFailed');
+  assert.equal(s.failed?.reason, 'UpdateFailed');
+  assert.match(s.failed!.message!, /^Updating container .*: copying changed files: .*read-only/);
+
+  await e.container(e.id);
+  await waitFor(() => readFileIn(e.docker, e.id, '/app/src/a.txt').then((x) => x === 'a'), { timeoutMs: 20_000, message: 'resync into the new container' });
+  await e.waitStatus((s) => !s.failed && s.containers?.[0]?.containerID === e.id, 'a healthy status');
+});

@@ -1,0 +1,212 @@
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import type { TestContext } from 'node:test';
+import tarStream from 'tar-stream';
+import winston from 'winston';
+import { FerryClient } from '../../../src/client/index.ts';
+import { FakeClock } from '../../../src/runtime/index.ts';
+import {
+  toMicroTime,
+  type ConfigMap,
+  type DockerComposeService,
+  type FileWatch,
+  type IgnoreDef,
+  type ImageMap,
+  type KubeObject,
+  type KubernetesDiscovery,
+  type LiveUpdate,
+  type LiveUpdateSpec,
+} from '../../../src/apis/index.ts';
+import { FakeContainerUpdater } from '../../../src/adapters/containers/index.ts';
+import { LiveUpdateReconciler } from '../../../controllers/liveupdate/reconciler.ts';
+import { startTestApiServer } from '../../support/apiserver.ts';
+
+/** LogLine is one captured log entry. */
+export interface LogLine {
+  level: string;
+  message: string;
+  [field: string]: unknown;
+}
+
+/** Fixture is a LiveUpdate reconciler against the real embedded API server, with fake containers. */
+export interface Fixture {
+  client: FerryClient;
+  clock: FakeClock;
+  updater: FakeContainerUpdater;
+  reconciler: LiveUpdateReconciler;
+  /** dir is a fresh directory: the LiveUpdates' basePath. */
+  dir: string;
+  logs: LogLine[];
+  reconcile(name?: string): Promise<void>;
+  get(name?: string): Promise<LiveUpdate>;
+  create<T extends KubeObject>(obj: T): Promise<T>;
+  setStatus<T extends KubeObject>(kind: string, name: string, status: T['status']): Promise<void>;
+  /** liveUpdate creates LiveUpdate `lu` (Docker Compose service `svc`, FileWatch `fw`) with spec overrides. */
+  liveUpdate(spec?: Partial<LiveUpdateSpec>, meta?: Partial<LiveUpdate['metadata']>): Promise<LiveUpdate>;
+  /** dockerCompose creates DockerComposeService `svc` running container `id`. */
+  dockerCompose(id?: string, state?: string): Promise<void>;
+  fileWatch(name?: string, ignores?: IgnoreDef[]): Promise<void>;
+  /** write writes files under dir (relative names). */
+  write(files: Record<string, string>): Promise<void>;
+  /** event advances the clock by 1 s and appends a FileEvent of these files (relative to dir) to FileWatch `fw`. */
+  event(files: string[], fw?: string): Promise<string>;
+  imageMapBuilt(name: string, buildStart: Date): Promise<void>;
+  /** steadyState reconciles again and asserts nothing changed: no write, no update. */
+  steadyState(name?: string): Promise<void>;
+}
+
+export async function newFixture(t: TestContext): Promise<Fixture> {
+  const api = await startTestApiServer();
+  const client = new FerryClient(api.kubeConfig);
+  const dir = await fsp.realpath(await fsp.mkdtemp(path.join(os.tmpdir(), 'ferry-lu-')));
+  t.after(async () => {
+    client.close();
+    await api.close();
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+  const clock = new FakeClock(new Date('2024-01-01T00:00:00Z'));
+  const updater = new FakeContainerUpdater();
+  const logs: LogLine[] = [];
+  const log = winston.createLogger({
+    level: 'debug',
+    format: winston.format.json(),
+    transports: [
+      new winston.transports.Stream({
+        stream: new Writable({
+          write(chunk, _enc, cb) {
+            for (const line of String(chunk).split('\n').filter(Boolean)) logs.push(JSON.parse(line) as LogLine);
+            cb();
+          },
+        }),
+      }),
+    ],
+  });
+  const reconciler = new LiveUpdateReconciler({
+    client,
+    clock,
+    log,
+    updaters: { docker: updater, kubernetes: () => updater },
+    cwd: dir,
+  });
+  const signal = new AbortController().signal;
+
+  const f: Fixture = {
+    client,
+    clock,
+    updater,
+    reconciler,
+    dir,
+    logs,
+    reconcile: (name = 'lu') => reconciler.reconcile({ name }, { log, signal }).then(() => undefined),
+    async get(name = 'lu') {
+      const lu = await client.get<LiveUpdate>('LiveUpdate', name);
+      if (!lu) throw new Error(`no LiveUpdate ${name}`);
+      return lu;
+    },
+    create: (obj) => client.create(obj),
+    async setStatus(kind, name, status) {
+      const obj = await client.get(kind, name);
+      if (!obj) throw new Error(`no ${kind} ${name}`);
+      await client.updateStatus({ ...obj, status });
+    },
+    async liveUpdate(spec = {}, meta = {}) {
+      return client.create<LiveUpdate>({
+        apiVersion: 'tilt.dev/v1alpha1',
+        kind: 'LiveUpdate',
+        metadata: { name: 'lu', ...meta },
+        spec: {
+          basePath: dir,
+          selector: { dockerCompose: { service: 'svc' } },
+          sources: [{ fileWatch: 'fw' }],
+          syncs: [{ localPath: 'src', containerPath: '/app' }],
+          ...spec,
+        },
+      });
+    },
+    async dockerCompose(id = 'c1', state = 'running') {
+      const existing = await client.get<DockerComposeService>('DockerComposeService', 'svc');
+      if (!existing) {
+        await client.create<DockerComposeService>({
+          apiVersion: 'tilt.dev/v1alpha1',
+          kind: 'DockerComposeService',
+          metadata: { name: 'svc' },
+          spec: { service: 'svc', project: { yaml: 'services: {svc: {image: busybox}}' } },
+        });
+      }
+      await f.setStatus<DockerComposeService>('DockerComposeService', 'svc', {
+        containerID: id,
+        containerName: `svc-${id}`,
+        containerState: { status: state, running: state === 'running' },
+      });
+    },
+    async fileWatch(name = 'fw', ignores) {
+      await client.create<FileWatch>({
+        apiVersion: 'tilt.dev/v1alpha1',
+        kind: 'FileWatch',
+        metadata: { name },
+        spec: { watchedPaths: [dir], ...(ignores ? { ignores } : {}) },
+      });
+    },
+    async write(files) {
+      for (const [name, data] of Object.entries(files)) {
+        const p = path.join(dir, name);
+        await fsp.mkdir(path.dirname(p), { recursive: true });
+        await fsp.writeFile(p, data);
+      }
+    },
+    async event(files, fw = 'fw') {
+      await clock.advance(1000);
+      const time = toMicroTime(clock.now());
+      const obj = await client.get<FileWatch>('FileWatch', fw);
+      if (!obj) throw new Error(`no FileWatch ${fw}`);
+      const events = [...(obj.status?.fileEvents ?? []), { time, seenFiles: files.map((x) => path.join(dir, x)) }].slice(-20);
+      await client.updateStatus<FileWatch>({ ...obj, status: { ...obj.status, fileEvents: events, lastEventTime: time } });
+      return time;
+    },
+    async imageMapBuilt(name, buildStart) {
+      const existing = await client.get<ImageMap>('ImageMap', name);
+      if (!existing) {
+        await client.create<ImageMap>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ImageMap', metadata: { name }, spec: { selector: name } });
+      }
+      await f.setStatus<ImageMap>('ImageMap', name, {
+        image: `${name}:1`,
+        imageFromLocal: `${name}:1`,
+        imageFromCluster: `${name}:1`,
+        buildStartTime: toMicroTime(buildStart),
+      });
+    },
+    async steadyState(name = 'lu') {
+      const before = await f.get(name);
+      const calls = updater.calls.length;
+      await f.reconcile(name);
+      const after = await f.get(name);
+      if (after.metadata.resourceVersion !== before.metadata.resourceVersion) {
+        throw new Error(`not steady: status changed from ${JSON.stringify(before.status)} to ${JSON.stringify(after.status)}`);
+      }
+      if (updater.calls.length !== calls) throw new Error('not steady: the container was updated again');
+    },
+  };
+  return f;
+}
+
+/** tarEntries lists an archive's entries as `name` (directories end in /) with file contents. */
+export async function tarEntries(bytes: Buffer): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  if (bytes.length === 0) return out;
+  const extract = tarStream.extract();
+  const done = (async () => {
+    for await (const entry of extract) {
+      const chunks: Buffer[] = [];
+      for await (const c of entry) chunks.push(c as Buffer);
+      const h = entry.header;
+      out[h.type === 'directory' ? `${h.name}/` : h.name] = h.type === 'symlink' ? `-> ${h.linkname}` : Buffer.concat(chunks).toString();
+    }
+  })();
+  Readable.from([bytes]).pipe(extract as unknown as NodeJS.WritableStream);
+  await done;
+  return out;
+}
+
+export type { ConfigMap, KubernetesDiscovery };

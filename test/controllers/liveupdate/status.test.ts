@@ -1,0 +1,41 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { imageNamesEqual, normalizedImageName, isWaitingOnTrigger, microTimeString, failedState } from '../../../controllers/liveupdate/status.ts';
+import { goFileList, isUnderOrEqual } from '../../../controllers/liveupdate/plan.ts';
+import { microTimeValue } from '../../../src/apis/index.ts';
+
+test('image names compare by normalized name, ignoring tags and digests', () => {
+  assert.equal(normalizedImageName('foo'), 'docker.io/library/foo');
+  assert.equal(normalizedImageName('user/foo:1'), 'docker.io/user/foo');
+  assert.equal(normalizedImageName('localhost:5000/foo@sha256:abc'), 'localhost:5000/foo');
+  assert.equal(normalizedImageName('Foo'), undefined);
+  assert.ok(imageNamesEqual('docker.io/library/foo:1', 'foo:2'));
+  assert.ok(imageNamesEqual('nginx', 'library/nginx'));
+  assert.ok(!imageNamesEqual('nginx', 'myreg/nginx'));
+  assert.ok(!imageNamesEqual('reg.io/foo', 'foo'));
+  assert.ok(!imageNamesEqual('', ''));
+});
+
+test('the trigger queue releases a manual resource named in a -name key', () => {
+  assert.equal(isWaitingOnTrigger(undefined, 'web', undefined), false);
+  assert.equal(isWaitingOnTrigger('manual', 'web', undefined), true);
+  assert.equal(isWaitingOnTrigger('manual', 'web', { metadata: {}, data: { '0-name': 'web' } }), false);
+  assert.equal(isWaitingOnTrigger('manual', 'web', { metadata: {}, data: { '0-reason-code': 'web' } }), true);
+});
+
+test('file lists print as Go slices, five at most, relative to cwd', () => {
+  assert.equal(goFileList(['/w/a', '/w/b'], '/w'), '[a b]');
+  assert.equal(goFileList(['/w/1', '/w/2', '/w/3', '/w/4', '/w/5', '/w/6'], '/w'), '[1 2 3 4 5 ...]');
+  assert.equal(goFileList(['/elsewhere/x'], '/w'), '[/elsewhere/x]');
+  assert.ok(isUnderOrEqual('/a/b', '/a'));
+  assert.ok(!isUnderOrEqual('/ab', '/a'));
+});
+
+test('micro times round-trip and the failed transition time is kept for the same reason', () => {
+  const s = '2024-01-01T00:00:01.123456Z';
+  assert.equal(microTimeString(microTimeValue(s)), s);
+  const now = new Date('2024-01-02T00:00:00Z');
+  const prev = { reason: 'UpdateStopped', message: 'x', lastTransitionTime: s };
+  assert.equal(failedState(prev, 'UpdateStopped', 'y', now).lastTransitionTime, s);
+  assert.equal(failedState(prev, 'UpdateFailed', 'y', now).lastTransitionTime, '2024-01-02T00:00:00.000000Z');
+});
