@@ -1,0 +1,377 @@
+/**
+ * CmdImageReconciler builds images with the CmdImage's own command and publishes the result to
+ * the CmdImage's status and to the ImageMap it fills.
+ *
+ * Builds run outside reconciles (a reconcile starts one and returns); at most one build per
+ * CmdImage runs at a time. What a reconcile wants published (building, waiting, the last
+ * result) is kept in memory per name and written whenever the stored status differs, so a
+ * failed write is simply retried by the next reconcile.
+ */
+import type { Logger } from 'winston';
+import {
+  resourceName,
+  toMicroTime,
+  triggerQueueName,
+  type CmdImage,
+  type CmdImageStatus,
+  type Cluster,
+  type ConfigMap,
+  type FileWatch,
+  type ImageMap,
+  type ImageMapStatus,
+  type LiveUpdate,
+} from '../../src/apis/index.ts';
+import { RefError, type ImageClient } from '../../src/adapters/images/index.ts';
+import type { OutputStream, ProcessRunner } from '../../src/adapters/process/index.ts';
+import {
+  evaluateDisableSource,
+  isAlreadyExists,
+  updateStatusIfChanged,
+  type Cache,
+  type Client,
+  type Clock,
+  type ReconcileContext,
+  type Reconciler,
+  type Request,
+} from '../../src/runtime/index.ts';
+import type { LogBuffer } from '../../src/util/log-buffer.ts';
+import { BuildError, runBuild, type BuildOutcome } from './builder.ts';
+import { planBuild, registryFromCluster } from './plan.ts';
+import {
+  buildReasonsFor,
+  clusterName,
+  currentDepImages,
+  initialMemory,
+  newImageMap,
+  targetImageMapName,
+  waitFor,
+  type BuildInputs,
+  type BuildMemory,
+  type BuildReason,
+} from './status.ts';
+import { removeFromTriggerQueue, triggerQueueResources } from './trigger-queue.ts';
+
+export const kind = 'CmdImage';
+
+/** Index names on the cache. */
+export const indexes = {
+  /** CmdImage by the ImageMap it fills. */
+  target: 'cmdimage.target',
+  /** CmdImage by each of its spec.imageMaps. */
+  dependency: 'cmdimage.dependency',
+  /** CmdImage by its Cluster. */
+  cluster: 'cmdimage.cluster',
+  /** CmdImage by its resource. */
+  resource: 'cmdimage.resource',
+  /** FileWatch by the ImageMap of its `image:` target id. */
+  fileWatchImageMap: 'cmdimage.fileWatchImageMap',
+  /** LiveUpdate by the ImageMaps it uses. */
+  liveUpdateImageMap: 'cmdimage.liveUpdateImageMap',
+  /** ImageMap by the ConfigMaps of its disableSource. */
+  imageMapDisable: 'cmdimage.imageMapDisable',
+} as const;
+
+/** CmdImageReconcilerDeps are what the reconciler works with. */
+export interface CmdImageReconcilerDeps {
+  client: Client;
+  cache: Cache;
+  clock: Clock;
+  log: Logger;
+  runner: ProcessRunner;
+  images: ImageClient;
+  logs: LogBuffer;
+  /** cwd is where commands run when spec.dir is empty, and what relative dirs resolve against. */
+  cwd: string;
+  /** baseEnv is the environment builds start from. Default: the daemon's. */
+  baseEnv?: NodeJS.ProcessEnv;
+  /** onBuildDone is told how each build went (for metrics). */
+  onBuildDone?: (result: { durationMs: number; ok: boolean }) => void;
+}
+
+interface Running {
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+/** Entry is what the reconciler remembers about one CmdImage. */
+interface Entry {
+  uid: string;
+  /** last is the last build started (or, after a restart, the stored successful one). */
+  last?: BuildMemory;
+  /** status is what the CmdImage's status should be, once known. */
+  status?: CmdImageStatus;
+  /** imageMap is a successful build's ImageMap status still to write. */
+  imageMap?: { name: string; status: ImageMapStatus };
+  running?: Running;
+  /** triggered is set when the trigger queue named the resource, until a build starts. */
+  triggered: boolean;
+  /** waitLogged is the last wait message logged, so each wait is logged once. */
+  waitLogged?: string;
+}
+
+export class CmdImageReconciler implements Reconciler {
+  /** enqueue wakes a reconcile of a CmdImage; setup points it at the controller. */
+  enqueue: (name: string) => void = () => {};
+  private readonly entries = new Map<string, Entry>();
+  /** consumedQueues are trigger-queue versions whose entries for a resource were consumed. */
+  private readonly consumedQueues = new Map<string, string[]>();
+
+  constructor(private readonly deps: CmdImageReconcilerDeps) {}
+
+  async reconcile(req: Request, ctx: ReconcileContext): Promise<void> {
+    const { cache } = this.deps;
+    const ci = cache.get<CmdImage>(kind, req.name);
+    if (!ci || ci.metadata.deletionTimestamp) {
+      this.forget(req.name);
+      return;
+    }
+    let entry = this.entries.get(req.name);
+    if (entry && entry.uid !== (ci.metadata.uid ?? '')) {
+      this.forget(req.name);
+      entry = undefined;
+    }
+    if (!entry) {
+      entry = { uid: ci.metadata.uid ?? '', triggered: false };
+      this.entries.set(req.name, entry);
+    }
+
+    const targetName = targetImageMapName(ci);
+    let target = cache.get<ImageMap>('ImageMap', targetName);
+    if (!target) target = await this.createImageMap(ci, targetName, ctx.log);
+    else target = await this.syncOwnedImageMap(ci, target, ctx.log);
+
+    const removeTrigger = this.consumeTrigger(ci);
+    try {
+      await this.decide(ci, entry, target, ctx);
+    } finally {
+      await removeTrigger?.();
+    }
+  }
+
+  private async decide(ci: CmdImage, entry: Entry, target: ImageMap | undefined, ctx: ReconcileContext): Promise<void> {
+    const { cache } = this.deps;
+    if (!entry.running) {
+      const inputs = this.inputs(ci, target, entry.triggered);
+      if (!entry.last && !entry.status) entry.last = initialMemory(inputs);
+      const reasons = buildReasonsFor(inputs, entry.last);
+      if (reasons.length) {
+        const cluster = cache.get<Cluster>('Cluster', clusterName(ci));
+        const disabled = target ? this.disabledReason(target) : undefined;
+        const wait = waitFor({ ...inputs, cluster, targetDisabled: disabled });
+        if (wait) {
+          entry.status = { waiting: { reason: wait.reason } };
+          if (entry.waitLogged !== wait.message) {
+            ctx.log.info('Build waiting', { reason: wait.reason, message: wait.message });
+            entry.waitLogged = wait.message;
+          }
+        } else {
+          entry.waitLogged = undefined;
+          await this.startBuild(ci, entry, inputs, reasons[0]!, cluster, ctx);
+          return;
+        }
+      }
+    }
+    await this.publish(ci, entry);
+  }
+
+  /** idle resolves when no build is running. For tests and shutdown. */
+  async idle(): Promise<void> {
+    for (;;) {
+      const running = [...this.entries.values()].map((e) => e.running?.done).filter((d): d is Promise<void> => !!d);
+      if (!running.length) return;
+      await Promise.all(running);
+    }
+  }
+
+  /** stopAll kills every running build and waits for them to end. */
+  async stopAll(): Promise<void> {
+    for (const e of this.entries.values()) e.running?.abort.abort();
+    await this.idle();
+  }
+
+  /** building is true while a build of the named CmdImage runs. */
+  building(name: string): boolean {
+    return !!this.entries.get(name)?.running;
+  }
+
+  private forget(name: string): void {
+    const entry = this.entries.get(name);
+    entry?.running?.abort.abort();
+    this.entries.delete(name);
+  }
+
+  private inputs(ci: CmdImage, target: ImageMap | undefined, triggered: boolean): BuildInputs {
+    const { cache } = this.deps;
+    const targetName = targetImageMapName(ci);
+    return {
+      cmdImage: ci,
+      target,
+      dependencies: (ci.spec?.imageMaps ?? []).map((n) => cache.get<ImageMap>('ImageMap', n)),
+      fileWatches: cache.byIndex<FileWatch>('FileWatch', indexes.fileWatchImageMap, targetName),
+      liveUpdates: cache.byIndex<LiveUpdate>('LiveUpdate', indexes.liveUpdateImageMap, targetName),
+      triggered,
+    };
+  }
+
+  private disabledReason(im: ImageMap): string | undefined {
+    const verdict = evaluateDisableSource(im.spec?.disableSource, (n) => this.deps.cache.get<ConfigMap>('ConfigMap', n));
+    return verdict.state === 'Enabled' ? undefined : verdict.reason;
+  }
+
+  private async createImageMap(ci: CmdImage, name: string, log: Logger): Promise<ImageMap | undefined> {
+    try {
+      const im = await this.deps.client.create(newImageMap(ci, name));
+      log.info('ImageMap created', { imageMap: name });
+      return im;
+    } catch (err) {
+      if (isAlreadyExists(err)) return this.deps.client.get<ImageMap>('ImageMap', name);
+      throw new Error(`creating ImageMap ${name}`, { cause: err });
+    }
+  }
+
+  /**
+   * syncOwnedImageMap keeps the spec of an ImageMap this CmdImage created in line with spec.ref
+   * (an ImageMap someone else made is left as it is).
+   */
+  private async syncOwnedImageMap(ci: CmdImage, im: ImageMap, log: Logger): Promise<ImageMap> {
+    const owned = im.metadata.ownerReferences?.some((o) => o.kind === kind && o.controller && o.uid === ci.metadata.uid);
+    if (!owned) return im;
+    const want = newImageMap(ci, im.metadata.name ?? '').spec!;
+    if (im.spec?.selector === want.selector && !!im.spec.matchExact === !!want.matchExact) return im;
+    const { matchExact: _m, ...rest } = im.spec ?? { selector: '' };
+    const updated = await this.deps.client.update<ImageMap>({ ...im, spec: { ...rest, ...want } });
+    log.info('ImageMap selector updated', { imageMap: im.metadata.name, selector: want.selector });
+    return updated;
+  }
+
+  /**
+   * consumeTrigger marks every CmdImage of the resource as triggered when the trigger queue
+   * lists it, and returns the removal of the resource from the queue, for the caller to run
+   * once the build has started (so a trigger costs no round trip before the build).
+   */
+  private consumeTrigger(ci: CmdImage): (() => Promise<void>) | undefined {
+    const queue = this.deps.cache.get<ConfigMap>('ConfigMap', triggerQueueName);
+    if (!queue) return undefined;
+    const resource = resourceName(ci);
+    if (!triggerQueueResources(queue).has(resource)) return undefined;
+    const version = queue.metadata.resourceVersion ?? '';
+    const consumed = this.consumedQueues.get(resource) ?? [];
+    if (consumed.includes(version)) return undefined; // a cached copy we already took it from
+    for (const other of this.deps.cache.byIndex<CmdImage>(kind, indexes.resource, resource)) {
+      const name = other.metadata.name ?? '';
+      const e = this.entries.get(name) ?? { uid: other.metadata.uid ?? '', triggered: false };
+      this.entries.set(name, e);
+      e.triggered = true;
+      if (name !== ci.metadata.name) this.enqueue(name);
+    }
+    return async () => {
+      await removeFromTriggerQueue(this.deps.client, resource);
+      this.consumedQueues.set(resource, [...(this.consumedQueues.get(resource) ?? []), version].slice(-10));
+    };
+  }
+
+  private async startBuild(
+    ci: CmdImage,
+    entry: Entry,
+    inputs: BuildInputs,
+    reason: BuildReason,
+    cluster: Cluster | undefined,
+    ctx: ReconcileContext,
+  ): Promise<void> {
+    const name = ci.metadata.name!;
+    const now = this.deps.clock.now();
+    const startedAt = toMicroTime(now);
+    entry.status = { building: { reason, startedAt } };
+    entry.last = { generation: ci.metadata.generation ?? 0, depImages: currentDepImages(inputs), startedAt };
+    entry.triggered = false;
+    entry.imageMap = undefined;
+
+    const resource = resourceName(ci);
+    const log = this.deps.log.child({ cmdimage: name, resource });
+    const source = `CmdImage/${name}`;
+    const onLine = (line: string, stream: OutputStream | 'ferry' = 'ferry') => {
+      this.deps.logs.append(resource, { source, stream, line });
+      log.info('Build output', { line });
+    };
+    ctx.log.info('Build started', { reason });
+
+    const abort = new AbortController();
+    const registry = registryFromCluster(cluster).registry;
+    const deps = inputs.dependencies;
+    const spec = ci.spec!;
+    const startMs = now.getTime();
+    const run = async () => {
+      let outcome: BuildOutcome | undefined;
+      let error: string | undefined;
+      try {
+        const plan = planBuild({
+          spec,
+          cluster,
+          registry,
+          dependencies: (spec.imageMaps ?? []).map((n, i) => ({ name: n, imageFromLocal: deps[i]?.status?.imageFromLocal ?? '' })),
+          now,
+          baseEnv: this.deps.baseEnv ?? process.env,
+          cwd: this.deps.cwd,
+        });
+        outcome = await runBuild(
+          plan,
+          registry,
+          { runner: this.deps.runner, images: this.deps.images },
+          onLine,
+          abort.signal,
+        );
+      } catch (err) {
+        error = err instanceof BuildError || err instanceof RefError ? err.message : describe(err);
+      }
+      if (abort.signal.aborted && this.entries.get(name) !== entry) return;
+      const finishedAt = toMicroTime(this.deps.clock.now());
+      const durationMs = this.deps.clock.now().getTime() - startMs;
+      if (outcome) {
+        entry.status = { ref: outcome.localRef.familiarString(), completed: { reason, startedAt, finishedAt } };
+        entry.imageMap = { name: targetImageMapName(ci), status: { ...outcome.imageMap, buildStartTime: startedAt } };
+        onLine(`Build succeeded: ${outcome.localRef.familiarString()}`, 'ferry');
+        this.deps.onBuildDone?.({ durationMs, ok: true });
+        log.info('Build succeeded', { ref: outcome.localRef.familiarString(), durationMs });
+      } else {
+        entry.status = { completed: { reason, error, startedAt, finishedAt } };
+        onLine(`Build failed: ${error}`, 'ferry');
+        this.deps.onBuildDone?.({ durationMs, ok: false });
+        log.warn('Build failed', { error, durationMs });
+      }
+    };
+    const done = run()
+      .catch((err) => {
+        log.error('Build crashed', { error: describe(err) });
+      })
+      .finally(() => {
+        if (entry.running?.done === done) entry.running = undefined;
+        this.enqueue(name);
+      });
+    entry.running = { abort, done };
+    // The command runs while the building status is written (a failed write is retried by the
+    // next reconcile, which publishes whatever the status is by then).
+    await this.publish(ci, entry);
+  }
+
+  /** publish writes the ImageMap status of a finished build, then the CmdImage's status. */
+  private async publish(ci: CmdImage, entry: Entry): Promise<void> {
+    const { client, cache } = this.deps;
+    if (entry.imageMap) {
+      const { name, status } = entry.imageMap;
+      let im: ImageMap | undefined = cache.get<ImageMap>('ImageMap', name);
+      if (!im) im = await this.createImageMap(ci, name, this.deps.log);
+      if (im) {
+        const stored = await updateStatusIfChanged(client, im, { ...im.status, ...status });
+        if (stored) entry.imageMap = undefined;
+      }
+    }
+    if (entry.status) await updateStatusIfChanged(client, ci, entry.status);
+  }
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  let msg = err.message;
+  for (let c = err.cause; c instanceof Error; c = c.cause) msg += `: ${c.message}`;
+  return msg;
+}

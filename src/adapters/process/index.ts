@@ -1,0 +1,17 @@
+/** Running local commands: argv, directory, environment, output by line, exit status, kill. */
+export {
+  LocalProcessRunner,
+  LineSplitter,
+  exitStatusString,
+  mergeEnv,
+  displayArgs,
+  maxLineLength,
+  defaultKillGraceMs,
+  type ProcessRunner,
+  type ProcessSpec,
+  type ProcessResult,
+  type RunningProcess,
+  type OutputStream,
+  type Timers,
+} from './runner.ts';
+export { FakeProcessRunner, type FakeScript } from './fake.ts';

@@ -1,0 +1,245 @@
+import winston from 'winston';
+import type { CmdImage, Cluster, ConfigMap, FileWatch, ImageMap, KubeObject, LiveUpdate } from '../../../src/apis/index.ts';
+import { toMicroTime } from '../../../src/apis/index.ts';
+import { FerryClient } from '../../../src/client/index.ts';
+import { FakeClock, Manager, type Controller } from '../../../src/runtime/index.ts';
+import { FakeImageClient } from '../../../src/adapters/images/index.ts';
+import { FakeProcessRunner, type FakeScript, type ProcessSpec } from '../../../src/adapters/process/index.ts';
+import { setup, type CmdImageReconciler } from '../../../controllers/cmdimage/index.ts';
+import type { LogBuffer } from '../../../src/util/log-buffer.ts';
+import { startTestApiServer, type TestApiServer } from '../../support/apiserver.ts';
+import { waitFor } from '../../support/wait.ts';
+
+function testLogger(): winston.Logger {
+  return winston.createLogger({
+    level: process.env.FERRY_TEST_LOG ?? 'info',
+    silent: !process.env.FERRY_TEST_LOG,
+    transports: [new winston.transports.Console()],
+  });
+}
+
+/** imageId is a distinct image id per n, whose content tag is `tilt-<n as 2 hex digits, 8 times>`. */
+export function imageId(n: number): string {
+  return 'sha256:' + (n % 256).toString(16).padStart(2, '0').repeat(32);
+}
+
+/** contentTagOf is the content tag of imageId(n). */
+export function contentTagOf(n: number): string {
+  return 'tilt-' + (n % 256).toString(16).padStart(2, '0').repeat(8);
+}
+
+/**
+ * Fixture runs the CmdImage controller against the embedded API server with a fake clock, a
+ * fake process runner and a fake image store. By default every build "tags" $EXPECTED_REF with
+ * a new image id (imageId(1), imageId(2), ...).
+ */
+export class Fixture {
+  readonly clock = new FakeClock(new Date('2024-01-01T00:00:00Z'));
+  readonly runner = new FakeProcessRunner();
+  readonly images = new FakeImageClient();
+  builds = 0;
+  mgr!: Manager;
+  controller!: Controller;
+  reconciler!: CmdImageReconciler;
+  logs!: LogBuffer;
+  private stopped = false;
+
+  private constructor(
+    readonly server: TestApiServer,
+    readonly client: FerryClient,
+  ) {
+    this.runner.fallback = { run: (spec) => this.tagExpected(spec) };
+  }
+
+  static async start(opts: { server?: TestApiServer; cluster?: boolean } = {}): Promise<Fixture> {
+    const server = opts.server ?? (await startTestApiServer());
+    const f = new Fixture(server, new FerryClient(server.kubeConfig));
+    await f.startManager();
+    if (opts.cluster !== false) await f.create<Cluster>({ kind: 'Cluster', metadata: { name: 'default' }, spec: {} });
+    return f;
+  }
+
+  async startManager(): Promise<void> {
+    this.mgr = new Manager({ kubeConfig: this.server.kubeConfig, log: testLogger(), clock: this.clock });
+    const s = setup(this.mgr, { runner: this.runner, images: this.images, cwd: '/work', baseEnv: { PATH: '/bin' } });
+    this.controller = s.controller;
+    this.reconciler = s.reconciler;
+    this.logs = s.logs;
+    this.stopped = false;
+    await this.mgr.start();
+  }
+
+  /** tagExpected is what a build script does: it creates the image $EXPECTED_REF. */
+  tagExpected(spec: ProcessSpec): void {
+    this.builds++;
+    this.images.add(spec.env!.EXPECTED_REF!, imageId(this.builds));
+  }
+
+  /** gatedBuild queues a build that tags $EXPECTED_REF once `release` is called. */
+  gatedBuild(): { script: FakeScript; started: Promise<void>; release: () => void } {
+    let release!: () => void;
+    let markStarted!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const started = new Promise<void>((r) => (markStarted = r));
+    const script: FakeScript = {
+      run: async (spec) => {
+        markStarted();
+        await gate;
+        this.tagExpected(spec);
+      },
+    };
+    this.runner.enqueue(script);
+    return { script, started, release };
+  }
+
+  async create<T extends KubeObject>(obj: T): Promise<T> {
+    return this.client.create(obj);
+  }
+
+  async cmdImage(name: string, spec: Partial<CmdImage['spec']> = {}, annotations?: Record<string, string>): Promise<CmdImage> {
+    return this.create<CmdImage>({
+      kind: 'CmdImage',
+      metadata: { name, ...(annotations ? { annotations } : {}) },
+      spec: { ref: name, args: ['sh', '-c', `build-${name}.sh`], ...spec },
+    });
+  }
+
+  async get(name: string): Promise<CmdImage | undefined> {
+    return this.client.get<CmdImage>('CmdImage', name);
+  }
+
+  async imageMap(name: string): Promise<ImageMap | undefined> {
+    return this.client.get<ImageMap>('ImageMap', name);
+  }
+
+  /** waitStatus waits until the CmdImage's status satisfies pred. */
+  async waitStatus(name: string, pred: (s: NonNullable<CmdImage['status']>) => boolean, what = 'status'): Promise<CmdImage> {
+    return waitFor(
+      async () => {
+        const c = await this.get(name);
+        return c?.status && pred(c.status) ? c : undefined;
+      },
+      { message: `${name}: ${what}`, timeoutMs: 15_000, intervalMs: 10 },
+    );
+  }
+
+  /** waitBuilt waits for a successful completed build of `name` that started after `after` (MicroTime). */
+  async waitBuilt(name: string, after = ''): Promise<CmdImage> {
+    return this.waitStatus(name, (s) => !!s.completed && !s.completed.error && !!s.ref && (s.completed.startedAt ?? '') > after, 'built');
+  }
+
+  async waitImageMap(name: string, pred: (im: ImageMap) => boolean, what = 'ImageMap'): Promise<ImageMap> {
+    return waitFor(
+      async () => {
+        const im = await this.imageMap(name);
+        return im && pred(im) ? im : undefined;
+      },
+      { message: `${name}: ${what}`, timeoutMs: 15_000, intervalMs: 10 },
+    );
+  }
+
+  /** quiesce waits until no reconcile is queued or running and no build runs. */
+  async quiesce(): Promise<void> {
+    for (let i = 0; i < 5; i++) {
+      await this.controller.idle();
+      await this.reconciler.idle();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await this.controller.idle();
+  }
+
+  /** steadyState reconciles every CmdImage again and returns a summary that must not change. */
+  async snapshot(): Promise<string> {
+    await this.quiesce();
+    const objs = [
+      ...(await this.client.list('CmdImage')).items,
+      ...(await this.client.list('ImageMap')).items,
+    ].map((o) => `${o.kind}/${o.metadata.name}@${o.metadata.resourceVersion}`);
+    return JSON.stringify({ builds: this.runner.calls.length, objs: objs.sort() });
+  }
+
+  /** assertSteady reconciles every CmdImage again and checks that nothing is written or built. */
+  async assertSteady(assertEqual: (a: string, b: string, msg?: string) => void): Promise<void> {
+    const before = await this.snapshot();
+    for (const c of (await this.client.list<CmdImage>('CmdImage')).items) this.controller.enqueue(c.metadata.name!);
+    const after = await this.snapshot();
+    assertEqual(after, before, 'steady state: reconciling again changes nothing');
+  }
+
+  /** fileEvent records a change on the FileWatch `name` at the fake clock's time, creating it for image `imageMap`. */
+  async fileEvent(name: string, imageMap: string): Promise<string> {
+    if (!(await this.client.get<FileWatch>('FileWatch', name))) {
+      await this.create<FileWatch>({
+        kind: 'FileWatch',
+        metadata: { name, annotations: { 'tilt.dev/target-id': `image:${imageMap}` } },
+        spec: { watchedPaths: ['/work/src'] },
+      });
+    }
+    const time = toMicroTime(this.clock.now());
+    await this.client.patchStatus('FileWatch', name, { status: { lastEventTime: time, fileEvents: [{ time, seenFiles: ['/work/src/a.txt'] }] } });
+    return time;
+  }
+
+  async liveUpdate(name: string, imageMap: string, failedAt?: string): Promise<void> {
+    let lu = await this.client.get<LiveUpdate>('LiveUpdate', name);
+    if (!lu) {
+      lu = await this.create<LiveUpdate>({
+        kind: 'LiveUpdate',
+        metadata: { name },
+        spec: {
+          basePath: '/work',
+          selector: { dockerCompose: { service: 'app' } },
+          sources: [{ fileWatch: 'fw', imageMap }],
+          syncs: [{ localPath: 'src', containerPath: '/app/src' }],
+        },
+      });
+    }
+    const status = failedAt ? { failed: { reason: 'UpdateStopped', message: 'stop path', lastTransitionTime: failedAt } } : {};
+    await this.client.updateStatus<LiveUpdate>({ ...lu, status });
+  }
+
+  async configMap(name: string, data: Record<string, string>): Promise<void> {
+    const cm = await this.client.get<ConfigMap>('ConfigMap', name);
+    if (cm) await this.client.update<ConfigMap>({ ...cm, data });
+    else await this.create<ConfigMap>({ kind: 'ConfigMap', metadata: { name }, data });
+  }
+
+  async stopManager(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.mgr.stop();
+  }
+
+  /** close stops the manager and deletes every object the test made, leaving the server running. */
+  async close(): Promise<void> {
+    await this.stopManager();
+    for (const kind of ['CmdImage', 'ImageMap', 'FileWatch', 'LiveUpdate', 'Cluster', 'ConfigMap']) {
+      for (const o of (await this.client.list(kind)).items) {
+        await this.client.delete(kind, o.metadata.name!).catch(() => {});
+      }
+    }
+    this.client.close();
+  }
+}
+
+let shared: Promise<TestApiServer> | undefined;
+
+/** sharedServer is one API server for every test of a file (starting one takes seconds); see closeSharedServer. */
+export function sharedServer(): Promise<TestApiServer> {
+  shared ??= startTestApiServer();
+  return shared;
+}
+
+/** closeSharedServer stops the shared API server; call it in the file's after(). */
+export async function closeSharedServer(): Promise<void> {
+  const s = shared;
+  shared = undefined;
+  if (s) await (await s).close();
+}
+
+/** newFixture starts a Fixture on the shared server, cleaned up after the test. */
+export async function newFixture(t: { after(fn: () => Promise<void>): void }, opts: { cluster?: boolean } = {}): Promise<Fixture> {
+  const f = await Fixture.start({ ...opts, server: await sharedServer() });
+  t.after(() => f.close());
+  return f;
+}
