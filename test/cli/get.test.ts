@@ -1,0 +1,43 @@
+/**
+ * `ferry get -w` prints the current objects, then a row per change, until stopped.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestApiServer, type TestApiServer } from '../support/apiserver.ts';
+import { FerryClient } from '../../src/client/client.ts';
+import { get, render } from '../../src/cli/get.ts';
+import { imageMapKind, type ImageMap } from '../../src/apis/index.ts';
+import { waitFor } from '../support/wait.ts';
+
+describe('ferry get', () => {
+  let s: TestApiServer;
+  let client: FerryClient;
+  before(async () => {
+    s = await startTestApiServer();
+    client = new FerryClient(s.kubeConfig);
+  });
+  after(async () => {
+    client.close();
+    await s.close();
+  });
+
+  it('watches: the table, then one row per change', async () => {
+    await client.create<ImageMap>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ImageMap', metadata: { name: 'a' }, spec: { selector: 'app' } });
+    const lines: string[] = [];
+    const ac = new AbortController();
+    const done = get(client, 'imagemaps', undefined, { watch: true, out: (l) => lines.push(...l.split('\n')), signal: ac.signal });
+    await waitFor(() => lines.length === 2);
+    assert.match(lines[0], /^NAME\s+SELECTOR\s+IMAGE\s+AGE$/);
+    await client.patchStatus('ImageMap', 'a', { status: { imageFromLocal: 'app:tilt-0123456789abcdef' } });
+    await waitFor(() => lines.some((l) => l.includes('app:tilt-0123456789abcdef')));
+    ac.abort();
+    await done;
+  });
+
+  it('renders names, YAML and JSON lists', () => {
+    const objs: ImageMap[] = [{ apiVersion: 'tilt.dev/v1alpha1', kind: 'ImageMap', metadata: { name: 'x' }, spec: { selector: 's' } }];
+    assert.equal(render(imageMapKind, objs, 'name', false), 'imagemap.tilt.dev/x');
+    assert.match(render(imageMapKind, objs, 'yaml', false), /^apiVersion: v1\nkind: List\nitems:\n  - apiVersion: tilt.dev\/v1alpha1/);
+    assert.equal(JSON.parse(render(imageMapKind, objs, 'json', true)).metadata.name, 'x');
+  });
+});
