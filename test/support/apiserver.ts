@@ -35,6 +35,7 @@ function credentialsDir(): Promise<string> {
 export async function startTestApiServer(opts: Partial<ApiServerOptions> = {}): Promise<TestApiServer> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-test-'));
   const creds = await credentialsDir();
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   for (const f of ['ca.crt', 'ca.key', 'server.crt', 'server.key', 'token']) {
     if (!fs.existsSync(path.join(dataDir, f))) fs.copyFileSync(path.join(creds, f), path.join(dataDir, f));
   }
