@@ -25,6 +25,7 @@ import { setup } from '../../../controllers/liveupdate/index.ts';
 import { startTestApiServer } from '../../support/apiserver.ts';
 import { cleanupContainers, defaultCmd, execIn, readFileIn, requireDocker, runContainer, testImages, testLabel } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
+import { recordFileEvent, waitLiveUpdate, writeFiles } from './fixture.ts';
 
 after(cleanupContainers);
 
@@ -73,19 +74,8 @@ async function start(t: TestContext, spec: Partial<LiveUpdateSpec> = {}, first?:
     client,
     dir,
     id,
-    async write(files) {
-      for (const [name, data] of Object.entries(files)) {
-        await fsp.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
-        await fsp.writeFile(path.join(dir, name), data);
-      }
-    },
-    async event(files) {
-      const fw = (await client.get<FileWatch>('FileWatch', 'fw'))!;
-      const time = toMicroTime(new Date());
-      const fileEvents = [...(fw.status?.fileEvents ?? []), { time, seenFiles: files.map((f) => path.join(dir, f)) }].slice(-20);
-      await client.updateStatus<FileWatch>({ ...fw, status: { ...fw.status, fileEvents, lastEventTime: time } });
-      return time;
-    },
+    write: (files) => writeFiles(dir, files),
+    event: (files) => recordFileEvent(client, 'fw', dir, files),
     async container(cid) {
       const info = await docker.getContainer(cid).inspect();
       const dcs = (await client.get<DockerComposeService>('DockerComposeService', 'svc'))!;
@@ -94,11 +84,7 @@ async function start(t: TestContext, spec: Partial<LiveUpdateSpec> = {}, first?:
         status: { containerID: cid, containerName: info.Name.replace(/^\//, ''), containerState: { status: info.State.Status, running: info.State.Running } },
       });
     },
-    waitStatus: (pred, what, timeoutMs = 20_000) =>
-      waitFor(async () => {
-        const s = (await client.get<LiveUpdate>('LiveUpdate', 'lu'))?.status;
-        return s && pred(s) ? s : undefined;
-      }, { timeoutMs, message: what }),
+    waitStatus: (pred, what, timeoutMs = 20_000) => waitLiveUpdate(client, 'lu', pred, what, timeoutMs),
     async imageBuilt(at) {
       const im = (await client.get<ImageMap>('ImageMap', 'img'))!;
       await client.updateStatus<ImageMap>({ ...im, status: { image: 'app:2', imageFromLocal: 'app:2', imageFromCluster: 'app:2', buildStartTime: toMicroTime(at) } });

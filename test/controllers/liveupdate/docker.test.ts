@@ -22,6 +22,7 @@ import { setup } from '../../../controllers/liveupdate/index.ts';
 import { startTestApiServer } from '../../support/apiserver.ts';
 import { cleanupContainers, defaultCmd, execIn, readFileIn, requireDocker, runContainer, statIn, testImages, testLabel } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
+import { recordFileEvent, waitLiveUpdate, writeFiles } from './fixture.ts';
 
 after(cleanupContainers);
 
@@ -59,17 +60,9 @@ async function start(t: TestContext, image: string, spec: Partial<LiveUpdateSpec
     docker,
     client,
     dir,
-    async write(files) {
-      for (const [name, data] of Object.entries(files)) {
-        await fsp.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
-        await fsp.writeFile(path.join(dir, name), data);
-      }
-    },
+    write: (files) => writeFiles(dir, files),
     async event(files) {
-      const fw = (await client.get<FileWatch>('FileWatch', 'fw'))!;
-      const time = toMicroTime(new Date());
-      const fileEvents = [...(fw.status?.fileEvents ?? []), { time, seenFiles: files.map((f) => path.join(dir, f)) }].slice(-20);
-      await client.updateStatus<FileWatch>({ ...fw, status: { ...fw.status, fileEvents, lastEventTime: time } });
+      await recordFileEvent(client, 'fw', dir, files);
     },
     async container(id) {
       const info = await docker.getContainer(id).inspect();
@@ -80,11 +73,7 @@ async function start(t: TestContext, image: string, spec: Partial<LiveUpdateSpec
       });
     },
     status: async () => (await client.get<LiveUpdate>('LiveUpdate', 'lu'))?.status,
-    waitStatus: (pred, what) =>
-      waitFor(async () => {
-        const s = (await client.get<LiveUpdate>('LiveUpdate', 'lu'))?.status;
-        return s && pred(s) ? s : undefined;
-      }, { timeoutMs: 20_000, message: what }),
+    waitStatus: (pred, what) => waitLiveUpdate(client, 'lu', pred, what),
     async imageBuilt(at) {
       const im = (await client.get<ImageMap>('ImageMap', 'img'))!;
       await client.updateStatus<ImageMap>({ ...im, status: { image: 'app:2', imageFromLocal: 'app:2', imageFromCluster: 'app:2', buildStartTime: toMicroTime(at) } });

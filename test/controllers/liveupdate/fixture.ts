@@ -22,6 +22,7 @@ import {
 import { FakeContainerUpdater } from '../../../src/adapters/containers/index.ts';
 import { LiveUpdateReconciler } from '../../../controllers/liveupdate/reconciler.ts';
 import { startTestApiServer } from '../../support/apiserver.ts';
+import { waitFor } from '../../support/wait.ts';
 
 /** LogLine is one captured log entry. */
 export interface LogLine {
@@ -210,3 +211,37 @@ export async function tarEntries(bytes: Buffer): Promise<Record<string, string>>
 }
 
 export type { ConfigMap, KubernetesDiscovery };
+
+/** writeFiles writes files (relative name → content) under dir, making their folders. */
+export async function writeFiles(dir: string, files: Record<string, string | Buffer>): Promise<void> {
+  for (const [name, data] of Object.entries(files)) {
+    await fsp.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await fsp.writeFile(path.join(dir, name), data);
+  }
+}
+
+/**
+ * recordFileEvent appends a batch to FileWatch `fwName`'s status as the FileWatch controller
+ * would (absolute paths, the last 20 batches kept) and returns the batch's time.
+ */
+export async function recordFileEvent(client: FerryClient, fwName: string, dir: string, files: string[]): Promise<string> {
+  const fw = (await client.get<FileWatch>('FileWatch', fwName))!;
+  const time = toMicroTime(new Date());
+  const fileEvents = [...(fw.status?.fileEvents ?? []), { time, seenFiles: files.map((f) => path.join(dir, f)) }].slice(-20);
+  await client.updateStatus<FileWatch>({ ...fw, status: { ...fw.status, fileEvents, lastEventTime: time } });
+  return time;
+}
+
+/** waitLiveUpdate waits until LiveUpdate `name`'s status satisfies pred, and returns it. */
+export function waitLiveUpdate(
+  client: FerryClient,
+  name: string,
+  pred: (s: NonNullable<LiveUpdate['status']>) => boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<NonNullable<LiveUpdate['status']>> {
+  return waitFor(async () => {
+    const s = (await client.get<LiveUpdate>('LiveUpdate', name))?.status;
+    return s && pred(s) ? s : undefined;
+  }, { timeoutMs, message: what });
+}

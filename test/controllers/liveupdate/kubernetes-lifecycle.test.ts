@@ -18,6 +18,7 @@ import { KubeCluster, type KubeClusterOptions } from '../../fixtures/kube-cluste
 import { startTestApiServer } from '../../support/apiserver.ts';
 import { cleanupContainers, execIn, readFileIn, requireDocker, testImages } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
+import { recordFileEvent, waitLiveUpdate, writeFiles } from './fixture.ts';
 
 after(cleanupContainers);
 
@@ -67,23 +68,11 @@ async function start(t: TestContext, clusterOptions: KubeClusterOptions = {}, sp
     cluster,
     client,
     dir,
-    async write(files) {
-      for (const [name, data] of Object.entries(files)) {
-        await fsp.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
-        await fsp.writeFile(path.join(dir, name), data);
-      }
-    },
+    write: (files) => writeFiles(dir, files),
     async event(files) {
-      const fw = (await client.get<FileWatch>('FileWatch', 'fw'))!;
-      const time = toMicroTime(new Date());
-      const fileEvents = [...(fw.status?.fileEvents ?? []), { time, seenFiles: files.map((f) => path.join(dir, f)) }].slice(-20);
-      await client.updateStatus<FileWatch>({ ...fw, status: { ...fw.status, fileEvents, lastEventTime: time } });
+      await recordFileEvent(client, 'fw', dir, files);
     },
-    waitStatus: (pred, what) =>
-      waitFor(async () => {
-        const s = (await client.get<LiveUpdate>('LiveUpdate', 'lu'))?.status;
-        return s && pred(s) ? s : undefined;
-      }, { timeoutMs: 30_000, message: what }),
+    waitStatus: (pred, what) => waitLiveUpdate(client, 'lu', pred, what, 30_000),
     waitDiscovered: (pred, what) =>
       waitFor(async () => {
         const kd = await client.get<KubernetesDiscovery>('KubernetesDiscovery', 'kd');
