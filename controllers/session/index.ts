@@ -3,8 +3,9 @@
  * `setup` wires it into a Manager; `ensureDefaultSession` creates the daemon's `Tiltfile` Session.
  */
 import type { Logger } from 'winston';
-import type { Clock, Controller, Manager } from '../../src/runtime/index.ts';
+import type { Clock, Controller, Manager, Predicate } from '../../src/runtime/index.ts';
 import { SessionReconciler, inputKinds, kind } from './reconciler.ts';
+import { disableConfigMapName } from './status.ts';
 
 export { SessionReconciler, ensureDefaultSession, defaultSessionName, inputKinds, type SessionReconcilerDeps } from './reconciler.ts';
 export {
@@ -46,7 +47,11 @@ export function setup(mgr: Manager, deps: SessionSetupDeps = {}): { controller: 
   });
   const allSessions = () => mgr.cache.list(kind).map((s) => s.metadata.name!);
   let builder = mgr.controller('session').for(kind);
-  for (const k of inputKinds) builder = builder.watches(k, allSessions);
+  for (const k of inputKinds) {
+    // Of the ConfigMaps, only a resource's disable ConfigMap changes a Session.
+    const predicate: Predicate | undefined = k === 'ConfigMap' ? (ev) => ev.obj.metadata.name?.endsWith(disableConfigMapName('')) === true : undefined;
+    builder = builder.watches(k, allSessions, predicate);
+  }
   const controller = builder.complete(reconciler);
   return { controller, reconciler };
 }

@@ -13,6 +13,7 @@
 import path from 'node:path';
 import type { Logger } from 'winston';
 import {
+  resourceName,
   toMicroTime,
   type Cluster,
   type Cmd,
@@ -35,7 +36,7 @@ import {
   type Request,
   type Result,
 } from '../../src/runtime/index.ts';
-import { computeSessionStatus, type SessionInputs } from './status.ts';
+import { computeSessionStatus, disableConfigMapName, type SessionInputs } from './status.ts';
 
 export const kind = 'Session';
 
@@ -50,6 +51,23 @@ export const inputKinds = [
   'ConfigMap',
   'Cluster',
 ] as const;
+
+/**
+ * disableConfigMaps looks up the disable ConfigMap of each resource the inputs name: only these
+ * matter to a Session, and the other ConfigMaps may be many.
+ */
+function disableConfigMaps(cache: Cache, inputs: SessionInputs): ConfigMap[] {
+  const resources = new Set<string>();
+  for (const objs of [inputs.cmdImages, inputs.liveUpdates, inputs.dockerComposeServices, inputs.kubernetesDiscoveries, inputs.cmds]) {
+    for (const o of objs ?? []) resources.add(resourceName(o));
+  }
+  const out: ConfigMap[] = [];
+  for (const r of resources) {
+    const cm = cache.get<ConfigMap>('ConfigMap', disableConfigMapName(r));
+    if (cm) out.push(cm);
+  }
+  return out;
+}
 
 /** defaultSessionName is the Session the daemon creates at start, as Tilt does. */
 export const defaultSessionName = 'Tiltfile';
@@ -89,9 +107,9 @@ export class SessionReconciler implements Reconciler {
       kubernetesDiscoveries: cache.list<KubernetesDiscovery>('KubernetesDiscovery'),
       cmds: cache.list<Cmd>('Cmd'),
       imageMaps: cache.list<ImageMap>('ImageMap'),
-      configMaps: cache.list<ConfigMap>('ConfigMap'),
       clusters: cache.list<Cluster>('Cluster'),
     };
+    inputs.configMaps = disableConfigMaps(cache, inputs);
     const now = this.deps.clock.now();
     const prev = session.status;
     const startTime = this.runStart(session, now);

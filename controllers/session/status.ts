@@ -201,8 +201,11 @@ function groupResources(inputs: SessionInputs): Map<string, Resource> {
   return out;
 }
 
+/** disableConfigMapName is the ConfigMap whose `isDisabled` disables a whole resource. */
+export const disableConfigMapName = (resource: string): string => `${resource}-disable`;
+
 function isDisabled(r: Resource, configMaps: Map<string, ConfigMap>): boolean {
-  const cm = configMaps.get(`${r.name}-disable`);
+  const cm = configMaps.get(disableConfigMapName(r.name));
   const v = cm?.data?.isDisabled;
   if (v !== undefined && parseGoBool(v) === true) return true;
   const switchable: Array<Cmd | DockerComposeService> = [...r.jobCmds, ...r.serverCmds, ...r.dockerComposeServices].filter(

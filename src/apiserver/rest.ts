@@ -2,7 +2,8 @@
  * Resources implements the object semantics of a kube-apiserver for the tilt.dev kinds:
  * system metadata, generation, the status subresource both ways, optimistic concurrency,
  * no-op writes, finalizers and two-phase deletion, dry runs and field validation.
- * It knows nothing of HTTP: every failure is an ApiError.
+ * It knows nothing of HTTP: every failure is an ApiError. The objects it returns are the
+ * stored ones (see ObjectStore.write): callers read or encode them, never modify them.
  */
 import crypto from 'node:crypto';
 import type { KindDef } from '../apis/kind.ts';
@@ -12,7 +13,7 @@ import { validateObject } from '../apis/validate.ts';
 import { ApiError, alreadyExists, badRequest, conflict, invalid, notFound } from './errors.ts';
 import { pruneUnknownMeta, validateMeta } from './metadata.ts';
 import { applyPatch, parsePatchBody, type PatchType } from './patch.ts';
-import { canonical, type ObjectStore } from './store.ts';
+import { canonical, encode, type ObjectStore } from './store.ts';
 import type { Matcher } from './selectors.ts';
 
 export const fieldValidationModes = ['Strict', 'Warn', 'Ignore'] as const;
@@ -66,7 +67,7 @@ export class Resources {
   }
 
   get(def: KindDef, name: string): KubeObject {
-    const obj = this.store.get(def.plural, name);
+    const obj = this.store.peek(def.plural, name);
     if (!obj) throw notFound(def, name);
     return obj;
   }
@@ -74,7 +75,7 @@ export class Resources {
   list(def: KindDef, match: Matcher, atRv?: number): { items: KubeObject[]; resourceVersion: number } {
     const rv = atRv ?? this.store.resourceVersion;
     const all = atRv === undefined ? this.store.list(def.plural) : this.store.snapshotAt(def.plural, atRv);
-    return { items: all.filter(match).map((o) => structuredClone(o)), resourceVersion: rv };
+    return { items: all.filter(match), resourceVersion: rv };
   }
 
   /** decode checks a request body: shape, apiVersion and kind, fields; prunes unknown fields. */
@@ -215,7 +216,7 @@ export class Resources {
       next = req;
       if (def.hasStatus) {
         if (cur.status === undefined) delete next.status;
-        else next.status = structuredClone(cur.status);
+        else next.status = cur.status;
       }
       const m = next.metadata;
       if (m.uid && m.uid !== cur.metadata.uid) {
@@ -248,7 +249,7 @@ export class Resources {
     if (next.metadata.ownerReferences?.length === 0) delete next.metadata.ownerReferences;
     this.check(def, next, false);
     const canon = canonical(next);
-    if (JSON.stringify(canon) === JSON.stringify(cur)) return { object: structuredClone(cur), warnings: [] };
+    if (JSON.stringify(canon) === encode(cur)) return { object: cur, warnings: [] };
     if (opts.dryRun) return { object: canon, warnings: [] };
     if (canon.metadata.deletionTimestamp && !canon.metadata.finalizers?.length) {
       this.store.write(def.plural, canon);
@@ -274,10 +275,10 @@ export class Resources {
     if (!policy && opts.orphanDependents !== undefined) policy = opts.orphanDependents ? 'Orphan' : 'Background';
     const finalizers = [...(cur.metadata.finalizers ?? [])];
     const policyFinalizer = policy === 'Orphan' ? 'orphan' : policy === 'Foreground' ? 'foregroundDeletion' : undefined;
-    if (cur.metadata.deletionTimestamp) return { object: structuredClone(cur), deleted: false };
+    if (cur.metadata.deletionTimestamp) return { object: cur, deleted: false };
     if (policyFinalizer && !finalizers.includes(policyFinalizer)) finalizers.push(policyFinalizer);
     if (finalizers.length === 0) {
-      if (opts.dryRun) return { object: structuredClone(cur), deleted: true };
+      if (opts.dryRun) return { object: cur, deleted: true };
       return { object: this.store.remove(def.plural, name)!, deleted: true };
     }
     const next: KubeObject = structuredClone(cur);

@@ -17,7 +17,7 @@ import type { KindDef } from '../apis/kind.ts';
 import { ApiError, badRequest, expired, forbidden, internalError, invalid, methodNotAllowed, pathNotFound, tooLarge, unauthorized } from './errors.ts';
 import { parseFieldSelector, parseLabelSelector, type Matcher } from './selectors.ts';
 import { MemoryStorage, SqliteStorage } from './storage.ts';
-import { ObjectStore } from './store.ts';
+import { ObjectStore, encode } from './store.ts';
 import { Resources, fieldValidationModes, type DeleteOptions, type FieldValidation, type WriteOptions } from './rest.ts';
 import { patchTypeOf } from './patch.ts';
 import { tableRequest, toTable } from './table.ts';
@@ -196,7 +196,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
           if (!(err instanceof ApiError && err.code === 404)) throw err;
         }
       }
-      return sendJSON(res, 200, { apiVersion, kind: `${def.kind}List`, metadata: { resourceVersion: String(store.resourceVersion) }, items }, pretty);
+      return sendList(res, def, { resourceVersion: String(store.resourceVersion) }, items, pretty);
     }
     throw methodNotAllowed(method === 'PUT' ? 'update' : method === 'PATCH' ? 'patch' : method.toLowerCase(), def.plural);
   }
@@ -236,7 +236,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
     const table = tableRequest(req.headers.accept, q.get('includeObject'));
     if (table) return sendJSON(res, 200, toTable(def, items, table, meta), pretty);
-    return sendJSON(res, 200, { apiVersion, kind: `${def.kind}List`, metadata: meta, items }, pretty);
+    return sendList(res, def, meta, items, pretty);
   }
 
   function watch(req: IncomingMessage, res: ServerResponse, def: KindDef, q: URLSearchParams, match: Matcher) {
@@ -328,17 +328,20 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       req.resume();
       throw tooLarge(maxBody);
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += chunk.length;
-      if (size > maxBody) {
-        req.resume();
-        throw tooLarge(maxBody);
-      }
-      chunks.push(chunk);
-    }
-    return Buffer.concat(chunks).toString('utf8');
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBody) {
+          // Drain the rest so the answer can still be read on this connection.
+          req.off('data', onData).off('end', onEnd).resume();
+          reject(tooLarge(maxBody));
+        } else chunks.push(chunk);
+      };
+      const onEnd = () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+      req.on('data', onData).on('end', onEnd).on('error', reject);
+    });
   }
 
   async function readBody(req: IncomingMessage): Promise<unknown> {
@@ -408,11 +411,23 @@ function hostAllowed(hostHeader: string | undefined, port: number): boolean {
   return allowed.includes(hostHeader.toLowerCase());
 }
 
-function sendJSON(res: ServerResponse, code: number, body: unknown, pretty: boolean, warnings: string[] = []) {
+function sendJSON(res: ServerResponse, code: number, body: object, pretty: boolean, warnings: string[] = []) {
+  send(res, code, pretty ? JSON.stringify(body, null, 2) + '\n' : encode(body), warnings);
+}
+
+function send(res: ServerResponse, code: number, json: string, warnings: string[] = []) {
   const headers: Record<string, string | string[]> = { 'Content-Type': 'application/json' };
   if (warnings.length) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
   res.writeHead(code, headers);
-  res.end(pretty ? JSON.stringify(body, null, 2) + '\n' : JSON.stringify(body));
+  res.end(json);
+}
+
+/** sendList answers with a list of stored objects, reusing each one's stored encoding. */
+function sendList(res: ServerResponse, def: KindDef, meta: object, items: KubeObject[], pretty: boolean) {
+  const list = { apiVersion, kind: `${def.kind}List`, metadata: meta, items };
+  if (pretty) return sendJSON(res, 200, list, pretty);
+  const head = JSON.stringify({ ...list, items: [] }).slice(0, -3);
+  send(res, 200, `${head}[${items.map(encode).join(',')}]}`);
 }
 
 function matcher(q: URLSearchParams): Matcher {

@@ -32,12 +32,13 @@ export class MemoryStorage implements Storage {
   close(): void {}
 }
 
-/** SqliteStorage keeps objects in `<dir>/ferry.db`, one row per object. */
+/**
+ * SqliteStorage keeps objects in `<dir>/ferry.db`, one row per object with the resourceVersion
+ * it was written at. A put is one statement (its own transaction); a delete also records its
+ * resourceVersion in `meta`, so the last one handed out is the larger of the two.
+ */
 export class SqliteStorage implements Storage {
   private db: Database.Database;
-  private putStmt: Database.Statement;
-  private removeStmt: Database.Statement;
-  private rvStmt: Database.Statement;
 
   constructor(dir: string) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -50,23 +51,26 @@ export class SqliteStorage implements Storage {
       CREATE TABLE IF NOT EXISTS objects (resource TEXT NOT NULL, name TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (resource, name));
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     `);
-    this.putStmt = this.db.prepare('INSERT OR REPLACE INTO objects (resource, name, json) VALUES (?, ?, ?)');
-    this.removeStmt = this.db.prepare('DELETE FROM objects WHERE resource = ? AND name = ?');
-    this.rvStmt = this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('resourceVersion', ?)");
-    this.put = this.db.transaction((resource: string, name: string, json: string, rv: number) => {
-      this.putStmt.run(resource, name, json);
-      this.rvStmt.run(rv);
-    });
+    const columns = this.db.pragma('table_info(objects)') as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === 'rv')) this.db.exec('ALTER TABLE objects ADD COLUMN rv INTEGER NOT NULL DEFAULT 0');
+    const putStmt = this.db.prepare('INSERT OR REPLACE INTO objects (resource, name, json, rv) VALUES (?, ?, ?, ?)');
+    const removeStmt = this.db.prepare('DELETE FROM objects WHERE resource = ? AND name = ?');
+    const rvStmt = this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('resourceVersion', ?)");
+    this.put = (resource, name, json, rv) => {
+      putStmt.run(resource, name, json, rv);
+    };
     this.remove = this.db.transaction((resource: string, name: string, rv: number) => {
-      this.removeStmt.run(resource, name);
-      this.rvStmt.run(rv);
+      removeStmt.run(resource, name);
+      rvStmt.run(rv);
     });
   }
 
   load() {
     const rows = this.db.prepare('SELECT resource, name, json FROM objects').all() as StoredRow[];
-    const meta = this.db.prepare("SELECT value FROM meta WHERE key = 'resourceVersion'").get() as { value: number } | undefined;
-    return { rows, resourceVersion: meta?.value ?? 0 };
+    const last = this.db
+      .prepare("SELECT max(coalesce((SELECT value FROM meta WHERE key = 'resourceVersion'), 0), coalesce((SELECT max(rv) FROM objects), 0)) AS rv")
+      .get() as { rv: number };
+    return { rows, resourceVersion: last.rv };
   }
 
   put: (resource: string, name: string, json: string, rv: number) => void;

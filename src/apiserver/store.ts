@@ -37,6 +37,25 @@ export function canonical<T>(v: T): T {
 
 const clone = <T>(v: T): T => structuredClone(v);
 
+/** The JSON of stored objects, made once when they are written and reused by every reader. */
+const encoded = new WeakMap<object, string>();
+
+/**
+ * encode returns the JSON of obj. For an object the store holds, or handed out from a write
+ * or a delete, that is the encoding made once when it was stored, so answers, lists and watch
+ * fan-out do not serialise the same object again.
+ */
+export function encode(obj: object): string {
+  return encoded.get(obj) ?? JSON.stringify(obj);
+}
+
+/** remember records obj's JSON (obj is stored and never modified) and returns it. */
+function remember(obj: object): string {
+  const json = JSON.stringify(obj);
+  encoded.set(obj, json);
+  return json;
+}
+
 export interface ObjectStoreOptions {
   storage: Storage;
   /** historySize is how many change events are kept for watch resumption. Default 10,000. */
@@ -58,7 +77,11 @@ export class ObjectStore {
     this.storage = opts.storage;
     this.historySize = opts.historySize ?? 10_000;
     const { rows, resourceVersion } = this.storage.load();
-    for (const row of rows) this.bucket(row.resource).set(row.name, JSON.parse(row.json));
+    for (const row of rows) {
+      const obj = JSON.parse(row.json) as KubeObject;
+      encoded.set(obj, row.json);
+      this.bucket(row.resource).set(row.name, obj);
+    }
     this.rv = resourceVersion;
     this.historyFloor = resourceVersion;
   }
@@ -100,21 +123,25 @@ export class ObjectStore {
 
   /**
    * write stores obj (creating or replacing) under the next resourceVersion and returns
-   * the stored copy. The caller has already decided the write is not a no-op.
+   * the stored object, which callers must not modify. The caller has already decided the
+   * write is not a no-op.
    */
   write(resource: string, obj: KubeObject): KubeObject {
     const name = obj.metadata.name!;
     const prev = this.objects.get(resource)?.get(name);
     const rv = this.rv + 1;
     const stored = canonical({ ...obj, metadata: { ...obj.metadata, resourceVersion: String(rv) } });
-    this.storage.put(resource, name, JSON.stringify(stored), rv);
+    this.storage.put(resource, name, remember(stored), rv);
     this.rv = rv;
     this.bucket(resource).set(name, stored);
     this.emit({ rv, resource, type: prev ? 'MODIFIED' : 'ADDED', object: stored, prev });
-    return clone(stored);
+    return stored;
   }
 
-  /** remove deletes an object under the next resourceVersion and returns its last state. */
+  /**
+   * remove deletes an object under the next resourceVersion and returns its last state
+   * (not to be modified).
+   */
   remove(resource: string, name: string): KubeObject | undefined {
     const prev = this.objects.get(resource)?.get(name);
     if (!prev) return undefined;
@@ -123,13 +150,16 @@ export class ObjectStore {
     this.rv = rv;
     this.objects.get(resource)!.delete(name);
     const last = { ...prev, metadata: { ...prev.metadata, resourceVersion: String(rv) } };
+    remember(last);
     this.emit({ rv, resource, type: 'DELETED', object: last, prev });
-    return clone(last);
+    return last;
   }
 
   private emit(ev: ChangeEvent): void {
     this.history.push(ev);
-    if (this.history.length > this.historySize) {
+    // Trimmed in steps of an eighth, so a write does not shift the whole ring each time;
+    // between trims a little more history than historySize is kept.
+    if (this.history.length > this.historySize + Math.ceil(this.historySize / 8)) {
       const dropped = this.history.splice(0, this.history.length - this.historySize);
       this.historyFloor = dropped[dropped.length - 1].rv;
     }

@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 import type { KindDef } from '../apis/kind.ts';
 import { apiVersion, type KubeObject } from '../apis/meta.ts';
 import { ApiError } from './errors.ts';
-import type { ChangeEvent, ObjectStore } from './store.ts';
+import { encode, type ChangeEvent, type ObjectStore } from './store.ts';
 import type { Matcher } from './selectors.ts';
 import { toTable, type TableRequest } from './table.ts';
 
@@ -97,7 +97,7 @@ export class Watch {
       this.sentColumns = true;
       this.write({ type, object: t });
     } else {
-      this.write({ type, object: obj });
+      this.writeLine(`{"type":"${type}","object":${encode(obj)}}`);
     }
   }
 
@@ -106,8 +106,12 @@ export class Watch {
   }
 
   private write(ev: unknown): void {
+    this.writeLine(JSON.stringify(ev));
+  }
+
+  private writeLine(json: string): void {
     if (this.closed) return;
-    this.res.write(JSON.stringify(ev) + '\n');
+    this.res.write(json + '\n');
     if (this.res.writableLength > (this.opts.maxBufferedBytes ?? 64 * 1024 * 1024)) this.end();
   }
 

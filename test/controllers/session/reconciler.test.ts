@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import winston from 'winston';
-import type { CmdImage, DockerComposeService, KubeObject, Session } from '../../../src/apis/index.ts';
+import type { CmdImage, ConfigMap, DockerComposeService, KubeObject, Session } from '../../../src/apis/index.ts';
 import { FerryClient, ApiError } from '../../../src/client/index.ts';
 import { FakeClock, Manager, type Controller } from '../../../src/runtime/index.ts';
 import { ensureDefaultSession, setup } from '../../../controllers/session/index.ts';
@@ -26,6 +26,11 @@ async function newFixture(t: { after(fn: () => Promise<void>): void }) {
   const f = {
     client,
     clock,
+    /** reconciles is how many times the Session controller has reconciled so far. */
+    async reconciles(): Promise<number> {
+      const m = await mgr.metricsRegistry.getSingleMetric('controller_runtime_reconcile_total')!.get();
+      return m.values.filter((v) => v.labels.controller === 'session').reduce((n, v) => n + v.value, 0);
+    },
     controller: controller as Controller,
     async create<T extends KubeObject>(obj: T, status?: T['status']): Promise<T> {
       const created = await client.create(obj);
@@ -148,4 +153,20 @@ test('changing a session to ci starts a new run: the timeout counts from then', 
   await f.clock.advance(30_000);
   const done = await f.session('Tiltfile', (s) => s.status?.done === true, 'done');
   assert.equal(done.status!.error, 'Timeout after 30s: 1 resources waiting (db:runtime waiting-for-container)');
+});
+
+test("a resource's disable ConfigMap disables its targets; other ConfigMaps do not wake the controller", async (t) => {
+  const f = await newFixture(t);
+  await ensureDefaultSession(f.client, { pid: 4242, startTime: start });
+  await f.create(dcs('db'));
+  await f.session('Tiltfile', (s) => s.status?.targets.length === 1, 'target');
+  await f.settled();
+  const before = await f.reconciles();
+  for (let i = 0; i < 20; i++) await f.client.create<ConfigMap>({ kind: 'ConfigMap', metadata: { name: `unrelated-${i}` }, data: { isDisabled: 'true' } });
+  // The disable ConfigMap comes last: once the Session shows it, every earlier event was seen.
+  await f.client.create<ConfigMap>({ kind: 'ConfigMap', metadata: { name: 'db-disable' }, data: { isDisabled: 'true' } });
+  const s = await f.session('Tiltfile', (s) => 'disabled' in (s.status?.targets[0]?.state ?? {}), 'db disabled');
+  assert.deepEqual(s.status!.targets[0].state, { disabled: {} });
+  await f.settled();
+  assert.ok((await f.reconciles()) - before <= 2, `reconciled ${(await f.reconciles()) - before} times for 21 ConfigMaps`);
 });
