@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # provision.sh: make the real components ferry's tests use available on this machine:
-# a Docker Engine, the local base images, a registry, docker-compose and kubectl.
+# a Docker Engine, the local base images, a registry, docker-compose, kubectl, and an old
+# kubectl (Debian's 1.20, unpacked beside the installed one) for the tests of older clients.
 # Idempotent, safe to run from two processes at once, and quick when everything is up.
 # Debian (apt) only; see /work/shared/ENV.md for the recipe and why it looks like this.
 set -euo pipefail
 
 REGISTRY=${FERRY_TEST_REGISTRY:-127.0.0.1:5000}
 REGISTRY_DIR=/var/lib/ferry-test-registry
+OLD_KUBECTL=${FERRY_TEST_OLD_KUBECTL:-/var/lib/ferry-test-kubectl/usr/bin/kubectl}
 BUSYBOX_IMAGE=${FERRY_TEST_BUSYBOX_IMAGE:-ferry-test/busybox:latest}
 USER_IMAGE=${FERRY_TEST_BUSYBOX_USER_IMAGE:-ferry-test/busybox-user:latest}
 NOTAR_IMAGE=${FERRY_TEST_NOTAR_IMAGE:-ferry-test/notar:latest}
@@ -192,6 +194,22 @@ EOF
   registry_up || { tail -n 20 "$REGISTRY_DIR/registry.log" >&2; die "no registry answers on $REGISTRY"; }
 fi
 
+# --- old kubectl ---------------------------------------------------------------------------
+# kubectl before 1.27 reads only OpenAPI v2; Debian's package is the one at hand. Unpacked, not
+# installed, so it never replaces the kubectl on PATH.
+if ! "$OLD_KUBECTL" version --client >/dev/null 2>&1; then
+  need_root "unpacking the old kubectl"
+  echo "provision: unpacking Debian's kubernetes-client into ${OLD_KUBECTL%/usr/bin/kubectl}"
+  deb_dir=$(mktemp -d)
+  chmod 755 "$deb_dir" # apt's sandbox user downloads into it
+  fetch() { (cd "$deb_dir" && apt-get -qq -o Acquire::http::Timeout=30 download kubernetes-client) >/dev/null 2>&1; }
+  fetch || { apt-get -qq update >/dev/null 2>&1 || true; fetch; } || die "apt-get download kubernetes-client failed"
+  mkdir -p "${OLD_KUBECTL%/usr/bin/kubectl}"
+  dpkg-deb -x "$deb_dir"/kubernetes-client_*.deb "${OLD_KUBECTL%/usr/bin/kubectl}"
+  rm -rf "$deb_dir"
+  "$OLD_KUBECTL" version --client >/dev/null 2>&1 || die "the unpacked kubectl ($OLD_KUBECTL) does not run"
+fi
+
 # --- report --------------------------------------------------------------------------------
 report() { # report <component> <command...>: "<component> <output>", or fail when it fails
   local out
@@ -201,10 +219,12 @@ report() { # report <component> <command...>: "<component> <output>", or fail wh
 engine_version() { docker version -f '{{.Server.Version}} (client {{.Client.Version}})'; }
 registry_version() { registry_up && docker-registry --version | awk '{print $NF}'; }
 kubectl_version() { kubectl version --client -o json | sed -n 's/.*"gitVersion": *"\([^"]*\)".*/\1/p'; }
+old_kubectl_version() { "$OLD_KUBECTL" version --client -o json | sed -n 's/.*"gitVersion": *"\([^"]*\)".*/\1/p'; }
 busybox_version() { busybox | awk '{print $2; exit}'; }
 report "docker engine" engine_version
 report "images" echo "$BUSYBOX_IMAGE $USER_IMAGE $NOTAR_IMAGE"
 report "registry http://$REGISTRY" registry_version
 report "docker-compose" docker-compose version --short
 report "kubectl" kubectl_version
+report "old kubectl $OLD_KUBECTL" old_kubectl_version
 report "busybox" busybox_version

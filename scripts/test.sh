@@ -12,6 +12,7 @@ export FERRY_TEST_REGISTRY=${FERRY_TEST_REGISTRY:-127.0.0.1:5000}
 export FERRY_TEST_BUSYBOX_IMAGE=${FERRY_TEST_BUSYBOX_IMAGE:-ferry-test/busybox:latest}
 export FERRY_TEST_BUSYBOX_USER_IMAGE=${FERRY_TEST_BUSYBOX_USER_IMAGE:-ferry-test/busybox-user:latest}
 export FERRY_TEST_NOTAR_IMAGE=${FERRY_TEST_NOTAR_IMAGE:-ferry-test/notar:latest}
+export FERRY_TEST_OLD_KUBECTL=${FERRY_TEST_OLD_KUBECTL:-/var/lib/ferry-test-kubectl/usr/bin/kubectl}
 
 # Provisioning comes first: it installs the compilers better-sqlite3 is built with.
 bash scripts/provision.sh

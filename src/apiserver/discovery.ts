@@ -41,10 +41,6 @@ export const apiResourceList = {
   }),
 };
 
-/** The smallest gnostic OpenAPI v2 document: kubectl needs one to exist; it has no definitions. */
-export const openAPIV2Protobuf = Buffer.from('0a03322e3012100a0474696c7412087631616c706861314200', 'hex');
-export const openAPIV2ProtobufType = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
-
 const str = (description: string) => ({ type: 'string', description });
 const objectMeta = {
   description: 'ObjectMeta is metadata that all persisted resources must have.',
@@ -85,7 +81,10 @@ const objectMeta = {
 const schemaName = (k: KindDef) => `dev.tilt.core.v1alpha1.${k.kind}`;
 
 /** kindSchema is the OpenAPI schema of one kind, as served and as written into its CRD. */
-export function kindSchema(k: KindDef, metadata: unknown = { $ref: '#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta' }) {
+export function kindSchema(
+  k: KindDef,
+  metadata: unknown = { description: "Standard object's metadata.", allOf: [{ $ref: '#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta' }] },
+) {
   const properties: Record<string, unknown> = {
     apiVersion: str('APIVersion defines the versioned schema of this representation of an object.'),
     kind: str('Kind is a string value representing the REST resource this object represents.'),
@@ -100,21 +99,26 @@ export function kindSchema(k: KindDef, metadata: unknown = { $ref: '#/components
   };
 }
 
+const gvk = (k: KindDef) => ({ group, version, kind: k.kind });
+const ref = (k: KindDef) => ({ $ref: `#/components/schemas/${schemaName(k)}` });
+
+/** openAPISchemas are the schemas of every kind and its list, by name, in OpenAPI v3 form. */
+export const openAPISchemas: Record<string, unknown> = { 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta': objectMeta };
+for (const k of kinds) {
+  openAPISchemas[schemaName(k)] = { ...kindSchema(k), 'x-kubernetes-group-version-kind': [gvk(k)] };
+  openAPISchemas[`${schemaName(k)}List`] = {
+    type: 'object',
+    required: ['items'],
+    properties: { apiVersion: str('APIVersion'), kind: str('Kind'), metadata: { type: 'object' }, items: { type: 'array', items: ref(k) } },
+    'x-kubernetes-group-version-kind': [{ ...gvk(k), kind: `${k.kind}List` }],
+  };
+}
+
 function buildV3() {
-  const schemas: Record<string, unknown> = { 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta': objectMeta };
   const paths: Record<string, unknown> = {};
-  const gvk = (k: KindDef) => ({ group, version, kind: k.kind });
-  const ref = (k: KindDef) => ({ $ref: `#/components/schemas/${schemaName(k)}` });
   const json = (k: KindDef) => ({ 'application/json': { schema: ref(k) } });
   const queryParams = ['dryRun', 'fieldManager', 'fieldValidation', 'pretty'].map((name) => ({ name, in: 'query', schema: { type: 'string', uniqueItems: true } }));
   for (const k of kinds) {
-    schemas[schemaName(k)] = { ...kindSchema(k), 'x-kubernetes-group-version-kind': [gvk(k)] };
-    schemas[`${schemaName(k)}List`] = {
-      type: 'object',
-      required: ['items'],
-      properties: { apiVersion: str('APIVersion'), kind: str('Kind'), metadata: { type: 'object' }, items: { type: 'array', items: ref(k) } },
-      'x-kubernetes-group-version-kind': [{ ...gvk(k), kind: `${k.kind}List` }],
-    };
     const item = (sub: string) => ({
       parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
       get: { operationId: `read${k.kind}${sub}`, responses: { 200: { description: 'OK', content: json(k) } }, 'x-kubernetes-action': 'get', 'x-kubernetes-group-version-kind': gvk(k) },
@@ -143,7 +147,7 @@ function buildV3() {
     paths[`/apis/${apiVersion}/${k.plural}/{name}`] = item('');
     if (k.hasStatus) paths[`/apis/${apiVersion}/${k.plural}/{name}/status`] = item('Status');
   }
-  return { openapi: '3.0.0', info: { title: 'ferry', version: 'v1alpha1' }, paths, components: { schemas } };
+  return { openapi: '3.0.0', info: { title: 'ferry', version: 'v1alpha1' }, paths, components: { schemas: openAPISchemas } };
 }
 
 export const openAPIV3Document = JSON.stringify(buildV3());

@@ -47,6 +47,8 @@ export const methodNotAllowed = (verb: string, resource: string) =>
 export const unsupportedMediaType = (got: string, accepted: string[]) =>
   new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`, {});
 
+export const notAcceptable = (message: string) => new ApiError(406, 'NotAcceptable', message);
+
 export const tooLarge = (limit: number) =>
   new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${limit}`);
 

@@ -14,7 +14,7 @@ import YAML from 'yaml';
 import { kindByPlural } from '../apis/registry.ts';
 import { apiVersion, type KubeObject } from '../apis/meta.ts';
 import type { KindDef } from '../apis/kind.ts';
-import { ApiError, badRequest, expired, forbidden, internalError, invalid, methodNotAllowed, pathNotFound, tooLarge, unauthorized } from './errors.ts';
+import { ApiError, badRequest, expired, forbidden, internalError, invalid, methodNotAllowed, notAcceptable, pathNotFound, tooLarge, unauthorized } from './errors.ts';
 import { parseFieldSelector, parseLabelSelector, type Matcher } from './selectors.ts';
 import { MemoryStorage, SqliteStorage } from './storage.ts';
 import { ObjectStore, encode } from './store.ts';
@@ -25,6 +25,7 @@ import { Watch } from './watch.ts';
 import { GarbageCollector } from './gc.ts';
 import { ensureCredentials, checkToken, kubeconfigYAML, writePrivate } from './security.ts';
 import * as discovery from './discovery.ts';
+import { openAPIV2ETag, openAPIV2Form, openAPIV2JSON, openAPIV2Protobuf, openAPIV2ProtobufType } from './openapi-v2.ts';
 
 export interface ApiServerOptions {
   /** dataDir holds the credentials, the kubeconfig and (with sqlite storage) the objects. */
@@ -131,8 +132,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         case prefix:
           return sendJSON(res, 200, discovery.apiResourceList, pretty);
         case '/openapi/v2':
-          res.writeHead(200, { 'Content-Type': discovery.openAPIV2ProtobufType, Vary: 'Accept' });
-          return res.end(discovery.openAPIV2Protobuf);
+          return openAPIV2(req, res);
         case '/openapi/v3':
           return sendJSON(res, 200, discovery.openAPIV3Root, pretty);
         case `/openapi/v3${prefix}`: {
@@ -168,6 +168,19 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     if (sub !== undefined && (sub !== 'status' || !def.hasStatus)) throw pathNotFound();
     if (name === undefined) return collection(req, res, url, def, pretty);
     return item(req, res, url, def, name, sub as 'status' | undefined, pretty);
+  }
+
+  async function openAPIV2(req: IncomingMessage, res: ServerResponse) {
+    const form = openAPIV2Form(req.headers.accept);
+    if (!form) throw notAcceptable(`only application/json and ${openAPIV2ProtobufType} are served`);
+    const headers = { 'Content-Type': form === 'json' ? 'application/json' : openAPIV2ProtobufType, Etag: openAPIV2ETag, Vary: 'Accept' };
+    if (req.headers['if-none-match'] === openAPIV2ETag) {
+      res.writeHead(304, headers);
+      return res.end();
+    }
+    const body = form === 'json' ? openAPIV2JSON : await openAPIV2Protobuf();
+    res.writeHead(200, headers);
+    res.end(body);
   }
 
   async function collection(req: IncomingMessage, res: ServerResponse, url: URL, def: KindDef, pretty: boolean) {

@@ -1,5 +1,7 @@
 /**
- * The stock kubectl against a running `ferry serve`.
+ * The stock kubectl against a running `ferry serve`: the kubectl on PATH, and the old kubectl
+ * (Debian's 1.20) that scripts/provision.sh unpacks into FERRY_TEST_OLD_KUBECTL. kubectl before
+ * 1.27 reads only OpenAPI v2 (explain, client-side validation); newer ones read v3.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,6 +9,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { FerryClient } from '../../src/client/client.ts';
+import { loadKubeConfig } from '../../src/client/kubeconfig.ts';
 import { startFerryProcess, runCommand, type FerryProcess } from '../support/daemon.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -36,101 +40,171 @@ spec:
   selector: app
 `;
 
-describe('kubectl against ferry serve', () => {
-  let ferry: FerryProcess;
-  let dir: string;
-  const kubectl = (args: string[], env: Record<string, string> = {}) =>
-    runCommand('kubectl', ['--kubeconfig', ferry.kubeconfigPath, ...args], { env: { HOME: dir, ...env } });
-  const ok = async (args: string[], env?: Record<string, string>) => {
-    const r = await kubectl(args, env);
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
-    return r.stdout;
-  };
+/** The kubectl binaries to test, one per client version. */
+async function kubectls(): Promise<Array<{ bin: string; minor: number; version: string }>> {
+  const old = process.env.FERRY_TEST_OLD_KUBECTL;
+  if (process.env.CI === 'true' && !(old && fs.existsSync(old))) {
+    throw new Error(`FERRY_TEST_OLD_KUBECTL (${old ?? 'unset'}) is not a kubectl: run the tests through npm test, which provisions it`);
+  }
+  const found = new Map<string, { bin: string; minor: number; version: string }>();
+  for (const bin of ['kubectl', ...(old && fs.existsSync(old) ? [old] : [])]) {
+    const r = await runCommand(bin, ['version', '--client', '-o', 'json']);
+    assert.equal(r.code, 0, `${bin} version: ${r.stderr}`);
+    const v = JSON.parse(r.stdout).clientVersion as { minor: string; gitVersion: string };
+    found.set(v.gitVersion, { bin, minor: parseInt(v.minor, 10), version: v.gitVersion });
+  }
+  return [...found.values()];
+}
 
-  before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-kubectl-'));
-    fs.writeFileSync(path.join(dir, 'app.yaml'), manifest);
-    ferry = await startFerryProcess({ args: ['--storage', 'memory'] });
-  });
-  after(async () => {
-    await ferry.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+for (const { bin, minor, version } of await kubectls()) {
+  describe(`kubectl ${version} against ferry serve`, () => {
+    let ferry: FerryProcess;
+    let client: FerryClient;
+    let dir: string;
+    const kubectl = (args: string[], env: Record<string, string> = {}) =>
+      runCommand(bin, ['--kubeconfig', ferry.kubeconfigPath, ...args], { env: { HOME: dir, ...env } });
+    const ok = async (args: string[], env?: Record<string, string>) => {
+      const r = await kubectl(args, env);
+      assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
+      return r.stdout;
+    };
+    /** setImage writes an ImageMap's status, as its builder would: kubectl 1.24 added --subresource. */
+    const setImage = async (image: string) => {
+      if (minor >= 24) await ok(['patch', 'im', 'img', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { image } })]);
+      else await client.patchStatus('ImageMap', 'img', { status: { image } });
+    };
 
-  it('applies, and applying again changes nothing', async () => {
-    const first = await ok(['apply', '-f', path.join(dir, 'app.yaml')]);
-    assert.match(first, /filewatch.tilt.dev\/src created/);
-    assert.match(first, /liveupdate.tilt.dev\/app created/);
-    const rv = await ok(['get', 'fw', 'src', '-o', 'jsonpath={.metadata.resourceVersion}']);
-    const second = await ok(['apply', '-f', path.join(dir, 'app.yaml')]);
-    assert.match(second, /filewatch.tilt.dev\/src unchanged/);
-    assert.equal(await ok(['get', 'fw', 'src', '-o', 'jsonpath={.metadata.resourceVersion}']), rv);
-  });
+    before(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-kubectl-'));
+      fs.writeFileSync(path.join(dir, 'app.yaml'), manifest);
+      ferry = await startFerryProcess({ args: ['--storage', 'memory'] });
+      client = new FerryClient(loadKubeConfig(ferry.kubeconfigPath));
+    });
+    after(async () => {
+      client.close();
+      await ferry.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
 
-  it('applies server-side', async () => {
-    const r = await ok(['apply', '--server-side', '-f', path.join(dir, 'app.yaml')]);
-    assert.match(r, /filewatch.tilt.dev\/src serverside-applied/);
-  });
+    it('applies, and applying again changes nothing', async () => {
+      const first = await ok(['apply', '-f', path.join(dir, 'app.yaml')]);
+      assert.match(first, /filewatch.tilt.dev\/src created/);
+      assert.match(first, /liveupdate.tilt.dev\/app created/);
+      const rv = await ok(['get', 'fw', 'src', '-o', 'jsonpath={.metadata.resourceVersion}']);
+      const second = await ok(['apply', '-f', path.join(dir, 'app.yaml')]);
+      assert.match(second, /filewatch.tilt.dev\/src unchanged/);
+      assert.equal(await ok(['get', 'fw', 'src', '-o', 'jsonpath={.metadata.resourceVersion}']), rv);
+    });
 
-  it('gets tables and YAML', async () => {
-    const table = await ok(['get', 'filewatches']);
-    assert.match(table.split('\n')[0], /^NAME\s+PATHS\s+LAST EVENT\s+AGE$/);
-    assert.match(table, /^src\s+\/tmp\/app/m);
-    const yaml = await ok(['get', 'liveupdate', 'app', '-o', 'yaml']);
-    assert.match(yaml, /containerPath: \/app\/src/);
-    const wide = await ok(['get', 'lu', 'app', '-o', 'wide'].map((a) => (a === 'lu' ? 'liveupdates' : a)));
-    assert.match(wide.split('\n')[0], /MESSAGE/);
-  });
+    it('applies server-side', async () => {
+      const r = await ok(['apply', '--server-side', '-f', path.join(dir, 'app.yaml')]);
+      assert.match(r, /filewatch.tilt.dev\/src serverside-applied/);
+    });
 
-  it('describes and explains', async () => {
-    const d = await ok(['describe', 'liveupdate', 'app']);
-    assert.match(d, /Name:\s+app/);
-    assert.match(d, /Container Path:\s+\/app\/src/);
-    const e = await ok(['explain', 'liveupdate.spec.syncs']);
-    assert.match(e, /containerPath\s+<string> -required-/);
-    assert.match(e, /An absolute path inside the container/);
-  });
+    it('refuses unknown fields, wrong types and missing fields before anything is stored', async () => {
+      const bad = (name: string, spec: string) => {
+        const file = path.join(dir, `${name}.yaml`);
+        fs.writeFileSync(file, `apiVersion: tilt.dev/v1alpha1\nkind: FileWatch\nmetadata: {name: ${name}}\n${spec}\n`);
+        return kubectl(['apply', '-f', file]);
+      };
+      const unknown = await bad('unknown', 'spec: {watchedPaths: [/tmp], bogus: 1}');
+      const wrongType = await bad('wrong-type', 'spec: {watchedPaths: 5}');
+      const missing = await bad('missing', 'spec: {}');
+      for (const r of [unknown, wrongType, missing]) assert.notEqual(r.code, 0, r.stdout);
+      if (minor < 27) {
+        // Validated by kubectl itself, against the OpenAPI v2 definitions.
+        assert.match(unknown.stderr, /ValidationError\(FileWatch\.spec\): unknown field "bogus" in dev\.tilt\.core\.v1alpha1\.FileWatch\.spec/);
+        assert.match(wrongType.stderr, /ValidationError\(FileWatch\.spec\.watchedPaths\): invalid type .* got "integer", expected "array"/);
+        assert.match(missing.stderr, /missing required field "watchedPaths"/);
+      } else {
+        // kubectl leaves validation to the server (fieldValidation=Strict).
+        assert.match(unknown.stderr, /strict decoding error: unknown field "spec\.bogus"/);
+        assert.match(wrongType.stderr, /spec\.watchedPaths in body must be of type array/);
+        assert.match(missing.stderr, /spec\.watchedPaths: Required value/);
+      }
+      const left = await kubectl(['get', 'fw', 'unknown', 'wrong-type', 'missing']);
+      assert.equal((left.stderr.match(/\(NotFound\)/g) ?? []).length, 3, left.stderr);
+    });
 
-  it('patches with merge, JSON and strategic merge patches', async () => {
-    await ok(['patch', 'fw', 'src', '--type=merge', '-p', '{"spec":{"watchedPaths":["/tmp/a","/tmp/b"]}}']);
-    await ok(['patch', 'fw', 'src', '--type=json', '-p', '[{"op":"replace","path":"/spec/watchedPaths/1","value":"/tmp/c"}]']);
-    await ok(['patch', 'fw', 'src', '-p', '{"metadata":{"labels":{"team":"x"}}}']);
-    assert.equal(await ok(['get', 'fw', 'src', '-o', 'jsonpath={.spec.watchedPaths[*]} {.metadata.labels.team}']), '/tmp/a /tmp/c x');
-    // An ImageMap's status is written by whoever builds its image; nothing else touches it here.
-    await ok(['patch', 'im', 'img', '--subresource=status', '--type=merge', '-p', '{"status":{"image":"app:boom"}}']);
-    assert.equal(await ok(['get', 'im', 'img', '-o', 'jsonpath={.status.image}']), 'app:boom');
-  });
+    it('gets tables and YAML', async () => {
+      const table = await ok(['get', 'filewatches']);
+      assert.match(table.split('\n')[0], /^NAME\s+PATHS\s+LAST EVENT\s+AGE$/);
+      assert.match(table, /^src\s+\/tmp\/app/m);
+      const yaml = await ok(['get', 'liveupdate', 'app', '-o', 'yaml']);
+      assert.match(yaml, /containerPath: \/app\/src/);
+      const wide = await ok(['get', 'liveupdates', 'app', '-o', 'wide']);
+      assert.match(wide.split('\n')[0], /MESSAGE/);
+    });
 
-  it('edits with KUBE_EDITOR and waits for a jsonpath', async () => {
-    await ok(['edit', 'fw', 'src'], { KUBE_EDITOR: 'sed -i s#/tmp/c#/tmp/edited#' });
-    assert.match(await ok(['get', 'fw', 'src', '-o', 'jsonpath={.spec.watchedPaths}']), /\/tmp\/edited/);
-    const waiting = kubectl(['wait', '--for=jsonpath={.status.image}=app:fixed', 'imagemap/img', '--timeout=30s']);
-    await new Promise((r) => setTimeout(r, 500));
-    await ok(['patch', 'im', 'img', '--subresource=status', '--type=merge', '-p', '{"status":{"image":"app:fixed"}}']);
-    const w = await waiting;
-    assert.equal(w.code, 0, w.stderr);
-    assert.match(w.stdout, /condition met/);
-  });
+    it('describes and explains', async () => {
+      const d = await ok(['describe', 'liveupdate', 'app']);
+      assert.match(d, /Name:\s+app/);
+      assert.match(d, /Container Path:\s+\/app\/src/);
+      // Before 1.27 explain reads OpenAPI v2; from 1.27 v3, and v2 on request.
+      const outputs = minor >= 27 ? [[], ['--output=plaintext-openapiv2']] : [[]];
+      for (const output of outputs) {
+        const e = await ok(['explain', 'liveupdate.spec.syncs', ...output]);
+        assert.match(e, /containerPath\s+<string> -required-/);
+        assert.match(e, /An absolute path inside the container/);
+        const port = await ok(['explain', 'cmd.spec.readinessProbe.handler.httpGet.port', ...output]);
+        assert.match(port, /Number or name of the port to access/);
+        const meta = await ok(['explain', 'filewatch.metadata.labels', ...output]);
+        assert.match(meta, /map\[string\]string/);
+      }
+    });
 
-  it('watches with get -w', async () => {
-    const p = spawn('kubectl', ['--kubeconfig', ferry.kubeconfigPath, 'get', 'fw', '-w'], { env: { ...process.env, HOME: dir } });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    try {
-      await waitFor(() => out.includes('src'));
-      await ok(['patch', 'fw', 'src', '--type=merge', '-p', '{"spec":{"watchedPaths":["/tmp/watched"]}}']);
-      await waitFor(() => out.includes('/tmp/watched'));
-    } finally {
-      p.kill();
-    }
-  });
+    it('patches with merge, JSON and strategic merge patches', async () => {
+      await ok(['patch', 'fw', 'src', '--type=merge', '-p', '{"spec":{"watchedPaths":["/tmp/a","/tmp/b"]}}']);
+      await ok(['patch', 'fw', 'src', '--type=json', '-p', '[{"op":"replace","path":"/spec/watchedPaths/1","value":"/tmp/c"}]']);
+      await ok(['patch', 'fw', 'src', '-p', '{"metadata":{"labels":{"team":"x"}}}']);
+      assert.equal(await ok(['get', 'fw', 'src', '-o', 'jsonpath={.spec.watchedPaths[*]} {.metadata.labels.team}']), '/tmp/a /tmp/c x');
+      // An ImageMap's status is written by whoever builds its image; nothing else touches it here.
+      await setImage('app:boom');
+      assert.equal(await ok(['get', 'im', 'img', '-o', 'jsonpath={.status.image}']), 'app:boom');
+    });
 
-  it('deletes by name and with -f', async () => {
-    assert.match(await ok(['delete', 'liveupdate', 'app']), /liveupdate.tilt.dev "app" deleted/);
-    await ok(['apply', '-f', path.join(dir, 'app.yaml')]);
-    const r = await ok(['delete', '-f', path.join(dir, 'app.yaml')]);
-    assert.match(r, /filewatch.tilt.dev "src" deleted/);
-    const left = await kubectl(['get', 'fw,liveupdates']);
-    assert.match(left.stderr + left.stdout, /No resources found/);
+    it('edits with KUBE_EDITOR and waits', async () => {
+      await ok(['edit', 'fw', 'src'], { KUBE_EDITOR: 'sed -i s#/tmp/c#/tmp/edited#' });
+      assert.match(await ok(['get', 'fw', 'src', '-o', 'jsonpath={.spec.watchedPaths}']), /\/tmp\/edited/);
+      if (minor >= 23) {
+        const waiting = kubectl(['wait', '--for=jsonpath={.status.image}=app:fixed', 'imagemap/img', '--timeout=30s']);
+        await new Promise((r) => setTimeout(r, 500));
+        await setImage('app:fixed');
+        const w = await waiting;
+        assert.equal(w.code, 0, w.stderr);
+        assert.match(w.stdout, /condition met/);
+      } else {
+        // --for=jsonpath came in 1.23; older kubectl can wait for a deletion.
+        await client.create({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name: 'doomed' }, spec: { watchedPaths: ['/tmp'] } });
+        const waiting = kubectl(['wait', '--for=delete', 'filewatch/doomed', '--timeout=30s']);
+        await new Promise((r) => setTimeout(r, 500));
+        await client.delete('FileWatch', 'doomed');
+        const w = await waiting;
+        assert.equal(w.code, 0, w.stderr);
+        assert.match(w.stdout, /doomed condition met|deleted/);
+      }
+    });
+
+    it('watches with get -w', async () => {
+      const p = spawn(bin, ['--kubeconfig', ferry.kubeconfigPath, 'get', 'fw', '-w'], { env: { ...process.env, HOME: dir } });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      try {
+        await waitFor(() => out.includes('src'));
+        await ok(['patch', 'fw', 'src', '--type=merge', '-p', '{"spec":{"watchedPaths":["/tmp/watched"]}}']);
+        await waitFor(() => out.includes('/tmp/watched'));
+      } finally {
+        p.kill();
+      }
+    });
+
+    it('deletes by name and with -f', async () => {
+      assert.match(await ok(['delete', 'liveupdate', 'app']), /liveupdate.tilt.dev "app" deleted/);
+      await ok(['apply', '-f', path.join(dir, 'app.yaml')]);
+      const r = await ok(['delete', '-f', path.join(dir, 'app.yaml')]);
+      assert.match(r, /filewatch.tilt.dev "src" deleted/);
+      const left = await kubectl(['get', 'fw,liveupdates']);
+      assert.match(left.stderr + left.stdout, /No resources found/);
+    });
   });
-});
+}

@@ -239,7 +239,7 @@ describe('API server semantics (client-node)', () => {
     assert.deepEqual(lu.verbs, ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']);
     assert.ok(resources.resources.some((r: { name: string }) => r.name === 'liveupdates/status'));
     assert.ok(!resources.resources.some((r: { name: string }) => r.name === 'configmaps/status'));
-    const v2 = await rawRequest(s.server, { path: '/openapi/v2' });
+    const v2 = await rawRequest(s.server, { path: '/openapi/v2', headers: { Accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' } });
     assert.equal(v2.headers['content-type'], 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf');
     const root = (await rawRequest(s.server, { path: '/openapi/v3' })).json();
     const doc = (await rawRequest(s.server, { path: root.paths['apis/tilt.dev/v1alpha1'].serverRelativeURL })).json();

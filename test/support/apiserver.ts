@@ -58,6 +58,7 @@ export async function startTestApiServer(opts: Partial<ApiServerOptions> = {}): 
 export interface RawResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
   text: string;
   json(): any;
 }
@@ -81,8 +82,9 @@ export async function rawRequest(
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
+        const body = Buffer.concat(chunks);
+        const text = body.toString('utf8');
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text, json: () => JSON.parse(text) });
       });
     });
     req.on('error', reject);
