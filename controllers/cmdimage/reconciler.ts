@@ -113,6 +113,8 @@ export class CmdImageReconciler implements Reconciler {
   /** enqueue wakes a reconcile of a CmdImage; setup points it at the controller. */
   enqueue: (name: string) => void = () => {};
   private readonly entries = new Map<string, Entry>();
+  /** stopping is set once the daemon stops: builds it kills are cut off, not failed. */
+  private stopping = false;
   /** consumedQueues are trigger-queue versions whose entries for a resource were consumed. */
   private readonly consumedQueues = new Map<string, string[]>();
 
@@ -185,6 +187,7 @@ export class CmdImageReconciler implements Reconciler {
 
   /** stopAll kills every running build and waits for them to end. */
   async stopAll(): Promise<void> {
+    this.stopping = true;
     for (const e of this.entries.values()) e.running?.abort.abort();
     await this.idle();
   }
@@ -323,7 +326,9 @@ export class CmdImageReconciler implements Reconciler {
       } catch (err) {
         error = err instanceof BuildError || err instanceof RefError ? err.message : describe(err);
       }
-      if (abort.signal.aborted && this.entries.get(name) !== entry) return;
+      // A build killed because its CmdImage went away, or because the daemon stops, has no
+      // result: the next daemon finds `building` and rebuilds, reason Interrupted.
+      if (abort.signal.aborted && (this.stopping || this.entries.get(name) !== entry)) return;
       const finishedAt = toMicroTime(this.deps.clock.now());
       const durationMs = this.deps.clock.now().getTime() - startMs;
       if (outcome) {

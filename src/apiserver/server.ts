@@ -117,11 +117,17 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     res.end(ok ? 'ok' : 'not ready');
   }
 
+  /** settled waits until no change is pending, so a read sees committed state only. */
+  async function settled() {
+    while (store.dirty) await store.committed().catch(() => undefined);
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse, url: URL) {
     const p = url.pathname.replace(/\/+$/, '') || '/';
     const pretty = url.searchParams.get('pretty') === 'true';
     const method = req.method ?? 'GET';
     if (method === 'GET') {
+      await settled();
       switch (p) {
         case '/version':
           return sendJSON(res, 200, discovery.versionInfo(opts.version ?? '0.0.0'), pretty);
@@ -196,6 +202,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     if (method === 'POST') {
       const body = await readBody(req);
       const result = resources.create(def, body, writeOptions(q));
+      await store.committed();
       return sendJSON(res, 201, result.object, pretty, result.warnings);
     }
     if (method === 'DELETE') {
@@ -209,6 +216,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
           if (!(err instanceof ApiError && err.code === 404)) throw err;
         }
       }
+      await store.committed();
       return sendList(res, def, { resourceVersion: String(store.resourceVersion) }, items, pretty);
     }
     throw methodNotAllowed(method === 'PUT' ? 'update' : method === 'PATCH' ? 'patch' : method.toLowerCase(), def.plural);
@@ -286,18 +294,21 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       case 'PUT': {
         const body = await readBody(req);
         const result = resources.update(def, name, body, writeOptions(q), sub);
+        await store.committed();
         return sendJSON(res, 200, result.object, pretty, result.warnings);
       }
       case 'PATCH': {
         const type = patchTypeOf(req.headers['content-type']);
         const raw = await readRaw(req);
         const result = resources.patch(def, name, type, raw, writeOptions(q), sub);
+        await store.committed();
         return sendJSON(res, result.created ? 201 : 200, result.object, pretty, result.warnings);
       }
       case 'DELETE': {
         if (sub) throw methodNotAllowed('delete', resourceName);
         const delOpts = await deleteOptions(req, q);
         const result = resources.delete(def, name, delOpts);
+        await store.committed();
         const accepted = !result.deleted && delOpts.orphanDependents === false;
         return sendJSON(res, accepted ? 202 : 200, result.object, pretty);
       }

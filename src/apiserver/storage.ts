@@ -1,7 +1,8 @@
 /**
- * Durable storage of objects. The API server keeps every object in memory and writes
- * each change through to storage before it answers, so an acknowledged write survives
- * `kill -9`. SqliteStorage (WAL mode) is the default; MemoryStorage is for throwaway runs.
+ * Durable storage of objects. The API server keeps every object in memory and commits each
+ * change to storage before it answers, so an acknowledged write survives `kill -9`; the
+ * changes made in one turn of the event loop are committed together, in one transaction.
+ * SqliteStorage (WAL mode) is the default; MemoryStorage is for throwaway runs.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,13 +14,19 @@ export interface StoredRow {
   json: string;
 }
 
+/** A change to commit: an object written (json set) or deleted (json undefined) at rv. */
+export interface StoredChange {
+  resource: string;
+  name: string;
+  json?: string;
+  rv: number;
+}
+
 export interface Storage {
   /** load returns every stored object and the last resourceVersion handed out. */
   load(): { rows: StoredRow[]; resourceVersion: number };
-  /** put writes (inserts or replaces) one object and records rv as the last resourceVersion. */
-  put(resource: string, name: string, json: string, rv: number): void;
-  /** remove deletes one object and records rv as the last resourceVersion. */
-  remove(resource: string, name: string, rv: number): void;
+  /** commit applies changes (in rv order) atomically: all of them, or none and a throw. */
+  commit(changes: StoredChange[]): void;
   close(): void;
 }
 
@@ -27,14 +34,13 @@ export class MemoryStorage implements Storage {
   load() {
     return { rows: [], resourceVersion: 0 };
   }
-  put(): void {}
-  remove(): void {}
+  commit(_changes: StoredChange[]): void {}
   close(): void {}
 }
 
 /**
  * SqliteStorage keeps objects in `<dir>/ferry.db`, one row per object with the resourceVersion
- * it was written at. A put is one statement (its own transaction); a delete also records its
+ * it was written at. A commit is one transaction; one that deletes also records its last
  * resourceVersion in `meta`, so the last one handed out is the larger of the two.
  */
 export class SqliteStorage implements Storage {
@@ -53,15 +59,19 @@ export class SqliteStorage implements Storage {
     `);
     const columns = this.db.pragma('table_info(objects)') as Array<{ name: string }>;
     if (!columns.some((c) => c.name === 'rv')) this.db.exec('ALTER TABLE objects ADD COLUMN rv INTEGER NOT NULL DEFAULT 0');
-    const putStmt = this.db.prepare('INSERT OR REPLACE INTO objects (resource, name, json, rv) VALUES (?, ?, ?, ?)');
-    const removeStmt = this.db.prepare('DELETE FROM objects WHERE resource = ? AND name = ?');
-    const rvStmt = this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('resourceVersion', ?)");
-    this.put = (resource, name, json, rv) => {
-      putStmt.run(resource, name, json, rv);
-    };
-    this.remove = this.db.transaction((resource: string, name: string, rv: number) => {
-      removeStmt.run(resource, name);
-      rvStmt.run(rv);
+    const put = this.db.prepare('INSERT OR REPLACE INTO objects (resource, name, json, rv) VALUES (?, ?, ?, ?)');
+    const remove = this.db.prepare('DELETE FROM objects WHERE resource = ? AND name = ?');
+    const lastRv = this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('resourceVersion', ?)");
+    this.commit = this.db.transaction((changes: StoredChange[]) => {
+      let removedAt = 0;
+      for (const c of changes) {
+        if (c.json !== undefined) put.run(c.resource, c.name, c.json, c.rv);
+        else {
+          remove.run(c.resource, c.name);
+          removedAt = c.rv;
+        }
+      }
+      if (removedAt) lastRv.run(removedAt);
     });
   }
 
@@ -73,8 +83,7 @@ export class SqliteStorage implements Storage {
     return { rows, resourceVersion: last.rv };
   }
 
-  put: (resource: string, name: string, json: string, rv: number) => void;
-  remove: (resource: string, name: string, rv: number) => void;
+  commit: (changes: StoredChange[]) => void;
 
   close(): void {
     this.db.close();

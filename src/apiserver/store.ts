@@ -1,10 +1,16 @@
 /**
  * ObjectStore holds every object in memory behind one global resourceVersion counter,
- * writes each change through to Storage, keeps a bounded history of change events for
- * watch resumption and snapshot lists, and fans events out to subscribers.
+ * commits each change to Storage, keeps a bounded history of change events for watch
+ * resumption and snapshot lists, and fans events out to subscribers.
+ *
+ * Changes are group-committed: a write takes effect in memory at once (later writes see it),
+ * and the writes of one turn of the event loop are committed together in one transaction.
+ * Until then they are pending: nothing is emitted, and a caller answers its client only once
+ * `committed()` resolves. Readers wait while `dirty`, so nobody sees an uncommitted change.
+ * A commit that fails undoes its changes in memory and rejects their waiters.
  */
 import type { KubeObject } from '../apis/meta.ts';
-import type { Storage } from './storage.ts';
+import type { Storage, StoredChange } from './storage.ts';
 import { expired } from './errors.ts';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -72,6 +78,9 @@ export class ObjectStore {
   private rv: number;
   /** The oldest rv from which history is complete: events after it are all retained. */
   private historyFloor: number;
+  /** Changes made in memory and not committed yet, with their events, in rv order. */
+  private pending: Array<{ change: StoredChange; ev: ChangeEvent }> = [];
+  private batch?: { done: Promise<void>; settle: (err?: Error) => void };
 
   constructor(opts: ObjectStoreOptions) {
     this.storage = opts.storage;
@@ -124,17 +133,16 @@ export class ObjectStore {
   /**
    * write stores obj (creating or replacing) under the next resourceVersion and returns
    * the stored object, which callers must not modify. The caller has already decided the
-   * write is not a no-op.
+   * write is not a no-op; it answers once `committed()` resolves.
    */
   write(resource: string, obj: KubeObject): KubeObject {
     const name = obj.metadata.name!;
     const prev = this.objects.get(resource)?.get(name);
     const rv = this.rv + 1;
     const stored = canonical({ ...obj, metadata: { ...obj.metadata, resourceVersion: String(rv) } });
-    this.storage.put(resource, name, remember(stored), rv);
     this.rv = rv;
     this.bucket(resource).set(name, stored);
-    this.emit({ rv, resource, type: prev ? 'MODIFIED' : 'ADDED', object: stored, prev });
+    this.stage({ resource, name, json: remember(stored), rv }, { rv, resource, type: prev ? 'MODIFIED' : 'ADDED', object: stored, prev });
     return stored;
   }
 
@@ -146,13 +154,57 @@ export class ObjectStore {
     const prev = this.objects.get(resource)?.get(name);
     if (!prev) return undefined;
     const rv = this.rv + 1;
-    this.storage.remove(resource, name, rv);
     this.rv = rv;
     this.objects.get(resource)!.delete(name);
     const last = { ...prev, metadata: { ...prev.metadata, resourceVersion: String(rv) } };
     remember(last);
-    this.emit({ rv, resource, type: 'DELETED', object: last, prev });
+    this.stage({ resource, name, rv }, { rv, resource, type: 'DELETED', object: last, prev });
     return last;
+  }
+
+  private stage(change: StoredChange, ev: ChangeEvent): void {
+    this.pending.push({ change, ev });
+    if (this.batch) return;
+    let settle!: (err?: Error) => void;
+    const done = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
+    done.catch(() => undefined); // a failure is reported to each waiter through committed()
+    this.batch = { done, settle };
+    setImmediate(() => this.flush());
+  }
+
+  /** dirty is true while changes are pending. */
+  get dirty(): boolean {
+    return this.pending.length > 0;
+  }
+
+  /**
+   * committed resolves once every change made so far is committed, and rejects with the
+   * storage's error if the commit failed (the changes are then undone).
+   */
+  committed(): Promise<void> {
+    return this.batch?.done ?? Promise.resolve();
+  }
+
+  /** flush commits the pending changes, then emits their events (or undoes them). */
+  flush(): void {
+    const { pending, batch } = this;
+    if (!batch) return;
+    this.pending = [];
+    this.batch = undefined;
+    try {
+      this.storage.commit(pending.map((p) => p.change));
+    } catch (err) {
+      for (let i = pending.length - 1; i >= 0; i--) {
+        const { resource, object, prev } = pending[i].ev;
+        if (prev) this.bucket(resource).set(prev.metadata.name!, prev);
+        else this.objects.get(resource)?.delete(object.metadata.name!);
+      }
+      this.rv = pending[0].ev.rv - 1;
+      batch.settle(err as Error);
+      return;
+    }
+    for (const p of pending) this.emit(p.ev);
+    batch.settle();
   }
 
   private emit(ev: ChangeEvent): void {
@@ -219,7 +271,9 @@ export class ObjectStore {
     return [...state.values()].sort((a, c) => (a.metadata.name! < c.metadata.name! ? -1 : 1));
   }
 
+  /** close commits what is pending, then closes the storage. */
   close(): void {
+    this.flush();
     this.storage.close();
   }
 }
