@@ -6,7 +6,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { generate } from 'selfsigned';
 import YAML from 'yaml';
 
 export interface Credentials {
@@ -35,6 +34,12 @@ function certUsable(pem: string, hosts: string[]): boolean {
 }
 
 /**
+ * certificateGenerator loads selfsigned only when a certificate must be made: with its X.509
+ * and ASN.1 libraries it weighs about 15 MB resident, and most starts find their certificates.
+ */
+const certificateGenerator = () => import('selfsigned');
+
+/**
  * ensureCredentials loads the CA, serving certificate and token from dir, making what is
  * missing, unreadable, expiring within 30 days or not valid for `hosts`.
  */
@@ -47,6 +52,7 @@ export async function ensureCredentials(dir: string, hosts: string[]): Promise<C
   let caCert = read('ca.crt');
   let caKey = read('ca.key');
   if (!caCert || !caKey || !certUsable(caCert, [])) {
+    const { generate } = await certificateGenerator();
     const ca = await generate([{ name: 'commonName', value: `ferry-ca@${Math.floor(Date.now() / 1000)}` }], {
       keySize: 2048,
       notAfterDate: new Date(Date.now() + 10 * 365 * 24 * 3600 * 1000),
@@ -62,6 +68,7 @@ export async function ensureCredentials(dir: string, hosts: string[]): Promise<C
   let serverCert = read('server.crt');
   let serverKey = read('server.key');
   if (!serverCert || !serverKey || !certUsable(serverCert, names)) {
+    const { generate } = await certificateGenerator();
     const server = await generate([{ name: 'commonName', value: `localhost@${Math.floor(Date.now() / 1000)}` }], {
       keySize: 2048,
       notAfterDate: new Date(Date.now() + 365 * 24 * 3600 * 1000),
