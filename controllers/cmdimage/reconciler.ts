@@ -41,6 +41,8 @@ import {
   buildReasonsFor,
   clusterName,
   currentDepImages,
+  builtGeneration,
+  builtGenerationAnnotation,
   initialMemory,
   newImageMap,
   targetImageMapName,
@@ -102,6 +104,8 @@ interface Entry {
   status?: CmdImageStatus;
   /** imageMap is a successful build's ImageMap status still to write. */
   imageMap?: { name: string; status: ImageMapStatus };
+  /** builtGeneration is a successful build's generation still to record on the CmdImage. */
+  builtGeneration?: number;
   running?: Running;
   /** triggered is set when the trigger queue named the resource, until a build starts. */
   triggered: boolean;
@@ -334,6 +338,7 @@ export class CmdImageReconciler implements Reconciler {
       if (outcome) {
         entry.status = { ref: outcome.localRef.familiarString(), completed: { reason, startedAt, finishedAt } };
         entry.imageMap = { name: targetImageMapName(ci), status: { ...outcome.imageMap, buildStartTime: startedAt } };
+        entry.builtGeneration = ci.metadata.generation ?? 0;
         onLine(`Build succeeded: ${outcome.localRef.familiarString()}`, 'ferry');
         this.deps.onBuildDone?.({ durationMs, ok: true });
         log.info('Build succeeded', { ref: outcome.localRef.familiarString(), durationMs });
@@ -371,6 +376,14 @@ export class CmdImageReconciler implements Reconciler {
       }
     }
     if (entry.status) await updateStatusIfChanged(client, ci, entry.status);
+    // Recorded after the status: a crash in between rebuilds once more, never skips a build.
+    if (entry.builtGeneration !== undefined && !entry.imageMap) {
+      const generation = entry.builtGeneration;
+      if (builtGeneration(ci) !== generation) {
+        await client.patch<CmdImage>(kind, ci.metadata.name!, { metadata: { annotations: { [builtGenerationAnnotation]: String(generation) } } });
+      }
+      if (entry.builtGeneration === generation) entry.builtGeneration = undefined;
+    }
   }
 }
 

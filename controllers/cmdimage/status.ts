@@ -79,6 +79,18 @@ export function liveUpdateImageMaps(lu: LiveUpdate): string[] {
   return [...names];
 }
 
+/**
+ * builtGenerationAnnotation records, on the CmdImage, the metadata.generation its last
+ * successful build was made from, so a spec changed while the daemon was down is rebuilt.
+ */
+export const builtGenerationAnnotation = 'ferry.dev/built-generation';
+
+/** builtGeneration reads builtGenerationAnnotation; undefined when absent or not a number. */
+export function builtGeneration(ci: CmdImage): number | undefined {
+  const v = ci.metadata.annotations?.[builtGenerationAnnotation];
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+}
+
 /** BuildMemory is what the reconciler remembers of the last build it started. */
 export interface BuildMemory {
   /** generation is the CmdImage's metadata.generation when the build started. */
@@ -115,7 +127,7 @@ export function initialMemory(inputs: BuildInputs): BuildMemory | undefined {
   if (!done || done.error || !done.startedAt || ci.status?.building || ci.status?.waiting) return undefined;
   if (!target?.status?.image) return undefined;
   return {
-    generation: ci.metadata.generation ?? 0,
+    generation: builtGeneration(ci) ?? ci.metadata.generation ?? 0,
     depImages: currentDepImages(inputs),
     startedAt: done.startedAt,
   };

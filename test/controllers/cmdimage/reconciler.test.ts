@@ -281,6 +281,25 @@ describe('CmdImageReconciler', () => {
     await f.assertSteady(assert.equal);
   });
 
+  it('rebuilds after a restart when the spec changed while the controller was down', async (t) => {
+    const f = await newFixture(t);
+    await f.cmdImage('app');
+    const first = await f.waitBuilt('app');
+    await waitFor(async () => (await f.get('app'))?.metadata.annotations?.['ferry.dev/built-generation'] === '1', { message: 'built generation recorded' });
+    await f.stopManager();
+    const cur = (await f.get('app'))!;
+    await f.client.update({ ...cur, spec: { ...cur.spec!, env: ['MODE=changed'] } });
+
+    await f.clock.advance(1000);
+    await f.startManager();
+    const c = await f.waitBuilt('app', first.status!.completed!.startedAt);
+    assert.equal(c.status!.completed!.reason, 'SpecChanged');
+    assert.equal(f.runner.calls.length, 2);
+    assert.equal(f.runner.calls[1]!.env!.MODE, 'changed');
+    await waitFor(async () => (await f.get('app'))?.metadata.annotations?.['ferry.dev/built-generation'] === '2', { message: 'new built generation recorded' });
+    await f.assertSteady(assert.equal);
+  });
+
   it('rebuilds a build cut off by a restart', async (t) => {
     const f = await newFixture(t);
     const gate = f.gatedBuild();
