@@ -80,7 +80,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const maxBody = opts.maxBodyBytes ?? 3 * 1024 * 1024;
   const creds = await ensureCredentials(opts.dataDir, [host].filter((h) => h !== '0.0.0.0' && h !== '::'));
   const storage = opts.storage === 'memory' ? new MemoryStorage() : new SqliteStorage(opts.dataDir);
-  const store = new ObjectStore({ storage, historySize: opts.historySize });
+  const store = new ObjectStore({
+    storage,
+    historySize: opts.historySize,
+    onSubscriberError: (err, ev) => log.error('A change subscriber failed', { resource: ev.resource, name: ev.object.metadata.name, error: (err as Error).stack ?? String(err) }),
+  });
   const resources = new Resources({ store });
   const gc = new GarbageCollector({ store, resources, log });
   gc.start();

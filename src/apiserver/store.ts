@@ -66,6 +66,8 @@ export interface ObjectStoreOptions {
   storage: Storage;
   /** historySize is how many change events are kept for watch resumption. Default 10,000. */
   historySize?: number;
+  /** onSubscriberError hears of a subscriber that threw; the others still get the event. */
+  onSubscriberError?: (err: unknown, ev: ChangeEvent) => void;
 }
 
 export class ObjectStore {
@@ -75,6 +77,7 @@ export class ObjectStore {
   private readonly historySize: number;
   private readonly subscribers = new Map<string, Set<Subscriber>>();
   private readonly anySubscribers = new Set<Subscriber>();
+  private readonly onSubscriberError: (err: unknown, ev: ChangeEvent) => void;
   private rv: number;
   /** The oldest rv from which history is complete: events after it are all retained. */
   private historyFloor: number;
@@ -85,6 +88,7 @@ export class ObjectStore {
   constructor(opts: ObjectStoreOptions) {
     this.storage = opts.storage;
     this.historySize = opts.historySize ?? 10_000;
+    this.onSubscriberError = opts.onSubscriberError ?? (() => undefined);
     const { rows, resourceVersion } = this.storage.load();
     for (const row of rows) {
       const obj = JSON.parse(row.json) as KubeObject;
@@ -215,8 +219,13 @@ export class ObjectStore {
       const dropped = this.history.splice(0, this.history.length - this.historySize);
       this.historyFloor = dropped[dropped.length - 1].rv;
     }
-    for (const s of this.subscribers.get(ev.resource) ?? []) s(ev);
-    for (const s of this.anySubscribers) s(ev);
+    for (const s of [...(this.subscribers.get(ev.resource) ?? []), ...this.anySubscribers]) {
+      try {
+        s(ev);
+      } catch (err) {
+        this.onSubscriberError(err, ev);
+      }
+    }
   }
 
   /** subscribe calls fn for every change of the resource ('*' for all) until unsubscribed. */

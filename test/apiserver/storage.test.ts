@@ -113,3 +113,20 @@ test('a failed commit undoes its writes, announces nothing and rejects its waite
   await store.committed();
   assert.deepEqual(seen.map((e) => [e.type, e.object.metadata.name]), [['ADDED', 'added']]);
 });
+
+test('a subscriber that throws neither stops the others nor leaves writers waiting', async () => {
+  const failures: string[] = [];
+  const store = new ObjectStore({ storage: new RecordingStorage(), onSubscriberError: (err, ev) => failures.push(`${ev.object.metadata.name}: ${(err as Error).message}`) });
+  const seen: string[] = [];
+  store.subscribe('configmaps', () => {
+    throw new Error('boom');
+  });
+  store.subscribe('*', (ev) => seen.push(ev.object.metadata.name!));
+  store.write('configmaps', cm('a'));
+  await store.committed();
+  assert.deepEqual(seen, ['a']);
+  assert.deepEqual(failures, ['a: boom']);
+  store.write('configmaps', cm('b'));
+  await store.committed();
+  assert.deepEqual(seen, ['a', 'b']);
+});
