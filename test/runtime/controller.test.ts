@@ -4,7 +4,8 @@ import { FakeClock, settle } from '../../src/runtime/clock.ts';
 import { Controller } from '../../src/runtime/controller.ts';
 import { defaultControllerRateLimiter } from '../../src/runtime/rate-limiter.ts';
 import { TerminalError, type ReconcileContext, type Reconciler, type Result } from '../../src/runtime/reconciler.ts';
-import { deferred, testLogger, type Deferred } from './support.ts';
+import { deferred, type Deferred } from './support.ts';
+import { silentLogger } from '../../src/log.ts';
 
 type Behaviour = (ctx: ReconcileContext) => Promise<Result | void>;
 
@@ -58,7 +59,7 @@ function newFixture(opts: { concurrency?: number } = {}) {
     name: 'test',
     reconciler: r,
     clock,
-    log: testLogger(),
+    log: silentLogger(),
     rateLimiter: defaultControllerRateLimiter(clock),
     concurrency: opts.concurrency,
   });

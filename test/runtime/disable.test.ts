@@ -13,7 +13,8 @@ import {
   goQuote,
   parseGoBool,
 } from '../../src/runtime/disable.ts';
-import { testLogger } from './support.ts';
+import { silentLogger } from '../../src/log.ts';
+
 
 function cms(data: Record<string, Record<string, string>>) {
   return (name: string): ConfigMap | undefined =>
@@ -149,7 +150,7 @@ test('disableSourceMapper wakes exactly the objects whose disableSource names th
       return { stop() {} };
     },
   };
-  const cache = new Cache({ source, clock: new FakeClock(), log: testLogger() });
+  const cache = new Cache({ source, clock: new FakeClock(), log: silentLogger() });
   const map = disableSourceMapper(cache, 'FileWatch');
   disableSourceMapper(cache, 'FileWatch'); // a second controller may ask for the same index
   cache.start();

@@ -13,7 +13,8 @@ import { ClusterReconciler } from '../../controllers/cluster/reconciler.ts';
 import { ensureDefaultClusters } from '../../controllers/cluster/defaults.ts';
 import type { DockerPinger } from '../../controllers/cluster/docker.ts';
 import type { KubernetesProber } from '../../controllers/cluster/kubernetes.ts';
-import { testLogger, waitFor } from './support.ts';
+import { waitFor } from './support.ts';
+import { silentLogger } from '../../src/log.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -36,7 +37,7 @@ test('controllers in this process reconcile against the API server of another pr
   });
   const { kubeconfig } = JSON.parse(line) as { kubeconfig: string };
 
-  const mgr = new Manager({ kubeConfig: loadKubeConfig(kubeconfig), log: testLogger() });
+  const mgr = new Manager({ kubeConfig: loadKubeConfig(kubeconfig), log: silentLogger() });
   t.after(() => mgr.stop());
   const docker: DockerPinger = { ping: async () => ({ host: 'unix:///var/run/docker.sock', version: '99.0', arch: 'riscv64' }) };
   const kubernetes: KubernetesProber = {

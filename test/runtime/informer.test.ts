@@ -5,7 +5,8 @@ import type { WatchEvent, WatchHandle, WatchOptions } from '../../src/client/cli
 import { ApiError } from '../../src/client/errors.ts';
 import { FakeClock, settle } from '../../src/runtime/clock.ts';
 import { Informer, type ListWatcher, type ObjectEvent } from '../../src/runtime/informer.ts';
-import { testLogger } from './support.ts';
+import { silentLogger } from '../../src/log.ts';
+
 
 interface FakeWatch {
   opts: WatchOptions;
@@ -58,7 +59,7 @@ class FakeListWatcher implements ListWatcher {
 function newFixture() {
   const clock = new FakeClock();
   const lw = new FakeListWatcher();
-  const inf = new Informer({ kind: 'ConfigMap', source: lw, clock, log: testLogger() });
+  const inf = new Informer({ kind: 'ConfigMap', source: lw, clock, log: silentLogger() });
   const events: string[] = [];
   inf.onEvent((ev: ObjectEvent) => events.push(`${ev.type} ${ev.obj.metadata.name}`));
   return { clock, lw, inf, events };

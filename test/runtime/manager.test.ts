@@ -14,11 +14,12 @@ import type { ReconcileContext, Reconciler, Request, Result } from '../../src/ru
 import { realClock } from '../../src/runtime/clock.ts';
 import { updateStatusIfChanged } from '../../src/runtime/status.ts';
 import { startTestApiServer, type TestApiServer } from '../support/apiserver.ts';
-import { deferred, testLogger, waitFor } from './support.ts';
+import { deferred, waitFor } from './support.ts';
+import { silentLogger } from '../../src/log.ts';
 
 async function newFixture(t: TestContext, opts: { historySize?: number } = {}) {
   const server = await startTestApiServer({ historySize: opts.historySize });
-  const mgr = new Manager({ kubeConfig: server.kubeConfig, log: testLogger() });
+  const mgr = new Manager({ kubeConfig: server.kubeConfig, log: silentLogger() });
   t.after(async () => {
     await mgr.stop();
     await server.close();
@@ -237,7 +238,7 @@ test('an informer resuming after the server forgot its resourceVersion relists a
     await server.close();
   });
   const source = new GatedSource(client);
-  const inf = new Informer({ kind: 'ConfigMap', source, clock: realClock, log: testLogger() });
+  const inf = new Informer({ kind: 'ConfigMap', source, clock: realClock, log: silentLogger() });
   const events: string[] = [];
   inf.onEvent((ev: ObjectEvent) => events.push(`${ev.type} ${ev.obj.metadata.name}`));
   await client.create<ConfigMap>({ kind: 'ConfigMap', metadata: { name: 'keep' } });
@@ -272,7 +273,7 @@ test('an informer survives the server going away and coming back on the same por
   const server = await startTestApiServer({ dataDir });
   let second: TestApiServer | undefined;
   const client = new FerryClient(server.kubeConfig);
-  const inf = new Informer<KubeObject>({ kind: 'ConfigMap', source: client, clock: realClock, log: testLogger(), initialBackoffMs: 50, maxBackoffMs: 200 });
+  const inf = new Informer<KubeObject>({ kind: 'ConfigMap', source: client, clock: realClock, log: silentLogger(), initialBackoffMs: 50, maxBackoffMs: 200 });
   t.after(async () => {
     inf.stop();
     client.close();

@@ -1,14 +1,4 @@
-import winston from 'winston';
 import { settle } from '../../src/runtime/clock.ts';
-
-/** testLogger is a winston logger that prints nothing unless FERRY_TEST_LOG is set. */
-export function testLogger(): winston.Logger {
-  return winston.createLogger({
-    level: process.env.FERRY_TEST_LOG ?? 'info',
-    silent: !process.env.FERRY_TEST_LOG,
-    transports: [new winston.transports.Console()],
-  });
-}
 
 export interface Deferred<T = void> {
   promise: Promise<T>;

@@ -11,7 +11,8 @@ import { setupClusterController } from '../../../controllers/cluster/setup.ts';
 import type { KubernetesProber } from '../../../controllers/cluster/kubernetes.ts';
 import { requireDocker } from '../../support/docker.ts';
 import { startTestApiServer } from '../../support/apiserver.ts';
-import { testLogger, waitFor } from '../../runtime/support.ts';
+import { waitFor } from '../../runtime/support.ts';
+import { silentLogger } from '../../../src/log.ts';
 
 const noKubernetes: KubernetesProber = {
   probe: async () => {
@@ -58,7 +59,7 @@ test('a Cluster on an Engine that is not there gets an error, which clears by it
   const socketPath = path.join(dir, 'docker.sock');
 
   const server = await startTestApiServer();
-  const mgr = new Manager({ kubeConfig: server.kubeConfig, log: testLogger() });
+  const mgr = new Manager({ kubeConfig: server.kubeConfig, log: silentLogger() });
   t.after(async () => {
     await mgr.stop();
     await server.close();

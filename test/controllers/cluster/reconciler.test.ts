@@ -21,7 +21,7 @@ import {
   type KubernetesProber,
 } from '../../../controllers/cluster/kubernetes.ts';
 import { startTestApiServer } from '../../support/apiserver.ts';
-import { testLogger } from '../../runtime/support.ts';
+import { silentLogger } from '../../../src/log.ts';
 
 /** FakeDockerPinger answers with queued results (an Error is thrown), recording the hosts asked. */
 class FakeDockerPinger implements DockerPinger {
@@ -69,7 +69,7 @@ async function newFixture(t: TestContext) {
   const docker = new FakeDockerPinger();
   const kubernetes = new FakeKubernetesProber();
   const r = new ClusterReconciler({ client, clock, docker, kubernetes });
-  const log = testLogger();
+  const log = silentLogger();
   return {
     client,
     clock,

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import winston from 'winston';
 import type { Cmd, ConfigMap, FileWatch, KubeObject } from '../../../src/apis/index.ts';
 import { toMicroTime } from '../../../src/apis/index.ts';
 import { FerryClient } from '../../../src/client/index.ts';
@@ -10,14 +9,8 @@ import { setup, type CmdReconciler } from '../../../controllers/cmd/index.ts';
 import type { LogBuffer } from '../../../src/util/log-buffer.ts';
 import { startTestApiServer, type TestApiServer } from '../../support/apiserver.ts';
 import { waitFor } from '../../support/wait.ts';
+import { silentLogger } from '../../../src/log.ts';
 
-function testLogger(): winston.Logger {
-  return winston.createLogger({
-    level: process.env.FERRY_TEST_LOG ?? 'info',
-    silent: !process.env.FERRY_TEST_LOG,
-    transports: [new winston.transports.Console()],
-  });
-}
 
 /**
  * Fixture runs the Cmd controller against the embedded API server (memory storage) with real
@@ -39,7 +32,7 @@ export class Fixture {
     const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-cmd-test-')));
     const server = await startTestApiServer();
     const client = new FerryClient(server.kubeConfig);
-    const log = testLogger();
+    const log = silentLogger();
     const mgr = new Manager({ kubeConfig: server.kubeConfig, log, clock: opts.clock ?? realClock });
     const { reconciler, logs, controller } = setup(mgr, { cwd: dir, stopGraceMs: opts.stopGraceMs ?? 2_000 });
     opts.extra?.(mgr);

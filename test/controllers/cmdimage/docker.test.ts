@@ -7,7 +7,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import winston from 'winston';
 import type { CmdImage, Cluster, ImageMap, KubeObject } from '../../../src/apis/index.ts';
 import { FerryClient } from '../../../src/client/index.ts';
 import { Manager, realClock } from '../../../src/runtime/index.ts';
@@ -17,6 +16,7 @@ import type { LogBuffer } from '../../../src/util/log-buffer.ts';
 import { requireDocker, testImages, testRegistry } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
 import { sharedServer, closeSharedServer } from './fixture.ts';
+import { silentLogger } from '../../../src/log.ts';
 
 const run = randomBytes(3).toString('hex');
 const refs: string[] = [];
@@ -42,7 +42,7 @@ async function start(t: { after(fn: () => Promise<void>): void }, docker: Docker
   const server = await sharedServer();
   const client = new FerryClient(server.kubeConfig);
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-cmdimage-e2e-')));
-  const log = winston.createLogger({ silent: !process.env.FERRY_TEST_LOG, transports: [new winston.transports.Console()] });
+  const log = silentLogger();
   const mgr = new Manager({ kubeConfig: server.kubeConfig, log, clock: realClock });
   const { reconciler, logs } = setup(mgr, { docker, cwd: dir });
   await mgr.start();

@@ -1,4 +1,3 @@
-import winston from 'winston';
 import type { CmdImage, Cluster, ConfigMap, FileWatch, ImageMap, KubeObject, LiveUpdate } from '../../../src/apis/index.ts';
 import { toMicroTime } from '../../../src/apis/index.ts';
 import { FerryClient } from '../../../src/client/index.ts';
@@ -9,14 +8,8 @@ import { setup, type CmdImageReconciler } from '../../../controllers/cmdimage/in
 import type { LogBuffer } from '../../../src/util/log-buffer.ts';
 import { startTestApiServer, type TestApiServer } from '../../support/apiserver.ts';
 import { waitFor } from '../../support/wait.ts';
+import { silentLogger } from '../../../src/log.ts';
 
-function testLogger(): winston.Logger {
-  return winston.createLogger({
-    level: process.env.FERRY_TEST_LOG ?? 'info',
-    silent: !process.env.FERRY_TEST_LOG,
-    transports: [new winston.transports.Console()],
-  });
-}
 
 /** imageId is a distinct image id per n, whose content tag is `tilt-<n as 2 hex digits, 8 times>`. */
 export function imageId(n: number): string {
@@ -60,7 +53,7 @@ export class Fixture {
   }
 
   async startManager(): Promise<void> {
-    this.mgr = new Manager({ kubeConfig: this.server.kubeConfig, log: testLogger(), clock: this.clock });
+    this.mgr = new Manager({ kubeConfig: this.server.kubeConfig, log: silentLogger(), clock: this.clock });
     const s = setup(this.mgr, { runner: this.runner, images: this.images, cwd: '/work', baseEnv: { PATH: '/bin' } });
     this.controller = s.controller;
     this.reconciler = s.reconciler;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import winston from 'winston';
 import type { DockerComposeService } from '../../../src/apis/dockercomposeservice.ts';
 import { FakeClock, settle, type Cache } from '../../../src/runtime/index.ts';
 import type { ContainerDetails, ContainerSummary, DockerClient, DockerEvent, DockerEventsOptions } from '../../../src/adapters/docker/index.ts';
 import { DockerEventSource } from '../../../controllers/dockercomposeservice/events.ts';
+import { silentLogger } from '../../../src/log.ts';
 
 /** FakeDockerClient hands out event streams the test feeds or breaks, and records how often one was opened. */
 class FakeDockerClient implements DockerClient {
@@ -58,7 +58,7 @@ describe('DockerEventSource', () => {
     const docker = new FakeDockerClient();
     const clock = new FakeClock();
     const woken: string[] = [];
-    const src = new DockerEventSource({ docker, cache, clock, log: winston.createLogger({ silent: true }), enqueue: (n) => woken.push(n) });
+    const src = new DockerEventSource({ docker, cache, clock, log: silentLogger(), enqueue: (n) => woken.push(n) });
     src.start();
     await settle();
     docker.emit(event('die', 'shop', 'web'));
@@ -76,7 +76,7 @@ describe('DockerEventSource', () => {
     const docker = new FakeDockerClient();
     const clock = new FakeClock();
     const woken: string[] = [];
-    const src = new DockerEventSource({ docker, cache, clock, log: winston.createLogger({ silent: true }), enqueue: (n) => woken.push(n), retryMs: 100 });
+    const src = new DockerEventSource({ docker, cache, clock, log: silentLogger(), enqueue: (n) => woken.push(n), retryMs: 100 });
     src.start();
     await settle();
     assert.equal(docker.opened, 1);

@@ -13,16 +13,10 @@ import { ComposeCli, type ComposeForm } from '../../../src/adapters/compose/inde
 import { DockerodeClient } from '../../../src/adapters/docker/index.ts';
 import { setup, type DockerComposeServiceReconciler } from '../../../controllers/dockercomposeservice/index.ts';
 import { waitFor } from '../../support/wait.ts';
+import { silentLogger } from '../../../src/log.ts';
 
 export const run = promisify(execFile);
 
-function testLogger(): winston.Logger {
-  return winston.createLogger({
-    level: process.env.FERRY_TEST_LOG ?? 'info',
-    silent: !process.env.FERRY_TEST_LOG,
-    transports: [new winston.transports.Console()],
-  });
-}
 
 /**
  * Fixture runs the DockerComposeService controller against the embedded API server (memory
@@ -45,7 +39,7 @@ export class Fixture {
 
   static async start(opts: { form?: ComposeForm; env?: NodeJS.ProcessEnv } = {}): Promise<Fixture> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-dcs-test-'));
-    const log = testLogger();
+    const log = silentLogger();
     const server = await startTestApiServer();
     const mgr = new Manager({ kubeConfig: server.kubeConfig, log });
     const output: Array<{ resource: string; line: string }> = [];

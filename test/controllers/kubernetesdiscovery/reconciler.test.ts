@@ -14,13 +14,11 @@ import { KubeCluster } from '../../fixtures/kube-cluster/index.ts';
 import { startTestApiServer, type TestApiServer } from '../../support/apiserver.ts';
 import { requireDocker, testImages } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
+import { silentLogger } from '../../../src/log.ts';
 
 const run = promisify(execFile);
 const sleeper = ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"];
 
-function testLogger(): winston.Logger {
-  return winston.createLogger({ level: process.env.FERRY_TEST_LOG ?? 'info', silent: !process.env.FERRY_TEST_LOG, transports: [new winston.transports.Console()] });
-}
 
 /**
  * Fixture runs the KubernetesDiscovery controller against the embedded API server and the test
@@ -40,7 +38,7 @@ class Fixture {
     const kube = await KubeCluster.start();
     const kubeconfigPath = await kube.writeKubeconfig(undefined, { context: 'fixture' });
     const api = await startTestApiServer();
-    const log = testLogger();
+    const log = silentLogger();
     const mgr = new Manager({ kubeConfig: api.kubeConfig, log });
     const { reconciler } = setup(mgr, { kubeconfigPath, watchRetryMs: 100 });
     await mgr.start();

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import winston from 'winston';
 import type { CmdImage, ConfigMap, DockerComposeService, KubeObject, Session } from '../../../src/apis/index.ts';
 import { FerryClient, ApiError } from '../../../src/client/index.ts';
 import { FakeClock, Manager, type Controller } from '../../../src/runtime/index.ts';
 import { ensureDefaultSession, setup } from '../../../controllers/session/index.ts';
 import { startTestApiServer } from '../../support/apiserver.ts';
 import { waitFor } from '../../support/wait.ts';
+import { silentLogger } from '../../../src/log.ts';
 
 const start = new Date('2024-01-01T00:00:00Z');
 
@@ -14,7 +14,7 @@ async function newFixture(t: { after(fn: () => Promise<void>): void }) {
   const server = await startTestApiServer();
   const client = new FerryClient(server.kubeConfig);
   const clock = new FakeClock(start);
-  const log = winston.createLogger({ silent: !process.env.FERRY_TEST_LOG, transports: [new winston.transports.Console()] });
+  const log = silentLogger();
   const mgr = new Manager({ kubeConfig: server.kubeConfig, log, clock });
   const { controller } = setup(mgr, { pid: 4242 });
   await mgr.start();

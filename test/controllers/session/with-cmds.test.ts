@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import winston from 'winston';
 import type { Cmd, Session } from '../../../src/apis/index.ts';
 import { FerryClient } from '../../../src/client/index.ts';
 import { Manager } from '../../../src/runtime/index.ts';
@@ -11,12 +10,13 @@ import * as cmd from '../../../controllers/cmd/index.ts';
 import * as session from '../../../controllers/session/index.ts';
 import { startTestApiServer } from '../../support/apiserver.ts';
 import { waitFor } from '../../support/wait.ts';
+import { silentLogger } from '../../../src/log.ts';
 
 async function newFixture(t: { after(fn: () => Promise<void>): void }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-session-cmd-'));
   const server = await startTestApiServer();
   const client = new FerryClient(server.kubeConfig);
-  const log = winston.createLogger({ silent: !process.env.FERRY_TEST_LOG, transports: [new winston.transports.Console()] });
+  const log = silentLogger();
   const mgr = new Manager({ kubeConfig: server.kubeConfig, log });
   cmd.setup(mgr, { cwd: dir, stopGraceMs: 1_000 });
   session.setup(mgr, { cwd: dir });
