@@ -65,6 +65,15 @@ function newFixture() {
   return { clock, lw, inf, events };
 }
 
+/** syncedFixture is a fixture whose informer has listed (nothing) and watches. */
+async function syncedFixture() {
+  const f = newFixture();
+  f.inf.start();
+  await f.inf.waitForSync();
+  await settle();
+  return f;
+}
+
 test('lists, then watches from the list resourceVersion, and reports changes', async () => {
   const f = newFixture();
   f.lw.put('a');
@@ -114,10 +123,7 @@ test('a 410 ERROR event relists at once, reporting deletes for objects that vani
 });
 
 test('a watch refused with HTTP 410 relists at once', async () => {
-  const f = newFixture();
-  f.inf.start();
-  await f.inf.waitForSync();
-  await settle();
+  const f = await syncedFixture();
   f.lw.current.done(new ApiError(410, undefined));
   await settle();
   assert.equal(f.lw.lists, 2);
@@ -162,10 +168,7 @@ test('a lost connection relists after a backoff that doubles while the server st
 });
 
 test('a watch the server ends after a while is resumed at once from the last resourceVersion, without a list', async () => {
-  const f = newFixture();
-  f.inf.start();
-  await f.inf.waitForSync();
-  await settle();
+  const f = await syncedFixture();
   f.lw.send('ADDED', f.lw.put('a'));
   await f.clock.advance(60_000);
   f.lw.current.done();
@@ -177,10 +180,7 @@ test('a watch the server ends after a while is resumed at once from the last res
 });
 
 test('a watch the server ends at once without events is resumed after a backoff, not in a loop', async () => {
-  const f = newFixture();
-  f.inf.start();
-  await f.inf.waitForSync();
-  await settle();
+  const f = await syncedFixture();
   f.lw.current.done();
   await settle();
   assert.equal(f.lw.watches.length, 1);
@@ -192,10 +192,7 @@ test('a watch the server ends at once without events is resumed after a backoff,
 });
 
 test('other error statuses re-watch from the last resourceVersion after a backoff', async () => {
-  const f = newFixture();
-  f.inf.start();
-  await f.inf.waitForSync();
-  await settle();
+  const f = await syncedFixture();
   f.lw.current.done(new ApiError(500, undefined));
   await settle();
   await f.clock.advance(800);

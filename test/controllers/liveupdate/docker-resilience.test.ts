@@ -6,7 +6,6 @@ import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
@@ -19,13 +18,11 @@ import {
   type LiveUpdateSpec,
 } from '../../../src/apis/index.ts';
 import { FerryClient } from '../../../src/client/index.ts';
-import { Manager, realClock } from '../../../src/runtime/index.ts';
-import { silentLogger } from '../../../src/log.ts';
+import { realClock } from '../../../src/runtime/index.ts';
 import { setup } from '../../../controllers/liveupdate/index.ts';
-import { startTestApiServer } from '../../support/apiserver.ts';
 import { cleanupContainers, defaultCmd, execIn, readFileIn, requireDocker, runContainer, testImages, testLabel } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
-import { recordFileEvent, waitLiveUpdate, writeFiles } from './fixture.ts';
+import { recordFileEvent, startControllers, waitLiveUpdate, writeFiles } from './fixture.ts';
 
 after(cleanupContainers);
 
@@ -54,19 +51,7 @@ interface E2E {
 async function start(t: TestContext, spec: Partial<LiveUpdateSpec> = {}, first?: (docker: Docker) => Promise<string>): Promise<E2E | undefined> {
   const docker = await requireDocker(t);
   if (!docker) return undefined;
-  const api = await startTestApiServer();
-  const client = new FerryClient(api.kubeConfig);
-  const log = silentLogger();
-  const mgr = new Manager({ kubeConfig: api.kubeConfig, log });
-  setup(mgr, { log, clock: realClock, docker, execTimeoutMs: 20_000 });
-  await mgr.start();
-  const dir = await fsp.realpath(await fsp.mkdtemp(path.join(os.tmpdir(), 'ferry-lu-resilience-')));
-  t.after(async () => {
-    await mgr.stop();
-    client.close();
-    await api.close();
-    await fsp.rm(dir, { recursive: true, force: true });
-  });
+  const { client, dir } = await startControllers(t, 'ferry-lu-resilience-', (mgr, log) => setup(mgr, { log, clock: realClock, docker, execTimeoutMs: 20_000 }));
   const id = first ? await first(docker) : (await runContainer(docker, { image: testImages.busybox })).id;
 
   const e: E2E = {

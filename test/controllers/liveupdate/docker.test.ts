@@ -3,7 +3,6 @@
 import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type Docker from 'dockerode';
 import {
@@ -16,13 +15,11 @@ import {
   type LiveUpdateSpec,
 } from '../../../src/apis/index.ts';
 import { FerryClient } from '../../../src/client/index.ts';
-import { Manager, realClock } from '../../../src/runtime/index.ts';
-import { silentLogger } from '../../../src/log.ts';
+import { realClock } from '../../../src/runtime/index.ts';
 import { setup } from '../../../controllers/liveupdate/index.ts';
-import { startTestApiServer } from '../../support/apiserver.ts';
 import { cleanupContainers, defaultCmd, execIn, readFileIn, requireDocker, runContainer, statIn, testImages, testLabel } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
-import { recordFileEvent, waitLiveUpdate, writeFiles } from './fixture.ts';
+import { recordFileEvent, startControllers, waitLiveUpdate, writeFiles } from './fixture.ts';
 
 after(cleanupContainers);
 
@@ -41,19 +38,7 @@ interface E2E {
 async function start(t: TestContext, image: string, spec: Partial<LiveUpdateSpec> = {}, ignores?: IgnoreDef[]): Promise<(E2E & { id: string }) | undefined> {
   const docker = await requireDocker(t);
   if (!docker) return undefined;
-  const api = await startTestApiServer();
-  const client = new FerryClient(api.kubeConfig);
-  const log = silentLogger();
-  const mgr = new Manager({ kubeConfig: api.kubeConfig, log });
-  setup(mgr, { log, clock: realClock, docker, execTimeoutMs: 20_000 });
-  await mgr.start();
-  const dir = await fsp.realpath(await fsp.mkdtemp(path.join(os.tmpdir(), 'ferry-lu-e2e-')));
-  t.after(async () => {
-    await mgr.stop();
-    client.close();
-    await api.close();
-    await fsp.rm(dir, { recursive: true, force: true });
-  });
+  const { client, dir } = await startControllers(t, 'ferry-lu-e2e-', (mgr, log) => setup(mgr, { log, clock: realClock, docker, execTimeoutMs: 20_000 }));
   const c = await runContainer(docker, { image });
 
   const e: E2E = {

@@ -6,7 +6,8 @@ import type { TestContext } from 'node:test';
 import tarStream from 'tar-stream';
 import winston from 'winston';
 import { FerryClient } from '../../../src/client/index.ts';
-import { FakeClock } from '../../../src/runtime/index.ts';
+import { FakeClock, Manager } from '../../../src/runtime/index.ts';
+import { silentLogger } from '../../../src/log.ts';
 import {
   toMicroTime,
   type ConfigMap,
@@ -244,4 +245,32 @@ export function waitLiveUpdate(
     const s = (await client.get<LiveUpdate>('LiveUpdate', name))?.status;
     return s && pred(s) ? s : undefined;
   }, { timeoutMs, message: what });
+}
+
+/**
+ * startControllers runs an API server and a manager with the controllers `setup` registers, and
+ * makes a scratch directory. After the test the manager stops, the server closes, `cleanup`
+ * runs, and the directory goes.
+ */
+export async function startControllers(
+  t: TestContext,
+  dirPrefix: string,
+  setup: (mgr: Manager, log: winston.Logger) => void,
+  cleanup?: () => Promise<void>,
+): Promise<{ client: FerryClient; dir: string }> {
+  const api = await startTestApiServer();
+  const client = new FerryClient(api.kubeConfig);
+  const log = silentLogger();
+  const mgr = new Manager({ kubeConfig: api.kubeConfig, log });
+  setup(mgr, log);
+  await mgr.start();
+  const dir = await fsp.realpath(await fsp.mkdtemp(path.join(os.tmpdir(), dirPrefix)));
+  t.after(async () => {
+    await mgr.stop();
+    client.close();
+    await api.close();
+    await cleanup?.();
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+  return { client, dir };
 }

@@ -5,20 +5,17 @@
 import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type Docker from 'dockerode';
 import { toMicroTime, type Cluster, type FileWatch, type ImageMap, type KubernetesDiscovery, type LiveUpdate, type LiveUpdateSpec } from '../../../src/apis/index.ts';
 import { FerryClient } from '../../../src/client/index.ts';
-import { Manager, realClock } from '../../../src/runtime/index.ts';
-import { silentLogger } from '../../../src/log.ts';
+import { realClock } from '../../../src/runtime/index.ts';
 import { setup as setupLiveUpdate } from '../../../controllers/liveupdate/index.ts';
 import { setup as setupDiscovery } from '../../../controllers/kubernetesdiscovery/index.ts';
 import { KubeCluster, type KubeClusterOptions } from '../../fixtures/kube-cluster/index.ts';
-import { startTestApiServer } from '../../support/apiserver.ts';
 import { cleanupContainers, execIn, readFileIn, requireDocker, testImages } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
-import { recordFileEvent, waitLiveUpdate, writeFiles } from './fixture.ts';
+import { recordFileEvent, startControllers, waitLiveUpdate, writeFiles } from './fixture.ts';
 
 after(cleanupContainers);
 
@@ -46,22 +43,18 @@ async function start(t: TestContext, clusterOptions: KubeClusterOptions = {}, sp
   if (!docker) return undefined;
   const cluster = await KubeCluster.start({ docker, ...clusterOptions });
   const kubeconfigPath = await cluster.writeKubeconfig(undefined, { context: 'fixture' });
-  const api = await startTestApiServer();
-  const client = new FerryClient(api.kubeConfig);
-  const log = silentLogger();
-  const mgr = new Manager({ kubeConfig: api.kubeConfig, log });
-  setupDiscovery(mgr, { log, kubeconfigPath, watchRetryMs: 100 });
-  setupLiveUpdate(mgr, { log, clock: realClock, kubeConfigForCluster: () => cluster.kubeConfig(), execTimeoutMs: 20_000 });
-  await mgr.start();
-  const dir = await fsp.realpath(await fsp.mkdtemp(path.join(os.tmpdir(), 'ferry-lu-k8s-life-')));
-  t.after(async () => {
-    await mgr.stop();
-    client.close();
-    await api.close();
-    await cluster.stop();
-    await fsp.rm(path.dirname(kubeconfigPath), { recursive: true, force: true });
-    await fsp.rm(dir, { recursive: true, force: true });
-  });
+  const { client, dir } = await startControllers(
+    t,
+    'ferry-lu-k8s-life-',
+    (mgr, log) => {
+      setupDiscovery(mgr, { log, kubeconfigPath, watchRetryMs: 100 });
+      setupLiveUpdate(mgr, { log, clock: realClock, kubeConfigForCluster: () => cluster.kubeConfig(), execTimeoutMs: 20_000 });
+    },
+    async () => {
+      await cluster.stop();
+      await fsp.rm(path.dirname(kubeconfigPath), { recursive: true, force: true });
+    },
+  );
 
   const e: K8sE2E = {
     docker,

@@ -3,17 +3,14 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { toMicroTime, type FileWatch, type KubernetesDiscovery, type LiveUpdate } from '../../../src/apis/index.ts';
-import { FerryClient } from '../../../src/client/index.ts';
-import { Manager, realClock } from '../../../src/runtime/index.ts';
-import { silentLogger } from '../../../src/log.ts';
+import { realClock } from '../../../src/runtime/index.ts';
 import { setup } from '../../../controllers/liveupdate/index.ts';
 import { KubeCluster } from '../../fixtures/kube-cluster/index.ts';
-import { startTestApiServer } from '../../support/apiserver.ts';
 import { cleanupContainers, readFileIn, requireDocker, testImages } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
+import { startControllers } from './fixture.ts';
 
 after(cleanupContainers);
 
@@ -26,19 +23,9 @@ test('kubernetes: a changed file reaches the pod container over exec; an exec fa
   await cluster.waitForPod('default', 'web-1', (p) => p?.status?.phase === 'Running');
   const containerId = cluster.containerId('default', 'web-1', 'main')!;
 
-  const api = await startTestApiServer();
-  const client = new FerryClient(api.kubeConfig);
-  const log = silentLogger();
-  const mgr = new Manager({ kubeConfig: api.kubeConfig, log });
-  setup(mgr, { log, clock: realClock, kubeConfigForCluster: () => cluster.kubeConfig(), execTimeoutMs: 20_000 });
-  await mgr.start();
-  const dir = await fsp.realpath(await fsp.mkdtemp(path.join(os.tmpdir(), 'ferry-lu-k8s-')));
-  t.after(async () => {
-    await mgr.stop();
-    client.close();
-    await api.close();
-    await fsp.rm(dir, { recursive: true, force: true });
-  });
+  const { client, dir } = await startControllers(t, 'ferry-lu-k8s-', (mgr, log) =>
+    setup(mgr, { log, clock: realClock, kubeConfigForCluster: () => cluster.kubeConfig(), execTimeoutMs: 20_000 }),
+  );
 
   await client.create<FileWatch>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name: 'fw' }, spec: { watchedPaths: [dir] } });
   await client.create<KubernetesDiscovery>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'KubernetesDiscovery', metadata: { name: 'kd' }, spec: { watches: [{ namespace: 'default' }] } });
