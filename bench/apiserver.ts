@@ -19,6 +19,7 @@ import { FerryClient } from '../src/client/client.ts';
 import type { KubeObject } from '../src/apis/meta.ts';
 import { loadKubeConfig } from '../src/client/kubeconfig.ts';
 import { startFerryProcess } from '../test/support/daemon.ts';
+import { compiledIsFresh } from '../bin/compiled.js';
 
 export interface ApiServerBench {
   /** Creates per second from the lean HTTPS client, the best of `rounds`. */
@@ -59,6 +60,14 @@ function cpuMicros(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // clock ticks of 10 ms
 }
 
+/** leanTarget is what the lean clients need of a kubeconfig: where, the CA and the token. */
+function leanTarget(kubeconfigPath: string) {
+  const kc = loadKubeConfig(kubeconfigPath);
+  const cluster = kc.getCurrentCluster()!;
+  const u = new URL(cluster.server);
+  return { host: u.hostname, port: u.port, ca: Buffer.from(cluster.caData!, 'base64'), headers: { Authorization: `Bearer ${kc.getCurrentUser()!.token}` } };
+}
+
 /** leanCreates sends `n` ConfigMap creates, `concurrency` at a time, over keep-alive HTTPS. */
 async function leanCreates(
   kubeconfigPath: string,
@@ -67,18 +76,14 @@ async function leanCreates(
   concurrency: number,
   content: (name: string) => { labels?: Record<string, string>; data: Record<string, string> } = (name) => ({ data: { name } }),
 ): Promise<void> {
-  const kc = loadKubeConfig(kubeconfigPath);
-  const cluster = kc.getCurrentCluster()!;
-  const u = new URL(cluster.server);
-  const ca = Buffer.from(cluster.caData!, 'base64');
-  const token = kc.getCurrentUser()!.token!;
+  const { host, port, ca, headers } = leanTarget(kubeconfigPath);
   const agent = new https.Agent({ keepAlive: true, maxSockets: concurrency, ca });
   const post = (name: string) =>
     new Promise<void>((resolve, reject) => {
       const { labels, data } = content(name);
       const body = JSON.stringify({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ConfigMap', metadata: { name, labels }, data });
       const req = https.request(
-        { host: u.hostname, port: u.port, path: '/apis/tilt.dev/v1alpha1/configmaps', method: 'POST', agent, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
+        { host, port, path: '/apis/tilt.dev/v1alpha1/configmaps', method: 'POST', agent, headers: { ...headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
         (res) => {
           res.resume();
           res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`create ${name}: HTTP ${res.statusCode}`))));
@@ -97,24 +102,11 @@ async function leanCreates(
   }
 }
 
-/** compiledIsFresh says whether `ferry` runs dist/ (bin/ferry.js's rule: built after every source). */
-function compiledIsFresh(): boolean {
-  const root = path.join(import.meta.dirname, '..');
-  const stamp = path.join(root, 'dist/.built');
-  if (process.env.FERRY_FROM_SOURCE || !fs.existsSync(stamp)) return false;
-  const newest = (dir: string): number =>
-    Math.max(0, ...fs.readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).mtimeMs)));
-  return Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'controllers'))) <= fs.statSync(stamp).mtimeMs;
-}
-
 /** leanWatch watches ImageMaps over HTTPS, calling onEvent with each object's name; returns a stop. */
 async function leanWatch(kubeconfigPath: string, onEvent: (name: string) => void): Promise<() => void> {
-  const kc = loadKubeConfig(kubeconfigPath);
-  const cluster = kc.getCurrentCluster()!;
-  const u = new URL(cluster.server);
   return new Promise((resolve, reject) => {
     const req = https.get(
-      { host: u.hostname, port: u.port, path: '/apis/tilt.dev/v1alpha1/imagemaps?watch=true', ca: Buffer.from(cluster.caData!, 'base64'), headers: { Authorization: `Bearer ${kc.getCurrentUser()!.token}` } },
+      { ...leanTarget(kubeconfigPath), path: '/apis/tilt.dev/v1alpha1/imagemaps?watch=true' },
       (res) => {
         let buf = '';
         res.setEncoding('utf8');
