@@ -5,7 +5,7 @@
 import type { Logger } from 'winston';
 import type { Clock, Controller, Manager, Predicate } from '../../src/runtime/index.ts';
 import { SessionReconciler, inputKinds, kind } from './reconciler.ts';
-import { disableConfigMapName } from './status.ts';
+import { isDisableConfigMapName } from './status.ts';
 
 export { SessionReconciler, ensureDefaultSession, defaultSessionName, inputKinds, type SessionReconcilerDeps } from './reconciler.ts';
 export {
@@ -49,7 +49,7 @@ export function setup(mgr: Manager, deps: SessionSetupDeps = {}): { controller: 
   let builder = mgr.controller('session').for(kind);
   for (const k of inputKinds) {
     // Of the ConfigMaps, only a resource's disable ConfigMap changes a Session.
-    const predicate: Predicate | undefined = k === 'ConfigMap' ? (ev) => ev.obj.metadata.name?.endsWith(disableConfigMapName('')) === true : undefined;
+    const predicate: Predicate | undefined = k === 'ConfigMap' ? (ev) => isDisableConfigMapName(ev.obj.metadata.name) : undefined;
     builder = builder.watches(k, allSessions, predicate);
   }
   const controller = builder.complete(reconciler);

@@ -201,8 +201,13 @@ function groupResources(inputs: SessionInputs): Map<string, Resource> {
   return out;
 }
 
+const disableSuffix = '-disable';
+
 /** disableConfigMapName is the ConfigMap whose `isDisabled` disables a whole resource. */
-export const disableConfigMapName = (resource: string): string => `${resource}-disable`;
+export const disableConfigMapName = (resource: string): string => resource + disableSuffix;
+
+/** isDisableConfigMapName says whether a ConfigMap name is some resource's disableConfigMapName. */
+export const isDisableConfigMapName = (name: string | undefined): boolean => name?.endsWith(disableSuffix) === true;
 
 function isDisabled(r: Resource, configMaps: Map<string, ConfigMap>): boolean {
   const cm = configMaps.get(disableConfigMapName(r.name));
