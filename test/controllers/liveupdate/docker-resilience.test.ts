@@ -9,98 +9,18 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
-import {
-  toMicroTime,
-  type DockerComposeService,
-  type FileWatch,
-  type ImageMap,
-  type LiveUpdate,
-  type LiveUpdateSpec,
-} from '../../../src/apis/index.ts';
-import { FerryClient } from '../../../src/client/index.ts';
-import { realClock } from '../../../src/runtime/index.ts';
-import { setup } from '../../../controllers/liveupdate/index.ts';
-import { cleanupContainers, defaultCmd, execIn, readFileIn, requireDocker, runContainer, testImages, testLabel } from '../../support/docker.ts';
+import type { LiveUpdate, LiveUpdateSpec } from '../../../src/apis/index.ts';
+import { cleanupContainers, defaultCmd, execIn, readFileIn, runContainer, testImages, testLabel } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
-import { recordFileEvent, startControllers, waitLiveUpdate, writeFiles } from './fixture.ts';
+import { startDockerLiveUpdate } from './fixture.ts';
 
 after(cleanupContainers);
 
 type Status = NonNullable<LiveUpdate['status']>;
 
-interface E2E {
-  docker: Docker;
-  client: FerryClient;
-  dir: string;
-  /** id is the container the LiveUpdate starts with. */
-  id: string;
-  write(files: Record<string, string>): Promise<void>;
-  /** event appends a FileEvent of these files (relative to dir) and returns its time. */
-  event(files: string[]): Promise<string>;
-  /** container points DockerComposeService `svc` at a container, with its current state. */
-  container(id: string): Promise<void>;
-  waitStatus(pred: (s: Status) => boolean, what: string, timeoutMs?: number): Promise<Status>;
-  imageBuilt(at: Date): Promise<void>;
-}
-
-/**
- * start runs the controller, FileWatch `fw`, ImageMap `img` (built a minute ago, so every change
- * the test makes is newer than the build), DockerComposeService `svc` and LiveUpdate `lu`
- * syncing src to /app/src, with a first container from `first` (default: a busybox one).
- */
-async function start(t: TestContext, spec: Partial<LiveUpdateSpec> = {}, first?: (docker: Docker) => Promise<string>): Promise<E2E | undefined> {
-  const docker = await requireDocker(t);
-  if (!docker) return undefined;
-  const { client, dir } = await startControllers(t, 'ferry-lu-resilience-', (mgr, log) => setup(mgr, { log, clock: realClock, docker, execTimeoutMs: 20_000 }));
-  const id = first ? await first(docker) : (await runContainer(docker, { image: testImages.busybox })).id;
-
-  const e: E2E = {
-    docker,
-    client,
-    dir,
-    id,
-    write: (files) => writeFiles(dir, files),
-    event: (files) => recordFileEvent(client, 'fw', dir, files),
-    async container(cid) {
-      const info = await docker.getContainer(cid).inspect();
-      const dcs = (await client.get<DockerComposeService>('DockerComposeService', 'svc'))!;
-      await client.updateStatus<DockerComposeService>({
-        ...dcs,
-        status: { containerID: cid, containerName: info.Name.replace(/^\//, ''), containerState: { status: info.State.Status, running: info.State.Running } },
-      });
-    },
-    waitStatus: (pred, what, timeoutMs = 20_000) => waitLiveUpdate(client, 'lu', pred, what, timeoutMs),
-    async imageBuilt(at) {
-      const im = (await client.get<ImageMap>('ImageMap', 'img'))!;
-      await client.updateStatus<ImageMap>({ ...im, status: { image: 'app:2', imageFromLocal: 'app:2', imageFromCluster: 'app:2', buildStartTime: toMicroTime(at) } });
-    },
-  };
-
-  await client.create<FileWatch>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name: 'fw' }, spec: { watchedPaths: [dir] } });
-  await client.create<ImageMap>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ImageMap', metadata: { name: 'img' }, spec: { selector: 'app' } });
-  await e.imageBuilt(new Date(Date.now() - 60_000));
-  await client.create<DockerComposeService>({
-    apiVersion: 'tilt.dev/v1alpha1',
-    kind: 'DockerComposeService',
-    metadata: { name: 'svc' },
-    spec: { service: 'svc', project: { yaml: 'services: {svc: {image: app}}' } },
-  });
-  await e.container(id);
-  await client.create<LiveUpdate>({
-    apiVersion: 'tilt.dev/v1alpha1',
-    kind: 'LiveUpdate',
-    metadata: { name: 'lu' },
-    spec: {
-      basePath: dir,
-      selector: { dockerCompose: { service: 'svc' } },
-      sources: [{ fileWatch: 'fw', imageMap: 'img' }],
-      syncs: [{ localPath: 'src', containerPath: '/app/src' }],
-      ...spec,
-    },
-  });
-  await e.waitStatus((s) => (s.containers?.length ?? 0) > 0 || !!s.failed, 'the LiveUpdate to see its container');
-  return e;
-}
+/** start runs the LiveUpdate `lu` on Docker (see startDockerLiveUpdate). */
+const start = (t: TestContext, spec: Partial<LiveUpdateSpec> = {}, first?: (docker: Docker) => Promise<string>) =>
+  startDockerLiveUpdate(t, { dirPrefix: 'ferry-lu-resilience-', spec, first });
 
 const syncedAtOrAfter = (s: Status, time: string) => {
   const synced = s.containers?.[0]?.lastFileTimeSynced;

@@ -5,91 +5,16 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type Docker from 'dockerode';
-import {
-  toMicroTime,
-  type DockerComposeService,
-  type FileWatch,
-  type IgnoreDef,
-  type ImageMap,
-  type LiveUpdate,
-  type LiveUpdateSpec,
-} from '../../../src/apis/index.ts';
-import { FerryClient } from '../../../src/client/index.ts';
-import { realClock } from '../../../src/runtime/index.ts';
-import { setup } from '../../../controllers/liveupdate/index.ts';
-import { cleanupContainers, defaultCmd, execIn, readFileIn, requireDocker, runContainer, statIn, testImages, testLabel } from '../../support/docker.ts';
+import type { FileWatch, IgnoreDef, LiveUpdate, LiveUpdateSpec } from '../../../src/apis/index.ts';
+import { cleanupContainers, defaultCmd, execIn, readFileIn, runContainer, statIn, testImages, testLabel } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
-import { recordFileEvent, startControllers, waitLiveUpdate, writeFiles } from './fixture.ts';
+import { startDockerLiveUpdate } from './fixture.ts';
 
 after(cleanupContainers);
 
-interface E2E {
-  docker: Docker;
-  client: FerryClient;
-  dir: string;
-  write(files: Record<string, string>): Promise<void>;
-  event(files: string[]): Promise<void>;
-  container(id: string): Promise<void>;
-  status(): Promise<LiveUpdate['status']>;
-  waitStatus(pred: (s: NonNullable<LiveUpdate['status']>) => boolean, what: string): Promise<NonNullable<LiveUpdate['status']>>;
-  imageBuilt(at: Date): Promise<void>;
-}
-
-async function start(t: TestContext, image: string, spec: Partial<LiveUpdateSpec> = {}, ignores?: IgnoreDef[]): Promise<(E2E & { id: string }) | undefined> {
-  const docker = await requireDocker(t);
-  if (!docker) return undefined;
-  const { client, dir } = await startControllers(t, 'ferry-lu-e2e-', (mgr, log) => setup(mgr, { log, clock: realClock, docker, execTimeoutMs: 20_000 }));
-  const c = await runContainer(docker, { image });
-
-  const e: E2E = {
-    docker,
-    client,
-    dir,
-    write: (files) => writeFiles(dir, files),
-    async event(files) {
-      await recordFileEvent(client, 'fw', dir, files);
-    },
-    async container(id) {
-      const info = await docker.getContainer(id).inspect();
-      const dcs = (await client.get<DockerComposeService>('DockerComposeService', 'svc'))!;
-      await client.updateStatus<DockerComposeService>({
-        ...dcs,
-        status: { containerID: id, containerName: info.Name.replace(/^\//, ''), containerState: { status: info.State.Status, running: info.State.Running } },
-      });
-    },
-    status: async () => (await client.get<LiveUpdate>('LiveUpdate', 'lu'))?.status,
-    waitStatus: (pred, what) => waitLiveUpdate(client, 'lu', pred, what),
-    async imageBuilt(at) {
-      const im = (await client.get<ImageMap>('ImageMap', 'img'))!;
-      await client.updateStatus<ImageMap>({ ...im, status: { image: 'app:2', imageFromLocal: 'app:2', imageFromCluster: 'app:2', buildStartTime: toMicroTime(at) } });
-    },
-  };
-
-  await client.create<FileWatch>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name: 'fw' }, spec: { watchedPaths: [dir], ...(ignores ? { ignores } : {}) } });
-  await client.create<ImageMap>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ImageMap', metadata: { name: 'img' }, spec: { selector: 'app' } });
-  await e.imageBuilt(new Date(Date.now() - 60_000));
-  await client.create<DockerComposeService>({
-    apiVersion: 'tilt.dev/v1alpha1',
-    kind: 'DockerComposeService',
-    metadata: { name: 'svc' },
-    spec: { service: 'svc', project: { yaml: 'services: {svc: {image: app}}' } },
-  });
-  await e.container(c.id);
-  await client.create<LiveUpdate>({
-    apiVersion: 'tilt.dev/v1alpha1',
-    kind: 'LiveUpdate',
-    metadata: { name: 'lu' },
-    spec: {
-      basePath: dir,
-      selector: { dockerCompose: { service: 'svc' } },
-      sources: [{ fileWatch: 'fw', imageMap: 'img' }],
-      syncs: [{ localPath: 'src', containerPath: '/app/src' }],
-      ...spec,
-    },
-  });
-  await e.waitStatus((s) => (s.containers?.length ?? 0) > 0 || !!s.failed, 'the LiveUpdate to see its container');
-  return { ...e, id: c.id };
-}
+/** start runs the LiveUpdate `lu` on Docker (see startDockerLiveUpdate) with a first container of `image`. */
+const start = (t: TestContext, image: string, spec: Partial<LiveUpdateSpec> = {}, ignores?: IgnoreDef[]) =>
+  startDockerLiveUpdate(t, { dirPrefix: 'ferry-lu-e2e-', spec, ignores, first: async (docker) => (await runContainer(docker, { image })).id });
 
 const exists = async (docker: Docker, id: string, p: string) => (await execIn(docker, id, ['ls', '-d', p])).exitCode === 0;
 

@@ -3,10 +3,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
+import type Docker from 'dockerode';
 import tarStream from 'tar-stream';
 import winston from 'winston';
 import { FerryClient } from '../../../src/client/index.ts';
-import { FakeClock, Manager } from '../../../src/runtime/index.ts';
+import { FakeClock, Manager, realClock } from '../../../src/runtime/index.ts';
 import { silentLogger } from '../../../src/log.ts';
 import {
   toMicroTime,
@@ -22,7 +23,9 @@ import {
 } from '../../../src/apis/index.ts';
 import { FakeContainerUpdater } from '../../../src/adapters/containers/index.ts';
 import { LiveUpdateReconciler } from '../../../controllers/liveupdate/reconciler.ts';
+import { setup as setupLiveUpdate } from '../../../controllers/liveupdate/index.ts';
 import { startTestApiServer } from '../../support/apiserver.ts';
+import { requireDocker, runContainer, testImages } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
 
 /** LogLine is one captured log entry. */
@@ -273,4 +276,88 @@ export async function startControllers(
     await fsp.rm(dir, { recursive: true, force: true });
   });
   return { client, dir };
+}
+
+type LiveUpdateStatus = NonNullable<LiveUpdate['status']>;
+
+/** DockerE2E is a LiveUpdate on Docker under the real controller, as startDockerLiveUpdate makes it. */
+export interface DockerE2E {
+  docker: Docker;
+  client: FerryClient;
+  dir: string;
+  /** id is the container the LiveUpdate starts with. */
+  id: string;
+  write(files: Record<string, string>): Promise<void>;
+  /** event appends a FileEvent of these files (relative to dir) and returns its time. */
+  event(files: string[]): Promise<string>;
+  /** container points DockerComposeService `svc` at a container, with its current state. */
+  container(id: string): Promise<void>;
+  status(): Promise<LiveUpdate['status']>;
+  waitStatus(pred: (s: LiveUpdateStatus) => boolean, what: string, timeoutMs?: number): Promise<LiveUpdateStatus>;
+  imageBuilt(at: Date): Promise<void>;
+}
+
+/**
+ * startDockerLiveUpdate runs the LiveUpdate controller on the real Docker Engine, with FileWatch
+ * `fw` (with `ignores`), ImageMap `img` (built a minute ago, so every change the test makes is
+ * newer than the build), DockerComposeService `svc` and LiveUpdate `lu` syncing src to
+ * /app/src, with a first container from `first` (default: a busybox one). Undefined when the
+ * test was skipped for want of Docker.
+ */
+export async function startDockerLiveUpdate(
+  t: TestContext,
+  opts: { dirPrefix: string; spec?: Partial<LiveUpdateSpec>; ignores?: IgnoreDef[]; first?: (docker: Docker) => Promise<string> },
+): Promise<DockerE2E | undefined> {
+  const docker = await requireDocker(t);
+  if (!docker) return undefined;
+  const { client, dir } = await startControllers(t, opts.dirPrefix, (mgr, log) => setupLiveUpdate(mgr, { log, clock: realClock, docker, execTimeoutMs: 20_000 }));
+  const id = opts.first ? await opts.first(docker) : (await runContainer(docker, { image: testImages.busybox })).id;
+
+  const e: DockerE2E = {
+    docker,
+    client,
+    dir,
+    id,
+    write: (files) => writeFiles(dir, files),
+    event: (files) => recordFileEvent(client, 'fw', dir, files),
+    async container(cid) {
+      const info = await docker.getContainer(cid).inspect();
+      const dcs = (await client.get<DockerComposeService>('DockerComposeService', 'svc'))!;
+      await client.updateStatus<DockerComposeService>({
+        ...dcs,
+        status: { containerID: cid, containerName: info.Name.replace(/^\//, ''), containerState: { status: info.State.Status, running: info.State.Running } },
+      });
+    },
+    status: async () => (await client.get<LiveUpdate>('LiveUpdate', 'lu'))?.status,
+    waitStatus: (pred, what, timeoutMs) => waitLiveUpdate(client, 'lu', pred, what, timeoutMs),
+    async imageBuilt(at) {
+      const im = (await client.get<ImageMap>('ImageMap', 'img'))!;
+      await client.updateStatus<ImageMap>({ ...im, status: { image: 'app:2', imageFromLocal: 'app:2', imageFromCluster: 'app:2', buildStartTime: toMicroTime(at) } });
+    },
+  };
+
+  await client.create<FileWatch>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name: 'fw' }, spec: { watchedPaths: [dir], ...(opts.ignores ? { ignores: opts.ignores } : {}) } });
+  await client.create<ImageMap>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ImageMap', metadata: { name: 'img' }, spec: { selector: 'app' } });
+  await e.imageBuilt(new Date(Date.now() - 60_000));
+  await client.create<DockerComposeService>({
+    apiVersion: 'tilt.dev/v1alpha1',
+    kind: 'DockerComposeService',
+    metadata: { name: 'svc' },
+    spec: { service: 'svc', project: { yaml: 'services: {svc: {image: app}}' } },
+  });
+  await e.container(id);
+  await client.create<LiveUpdate>({
+    apiVersion: 'tilt.dev/v1alpha1',
+    kind: 'LiveUpdate',
+    metadata: { name: 'lu' },
+    spec: {
+      basePath: dir,
+      selector: { dockerCompose: { service: 'svc' } },
+      sources: [{ fileWatch: 'fw', imageMap: 'img' }],
+      syncs: [{ localPath: 'src', containerPath: '/app/src' }],
+      ...opts.spec,
+    },
+  });
+  await e.waitStatus((s) => (s.containers?.length ?? 0) > 0 || !!s.failed, 'the LiveUpdate to see its container');
+  return e;
 }
