@@ -10,7 +10,7 @@ import { kubeconfigResolver } from '../kubernetesdiscovery/connection.ts';
 import { LiveUpdateReconciler, type Updaters } from './reconciler.ts';
 import { sourcesOf } from './monitor.ts';
 
-export { LiveUpdateReconciler, type LiveUpdateReconcilerDeps, type ObjectReader, type Updaters } from './reconciler.ts';
+export { LiveUpdateReconciler, type LiveUpdateReconcilerDeps, type Updaters } from './reconciler.ts';
 
 /** LiveUpdateSetupDeps are what `ferry serve` gives the LiveUpdate controller; every field has a default. */
 export interface LiveUpdateSetupDeps {
@@ -97,7 +97,7 @@ export function setup(mgr: Manager, deps: LiveUpdateSetupDeps = {}): { controlle
   };
   const reconciler = new LiveUpdateReconciler({
     client: mgr.client,
-    reader: { get: async <T extends KubeObject>(kind: string, name: string) => cache.get<T>(kind, name) },
+    reader: cache,
     clock,
     log: log.child({ controller: 'liveupdate' }),
     updaters,

@@ -1,5 +1,3 @@
-import { promises as fsp } from 'node:fs';
-import * as path from 'node:path';
 import type { Logger } from 'winston';
 import {
   annotations,
@@ -19,20 +17,25 @@ import {
 } from '../../src/apis/index.ts';
 import {
   jsonEqual,
+  read,
   updateStatusIfChanged,
   type Client,
   type Clock,
   type ReconcileContext,
+  type Reader,
   type Reconciler,
   type Request,
 } from '../../src/runtime/index.ts';
-import { createIgnoreMatcher, type IgnoreMatcher } from '../../src/adapters/ignore/matcher.ts';
+import type { IgnoreMatcher } from '../../src/adapters/ignore/matcher.ts';
+import { errorText } from '../../src/util/errors.ts';
 import { planArchive, type PlannedArchive } from '../../src/adapters/tar/archive.ts';
 import { RunStepFailure, displayCommand, type ContainerUpdater } from '../../src/adapters/containers/index.ts';
 import { Monitor, sourcesOf, type ContainerState } from './monitor.ts';
-import { parentDirMappings, plan, resolveSyncs, syncRootMappings, type PlanReady } from './plan.ts';
+import { parentDirMappings, type PlanReady } from './plan.ts';
+import { PendingChanges } from './changes.ts';
 import {
   containerKey,
+  decideContainer,
   dockerComposeView,
   failedState,
   isWaitingOnTrigger,
@@ -42,12 +45,8 @@ import {
   type FailureReason,
   type ResourceView,
   type SelectedContainer,
+  type Waiting,
 } from './status.ts';
-
-/** ObjectReader reads objects by kind and name: the shared cache, or the client. */
-export interface ObjectReader {
-  get<T extends KubeObject = KubeObject>(kind: string, name: string): Promise<T | undefined>;
-}
 
 /** Updaters reach containers: Docker for Docker Compose services, pods/exec per Kubernetes cluster. */
 export interface Updaters {
@@ -61,7 +60,7 @@ export interface LiveUpdateReconcilerDeps {
   /** client writes status (and reads when no reader is given). */
   client: Client;
   /** reader reads the LiveUpdate and its dependencies. Default: client. */
-  reader?: ObjectReader;
+  reader?: Reader;
   clock: Clock;
   log: Logger;
   updaters: Updaters;
@@ -72,9 +71,6 @@ export interface LiveUpdateReconcilerDeps {
   /** onLog receives the human-readable lines of each update, by resource (for `ferry logs`). */
   onLog?: (resource: string, line: string) => void;
 }
-
-const waitingForContainer = { reason: 'ContainerWaiting', message: 'Waiting for container to start' };
-const waitingForTrigger = { reason: 'Trigger', message: 'Only updates on manual trigger' };
 
 class NotFound extends Error {}
 
@@ -91,7 +87,7 @@ interface Failure {
  */
 export class LiveUpdateReconciler implements Reconciler {
   private readonly deps: LiveUpdateReconcilerDeps;
-  private readonly reader: ObjectReader;
+  private readonly reader: Reader;
   private readonly monitors = new Map<string, Monitor>();
   /** startedUs is the high-water mark of containers never synced: changes before it are not ours. */
   private readonly startedUs: number;
@@ -105,7 +101,7 @@ export class LiveUpdateReconciler implements Reconciler {
   }
 
   async reconcile(req: Request, ctx: ReconcileContext): Promise<void> {
-    const lu = await this.reader.get<LiveUpdate>('LiveUpdate', req.name);
+    const lu = await read<LiveUpdate>(this.reader, 'LiveUpdate', req.name);
     if (!lu || lu.metadata.deletionTimestamp || !lu.spec) {
       this.monitors.delete(req.name);
       return;
@@ -149,7 +145,7 @@ export class LiveUpdateReconciler implements Reconciler {
       if (err instanceof NotFound) return this.handleFailure(lu, { reason: 'ObjectNotFound', message: err.message }, ctx.log);
       throw err;
     }
-    const queue = await this.reader.get<ConfigMap>('ConfigMap', triggerQueueName);
+    const queue = await read<ConfigMap>(this.reader, 'ConfigMap', triggerQueueName);
     if (mon.recordTriggerQueue(queue)) changed = true;
 
     if (!changed && !(spec.initialSync && mon.needsInitialSync())) return;
@@ -172,7 +168,7 @@ export class LiveUpdateReconciler implements Reconciler {
   }
 
   private async mustGet<T extends KubeObject>(kind: string, name: string): Promise<T> {
-    const obj = await this.reader.get<T>(kind, name);
+    const obj = await read<T>(this.reader, kind, name);
     if (!obj) throw new NotFound(`${kindByName(kind)?.plural ?? kind.toLowerCase()}.tilt.dev ${JSON.stringify(name)} not found`);
     return obj;
   }
@@ -205,7 +201,7 @@ export class LiveUpdateReconciler implements Reconciler {
     const statuses: LiveUpdateContainerStatus[] = [];
     let terminatedPod: string | undefined;
     let anyFiles = false;
-    let ignoreMatcher: IgnoreMatcher | undefined;
+    const pending = new PendingChanges(spec, mon, this.startedUs, microNow(now), this.deps.cwd, ctx.log);
     for (const c of view.containers) {
       const key = containerKey(c);
       let st = mon.containers.get(key);
@@ -213,47 +209,25 @@ export class LiveUpdateReconciler implements Reconciler {
         st = { lastFileTimeSynced: 0, lastExecError: '', failedLowWaterMark: 0 };
         mon.containers.set(key, st);
       }
-      const highWaterMark = st.lastFileTimeSynced || this.startedUs;
-      let { files, newest, oldest } = mon.changedSince(highWaterMark);
       const initial = !!spec.initialSync && st.lastFileTimeSynced === 0;
-      if (initial) {
-        ignoreMatcher ??= createIgnoreMatcher(mon.ignores());
-        try {
-          files = await walkSyncRoots(spec, ignoreMatcher, ctx.log);
-        } catch (err) {
-          return this.failContainer(st, { reason: 'InitialSyncError', message: `Failed to collect files for initial sync: ${errorText(err)}` }, this.startedUs, fail);
-        }
-        newest = microNow(now);
-        oldest = this.startedUs;
-      }
-      if (files.length > 0) anyFiles = true;
+      const changes = await pending.forContainer(st.lastFileTimeSynced || this.startedUs, initial);
+      if ('failure' in changes) return this.failContainer(st, changes.failure, this.startedUs, fail);
+      if (changes.files.length > 0) anyFiles = true;
 
-      if (c.podDone || c.state === 'terminated') {
-        terminatedPod ??= c.podName;
-        continue;
+      const decision = decideContainer(c, changes.plan, waitingOnTrigger);
+      switch (decision.action) {
+        case 'terminated':
+          terminatedPod ??= c.podName;
+          continue;
+        case 'fail':
+          return this.failContainer(st, decision, changes.oldest, fail);
+        case 'idle':
+          statuses.push(containerStatus(c, st, decision.waiting));
+          continue;
       }
-      let waiting: { reason: string; message: string } | undefined;
-      if (c.state !== 'running' || !c.containerId) waiting = waitingForContainer;
-      else if (waitingOnTrigger) waiting = waitingForTrigger;
-
-      const rootMappings = initial ? (await syncRootMappings(spec)).mappings : undefined;
-      const p = await plan(spec, files, { cwd: this.deps.cwd, mappingsOverride: rootMappings });
-      if (!p.ok) return this.failContainer(st, { reason: p.reason, message: p.message }, oldest, fail);
-      if (!p.hasWork) {
-        statuses.push(containerStatus(c, st, waiting));
-        continue;
-      }
-      if (c.waitingReason === 'CrashLoopBackOff') {
-        return this.failContainer(st, { reason: 'CrashLoopBackOff', message: `Cannot live update because container crashing. Pod: ${c.podName}` }, oldest, fail);
-      }
-      if (waiting) {
-        statuses.push(containerStatus(c, st, waiting));
-        continue;
-      }
-
-      const outcome = await this.apply(lu, c, p, initial ? ignoreMatcher : undefined, mon, ctx);
-      if ('failure' in outcome) return this.failContainer(st, outcome.failure, oldest, fail);
-      st.lastFileTimeSynced = newest;
+      const outcome = await this.apply(lu, c, changes.plan as PlanReady, initial ? pending.initialSyncFilter() : undefined, mon, ctx);
+      if ('failure' in outcome) return this.failContainer(st, outcome.failure, changes.oldest, fail);
+      st.lastFileTimeSynced = changes.newest;
       st.lastExecError = outcome.execError;
       statuses.push(containerStatus(c, st, undefined));
     }
@@ -391,7 +365,7 @@ function sameFailure(a: { reason?: string; message?: string } | undefined, b: { 
 function containerStatus(
   c: SelectedContainer,
   st: ContainerState,
-  waiting: { reason: string; message: string } | undefined,
+  waiting: Waiting | undefined,
 ): LiveUpdateContainerStatus {
   return {
     containerName: c.containerName,
@@ -402,34 +376,6 @@ function containerStatus(
     ...(st.lastExecError ? { lastExecError: st.lastExecError } : {}),
     ...(waiting ? { waiting } : {}),
   };
-}
-
-/** walkSyncRoots lists every file under the sync roots that the ignores keep (initial sync). */
-async function walkSyncRoots(spec: LiveUpdateSpec, matcher: IgnoreMatcher, log: Logger): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (p: string): Promise<void> => {
-    const st = await fsp.lstat(p);
-    if (!st.isDirectory()) {
-      if (!matcher.matches(p)) out.push(p);
-      return;
-    }
-    if (matcher.matchesEntireDir(p)) return;
-    for (const child of await fsp.readdir(p)) await walk(path.join(p, child));
-  };
-  for (const s of resolveSyncs(spec)) {
-    try {
-      await fsp.stat(s.localPath);
-    } catch {
-      log.warn('Initial sync: sync path does not exist', { localPath: s.localPath });
-      continue;
-    }
-    await walk(s.localPath);
-  }
-  return [...new Set(out)].sort();
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** lineLogger splits streamed output into lines. */

@@ -197,3 +197,48 @@ export function microTimeString(us: number): string {
 export function microNow(d: Date): number {
   return d.getTime() * 1000;
 }
+
+/** Waiting is why a selected container is not updated yet. */
+export interface Waiting {
+  reason: WaitingReason;
+  message: string;
+}
+
+export const waitingForContainer: Waiting = { reason: 'ContainerWaiting', message: 'Waiting for container to start' };
+export const waitingForTrigger: Waiting = { reason: 'Trigger', message: 'Only updates on manual trigger' };
+
+/** PlanOutcome is what planning the changes for one container gave (see plan.ts). */
+export type PlanOutcome = { ok: false; reason: FailureReason; message: string } | { ok: true; hasWork: boolean };
+
+/**
+ * ContainerDecision is what to do with one selected container:
+ * - `terminated`: its pod or container is done; changes for it cannot be applied;
+ * - `fail`: the LiveUpdate fails with this reason;
+ * - `idle`: nothing to do now, reported with `waiting` when it waits for something;
+ * - `apply`: copy, delete and run the planned update in it.
+ */
+export type ContainerDecision =
+  | { action: 'terminated' }
+  | { action: 'fail'; reason: FailureReason; message: string }
+  | { action: 'idle'; waiting?: Waiting }
+  | { action: 'apply' };
+
+/**
+ * decideContainer decides, without side effects, what one container's pending changes lead to,
+ * in Tilt's order: a finished pod or container, then a plan that cannot apply, then nothing to
+ * do, then a crash-looping container (only when there is work), then waiting for the container
+ * or a manual trigger.
+ */
+export function decideContainer(c: SelectedContainer, planned: PlanOutcome, waitingOnTrigger: boolean): ContainerDecision {
+  if (c.podDone || c.state === 'terminated') return { action: 'terminated' };
+  let waiting: Waiting | undefined;
+  if (c.state !== 'running' || !c.containerId) waiting = waitingForContainer;
+  else if (waitingOnTrigger) waiting = waitingForTrigger;
+  if (!planned.ok) return { action: 'fail', reason: planned.reason, message: planned.message };
+  if (!planned.hasWork) return { action: 'idle', waiting };
+  if (c.waitingReason === 'CrashLoopBackOff') {
+    return { action: 'fail', reason: 'CrashLoopBackOff', message: `Cannot live update because container crashing. Pod: ${c.podName}` };
+  }
+  if (waiting) return { action: 'idle', waiting };
+  return { action: 'apply' };
+}

@@ -44,6 +44,7 @@ export {
 
 export { Informer, type ObjectEvent, type EventHandler, type ListWatcher, type InformerOptions } from './informer.ts';
 export { Cache, type CacheListOptions } from './cache.ts';
+export { read, type Reader } from './reader.ts';
 export { Store, type IndexFn } from './store.ts';
 
 export { Controller, type ControllerOptions } from './controller.ts';

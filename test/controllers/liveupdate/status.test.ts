@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { imageNamesEqual, normalizedImageName, isWaitingOnTrigger, microTimeString, failedState } from '../../../controllers/liveupdate/status.ts';
+import { imageNamesEqual, normalizedImageName, isWaitingOnTrigger, microTimeString, failedState, decideContainer, type SelectedContainer } from '../../../controllers/liveupdate/status.ts';
 import { goFileList, isUnderOrEqual } from '../../../controllers/liveupdate/plan.ts';
 import { microTimeValue } from '../../../src/apis/index.ts';
 
@@ -38,4 +38,24 @@ test('micro times round-trip and the failed transition time is kept for the same
   const prev = { reason: 'UpdateStopped', message: 'x', lastTransitionTime: s };
   assert.equal(failedState(prev, 'UpdateStopped', 'y', now).lastTransitionTime, s);
   assert.equal(failedState(prev, 'UpdateFailed', 'y', now).lastTransitionTime, '2024-01-02T00:00:00.000000Z');
+});
+
+test('each container is decided in order: finished, stopped plan, nothing to do, crash loop, waiting, apply', () => {
+  const running: SelectedContainer = { podName: 'p', namespace: 'ns', containerName: 'c', containerId: 'id', state: 'running', podDone: false };
+  const work = { ok: true as const, hasWork: true };
+  const none = { ok: true as const, hasWork: false };
+  const stopped = { ok: false as const, reason: 'UpdateStopped' as const, message: 'Detected change to stop file "x"' };
+
+  assert.deepEqual(decideContainer(running, work, false), { action: 'apply' });
+  assert.deepEqual(decideContainer({ ...running, podDone: true }, stopped, false), { action: 'terminated' });
+  assert.deepEqual(decideContainer({ ...running, state: 'terminated' }, work, false), { action: 'terminated' });
+  assert.deepEqual(decideContainer(running, stopped, true), { action: 'fail', ...stopped });
+  assert.deepEqual(decideContainer(running, none, false), { action: 'idle', waiting: undefined });
+  assert.deepEqual(decideContainer(running, none, true), { action: 'idle', waiting: { reason: 'Trigger', message: 'Only updates on manual trigger' } });
+
+  const crashing: SelectedContainer = { ...running, state: 'waiting', waitingReason: 'CrashLoopBackOff' };
+  assert.deepEqual(decideContainer(crashing, work, false), { action: 'fail', reason: 'CrashLoopBackOff', message: 'Cannot live update because container crashing. Pod: p' });
+  assert.deepEqual(decideContainer(crashing, none, false), { action: 'idle', waiting: { reason: 'ContainerWaiting', message: 'Waiting for container to start' } });
+  assert.deepEqual(decideContainer({ ...running, containerId: '' }, work, true), { action: 'idle', waiting: { reason: 'ContainerWaiting', message: 'Waiting for container to start' } });
+  assert.deepEqual(decideContainer(running, work, true), { action: 'idle', waiting: { reason: 'Trigger', message: 'Only updates on manual trigger' } });
 });

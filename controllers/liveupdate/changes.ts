@@ -1,0 +1,96 @@
+/**
+ * The changes waiting for each selected container, gathered once per reconcile: containers
+ * synced up to the same time share one list of files and one plan, and an initial sync walks
+ * the sync roots once however many containers it serves.
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { Logger } from 'winston';
+import type { LiveUpdateSpec } from '../../src/apis/index.ts';
+import { createIgnoreMatcher, type IgnoreMatcher } from '../../src/adapters/ignore/matcher.ts';
+import { errorText } from '../../src/util/errors.ts';
+import type { Monitor } from './monitor.ts';
+import { plan, resolveSyncs, syncRootMappings, type Plan } from './plan.ts';
+import type { FailureReason } from './status.ts';
+
+/** ContainerChanges are the files a container has not seen yet, their time span (µs) and their plan. */
+export interface ContainerChanges {
+  files: string[];
+  /** newest is the time of the newest change: the container's high-water mark once applied. */
+  newest: number;
+  /** oldest is the time of the oldest change: where a failure caused by them starts. */
+  oldest: number;
+  plan: Plan;
+}
+
+/** PendingChanges computes ContainerChanges by high-water mark, each at most once. */
+export class PendingChanges {
+  private readonly byMark = new Map<string, Promise<ContainerChanges | { failure: { reason: FailureReason; message: string } }>>();
+  private matcher?: IgnoreMatcher;
+
+  constructor(
+    private readonly spec: LiveUpdateSpec,
+    private readonly mon: Monitor,
+    private readonly startedUs: number,
+    private readonly nowUs: number,
+    private readonly cwd: string | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  /** forContainer gives the changes after highWaterMark, or every file of the sync roots for an initial sync. */
+  forContainer(highWaterMark: number, initial: boolean): Promise<ContainerChanges | { failure: { reason: FailureReason; message: string } }> {
+    const key = initial ? 'initial' : String(highWaterMark);
+    let p = this.byMark.get(key);
+    if (!p) {
+      p = initial ? this.initial() : this.since(highWaterMark);
+      this.byMark.set(key, p);
+    }
+    return p;
+  }
+
+  /** initialSyncFilter is the ignore matcher an initial sync archives through. */
+  initialSyncFilter(): IgnoreMatcher {
+    this.matcher ??= createIgnoreMatcher(this.mon.ignores());
+    return this.matcher;
+  }
+
+  private async since(highWaterMark: number): Promise<ContainerChanges> {
+    const { files, newest, oldest } = this.mon.changedSince(highWaterMark);
+    return { files, newest, oldest, plan: await plan(this.spec, files, { cwd: this.cwd }) };
+  }
+
+  private async initial(): Promise<ContainerChanges | { failure: { reason: FailureReason; message: string } }> {
+    let files: string[];
+    try {
+      files = await walkSyncRoots(this.spec, this.initialSyncFilter(), this.log);
+    } catch (err) {
+      return { failure: { reason: 'InitialSyncError', message: `Failed to collect files for initial sync: ${errorText(err)}` } };
+    }
+    const { mappings } = await syncRootMappings(this.spec);
+    return { files, newest: this.nowUs, oldest: this.startedUs, plan: await plan(this.spec, files, { cwd: this.cwd, mappingsOverride: mappings }) };
+  }
+}
+
+/** walkSyncRoots lists every file under the sync roots that the ignores keep (initial sync). */
+export async function walkSyncRoots(spec: LiveUpdateSpec, matcher: IgnoreMatcher, log: Logger): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (p: string): Promise<void> => {
+    const st = await fsp.lstat(p);
+    if (!st.isDirectory()) {
+      if (!matcher.matches(p)) out.push(p);
+      return;
+    }
+    if (matcher.matchesEntireDir(p)) return;
+    for (const child of await fsp.readdir(p)) await walk(path.join(p, child));
+  };
+  for (const s of resolveSyncs(spec)) {
+    try {
+      await fsp.stat(s.localPath);
+    } catch {
+      log.warn('Initial sync: sync path does not exist', { localPath: s.localPath });
+      continue;
+    }
+    await walk(s.localPath);
+  }
+  return [...new Set(out)].sort();
+}
