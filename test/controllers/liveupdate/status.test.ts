@@ -49,7 +49,7 @@ test('each container is decided in order: finished, stopped plan, nothing to do,
   assert.deepEqual(decideContainer(running, work, false), { action: 'apply' });
   assert.deepEqual(decideContainer({ ...running, podDone: true }, stopped, false), { action: 'terminated' });
   assert.deepEqual(decideContainer({ ...running, state: 'terminated' }, work, false), { action: 'terminated' });
-  assert.deepEqual(decideContainer(running, stopped, true), { action: 'fail', ...stopped });
+  assert.deepEqual(decideContainer(running, stopped, true), { action: 'fail', reason: stopped.reason, message: stopped.message });
   assert.deepEqual(decideContainer(running, none, false), { action: 'idle', waiting: undefined });
   assert.deepEqual(decideContainer(running, none, true), { action: 'idle', waiting: { reason: 'Trigger', message: 'Only updates on manual trigger' } });
 
