@@ -2,6 +2,7 @@ import type { Logger } from 'winston';
 import {
   annotations,
   kindByName,
+  microTimeString,
   resourceName,
   triggerQueueName,
   type ConfigMap,
@@ -41,7 +42,6 @@ import {
   isWaitingOnTrigger,
   kubernetesView,
   microNow,
-  microTimeString,
   type FailureReason,
   type ResourceView,
   type SelectedContainer,

@@ -186,13 +186,6 @@ export function failedState(
   return { reason, message, lastTransitionTime };
 }
 
-/** microTimeString formats microseconds since the epoch as an RFC 3339 MicroTime. */
-export function microTimeString(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const frac = String(us - ms * 1000).padStart(3, '0');
-  return new Date(ms).toISOString().replace(/Z$/, `${frac}Z`);
-}
-
 /** microNow is the clock's time in microseconds since the epoch. */
 export function microNow(d: Date): number {
   return d.getTime() * 1000;

@@ -66,6 +66,7 @@
  * no grace period; a duration of 0 turns a timeout off.
  */
 import {
+  microTimeString,
   microTimeValue,
   resourceName,
   type Cluster,
@@ -141,18 +142,12 @@ function parseGoBool(v: string): boolean | undefined {
 
 const epoch = '1970-01-01T00:00:00.000000Z';
 
-/** micro formats microseconds since the epoch as a MicroTime. */
-function micro(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const sub = Math.floor(us - ms * 1000);
-  return new Date(ms).toISOString().replace(/Z$/, `${String(sub).padStart(3, '0')}Z`);
-}
 
 /** asMicro normalises the first valid Time or MicroTime among candidates to a MicroTime. */
 function asMicro(...candidates: Array<string | undefined>): string | undefined {
   for (const c of candidates) {
     const us = microTimeValue(c);
-    if (!Number.isNaN(us)) return micro(us);
+    if (!Number.isNaN(us)) return microTimeString(us);
   }
   return undefined;
 }

@@ -94,9 +94,16 @@ export const annotations = {
 /** The ConfigMap through which a resource is triggered (Tilt's trigger queue). */
 export const triggerQueueName = 'tilt-trigger-queue';
 
-/** nowMicro is the current time as an RFC 3339 MicroTime string (microsecond precision, UTC). */
+/** toMicroTime formats a Date as an RFC 3339 MicroTime string (microsecond precision, UTC). */
 export function toMicroTime(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/** microTimeString formats microseconds since the epoch as a MicroTime (RFC 3339, six digits, UTC). */
+export function microTimeString(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const frac = String(Math.floor(us - ms * 1000)).padStart(3, '0');
+  return new Date(ms).toISOString().replace(/Z$/, `${frac}Z`);
 }
 
 /** toTime formats a Time (second precision, UTC). */

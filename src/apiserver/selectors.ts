@@ -47,8 +47,19 @@ function checkValue(v: string) {
   }
 }
 
+/** LabelsMatcher tests a set of labels. */
+export type LabelsMatcher = (labels: Record<string, string> | undefined) => boolean;
+
+/** parseLabelSelector parses `a=b,c!=d,e in (f,g),h notin (i),j,!k,l>3`; empty matches everything. */
 export function parseLabelSelector(input: string | null | undefined): Matcher {
   if (!input || !input.trim()) return matchAll;
+  const matches = labelsMatcher(input);
+  return (obj) => matches(obj.metadata.labels);
+}
+
+/** labelsMatcher parses a label selector into a test of a set of labels. */
+export function labelsMatcher(input: string | null | undefined): LabelsMatcher {
+  if (!input || !input.trim()) return () => true;
   const reqs: Requirement[] = [];
   for (const rawPart of splitTop(input)) {
     const part = rawPart.trim();
@@ -77,8 +88,8 @@ export function parseLabelSelector(input: string | null | undefined): Matcher {
       throw badRequest(`unable to parse requirement: couldn't parse the selector string "${input}"`);
     }
   }
-  return (obj) => {
-    const labels = obj.metadata.labels ?? {};
+  return (set) => {
+    const labels = set ?? {};
     return reqs.every((r) => {
       const has = Object.prototype.hasOwnProperty.call(labels, r.key);
       const v = labels[r.key];
@@ -123,19 +134,33 @@ function splitEscaped(s: string, sep: string): string[] {
 
 const unescape = (s: string) => s.replace(/\\(.)/g, '$1');
 
-export function parseFieldSelector(input: string | null | undefined): Matcher {
-  if (!input || !input.trim()) return matchAll;
-  const tests: Array<(obj: KubeObject) => boolean> = [];
+/**
+ * FieldSet is what a field selector may name for one resource: a getter per field, and the
+ * message for any other field (the server's words differ between built-in and custom resources).
+ */
+export interface FieldSet<T = KubeObject> {
+  fields: Record<string, (obj: T) => string>;
+  unsupported(field: string): string;
+}
+
+/** tiltFields are the fields of every tilt.dev kind: cluster-scoped, selectable by name only. */
+export const tiltFields: FieldSet = {
+  fields: { 'metadata.name': (o) => o.metadata.name ?? '', 'metadata.namespace': () => '' },
+  unsupported: (field) => `"${field}" is not a known field selector: only "metadata.name", "metadata.namespace"`,
+};
+
+/** parseFieldSelector parses `metadata.name=x,status.phase!=Running` over the fields of `set`. */
+export function parseFieldSelector<T = KubeObject>(input: string | null | undefined, set: FieldSet<T> = tiltFields as unknown as FieldSet<T>): (obj: T) => boolean {
+  if (!input || !input.trim()) return () => true;
+  const tests: Array<(obj: T) => boolean> = [];
   for (const part of splitEscaped(input, ',')) {
     const m = /^((?:[^\\=!]|\\.)+?)\s*(==|=|!=)\s*(.*)$/.exec(part.trim());
     if (!m) throw badRequest(`invalid selector: '${input}'; can't understand '${part}'`);
     const field = unescape(m[1]);
     const value = unescape(m[3]);
     const negate = m[2] === '!=';
-    let get: (obj: KubeObject) => string;
-    if (field === 'metadata.name') get = (o) => o.metadata.name ?? '';
-    else if (field === 'metadata.namespace') get = () => '';
-    else throw badRequest(`"${field}" is not a known field selector: only "metadata.name", "metadata.namespace"`);
+    const get = Object.prototype.hasOwnProperty.call(set.fields, field) ? set.fields[field] : undefined;
+    if (!get) throw badRequest(set.unsupported(field));
     tests.push((o) => (get(o) === value) !== negate);
   }
   return (obj) => tests.every((t) => t(obj));

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { imageNamesEqual, normalizedImageName, isWaitingOnTrigger, microTimeString, failedState, decideContainer, type SelectedContainer } from '../../../controllers/liveupdate/status.ts';
+import { imageNamesEqual, normalizedImageName, isWaitingOnTrigger, failedState, decideContainer, type SelectedContainer } from '../../../controllers/liveupdate/status.ts';
 import { goFileList, isUnderOrEqual } from '../../../controllers/liveupdate/plan.ts';
-import { microTimeValue } from '../../../src/apis/index.ts';
+import { microTimeString, microTimeValue } from '../../../src/apis/index.ts';
 
 test('image names compare by normalized name, ignoring tags and digests', () => {
   assert.equal(normalizedImageName('foo'), 'docker.io/library/foo');
