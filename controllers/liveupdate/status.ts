@@ -11,6 +11,7 @@ import type {
   LiveUpdateStateFailed,
 } from '../../src/apis/index.ts';
 import { microTimeValue, toMicroTime } from '../../src/apis/index.ts';
+import { refNamesEqual } from '../../src/adapters/images/reference.ts';
 
 /** Failure reasons a LiveUpdate reports. */
 export const failureReasons = [
@@ -121,48 +122,13 @@ function kubernetesSelectorMatches(
   c: { name: string; image?: string },
   imageMap: ImageMap | undefined,
 ): boolean {
-  if (selector.image) return imageNamesEqual(selector.image, c.image ?? '');
+  if (selector.image) return refNamesEqual(selector.image, c.image ?? '');
   if (selector.containerName) return selector.containerName === c.name;
   if (selector.imageMapName) {
     const ref = imageMap?.status?.imageFromCluster;
-    return !!ref && imageNamesEqual(ref, c.image ?? '');
+    return !!ref && refNamesEqual(ref, c.image ?? '');
   }
   return false;
-}
-
-/**
- * normalizedImageName is an image reference's repository in full form (`docker.io/library/foo`),
- * without tag or digest; undefined when it is not a valid reference.
- */
-export function normalizedImageName(ref: string): string | undefined {
-  let s = ref.trim();
-  if (!s) return undefined;
-  const at = s.indexOf('@');
-  if (at >= 0) s = s.slice(0, at);
-  const slash = s.lastIndexOf('/');
-  const colon = s.lastIndexOf(':');
-  if (colon > slash) {
-    const tag = s.slice(colon + 1);
-    if (!/^[\w][\w.-]{0,127}$/.test(tag)) return undefined;
-    s = s.slice(0, colon);
-  }
-  const parts = s.split('/');
-  let domain = 'docker.io';
-  if (parts.length > 1 && (parts[0]!.includes('.') || parts[0]!.includes(':') || parts[0] === 'localhost')) {
-    domain = parts.shift()!;
-  }
-  if (domain === 'index.docker.io') domain = 'docker.io';
-  if (domain === 'docker.io' && parts.length === 1) parts.unshift('library');
-  const component = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-  if (parts.length === 0 || !parts.every((p) => component.test(p))) return undefined;
-  return `${domain}/${parts.join('/')}`;
-}
-
-/** imageNamesEqual compares two references by name only: tags and digests are ignored. */
-export function imageNamesEqual(a: string, b: string): boolean {
-  const na = normalizedImageName(a);
-  const nb = normalizedImageName(b);
-  return na !== undefined && na === nb;
 }
 
 /** isWaitingOnTrigger: manual mode and the resource is not in the trigger queue (keys ending in `-name`). */

@@ -1,13 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { imageNamesEqual, normalizedImageName, isWaitingOnTrigger, failedState, decideContainer, type SelectedContainer } from '../../../controllers/liveupdate/status.ts';
+import { isWaitingOnTrigger, failedState, decideContainer, type SelectedContainer } from '../../../controllers/liveupdate/status.ts';
 import { goFileList, isUnderOrEqual } from '../../../controllers/liveupdate/plan.ts';
 import { microTimeString, microTimeValue } from '../../../src/apis/index.ts';
+import { refNamesEqual as imageNamesEqual, tryParseRef } from '../../../src/adapters/images/reference.ts';
+
+const normalizedImageName = (ref: string) => tryParseRef(ref)?.name;
 
 test('image names compare by normalized name, ignoring tags and digests', () => {
   assert.equal(normalizedImageName('foo'), 'docker.io/library/foo');
   assert.equal(normalizedImageName('user/foo:1'), 'docker.io/user/foo');
-  assert.equal(normalizedImageName('localhost:5000/foo@sha256:abc'), 'localhost:5000/foo');
+  assert.equal(normalizedImageName(`localhost:5000/foo@sha256:${'a'.repeat(64)}`), 'localhost:5000/foo');
   assert.equal(normalizedImageName('Foo'), undefined);
   assert.ok(imageNamesEqual('docker.io/library/foo:1', 'foo:2'));
   assert.ok(imageNamesEqual('nginx', 'library/nginx'));
