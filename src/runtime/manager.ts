@@ -101,6 +101,11 @@ export class Manager {
     return this.controllers.get(name);
   }
 
+  /** controllerNames lists the registered controllers, in registration order. */
+  controllerNames(): string[] {
+    return [...this.controllers.keys()];
+  }
+
   /** start starts the informers, waits for their first lists, then starts controllers and runnables. */
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`manager cannot start: it is ${this.state}`);

@@ -25,6 +25,7 @@ import { FakeContainerUpdater } from '../../../src/adapters/containers/index.ts'
 import { LiveUpdateReconciler } from '../../../controllers/liveupdate/reconciler.ts';
 import { setup as setupLiveUpdate } from '../../../controllers/liveupdate/index.ts';
 import { startTestApiServer } from '../../support/apiserver.ts';
+import { ControllerHarness } from '../../support/controllers.ts';
 import { requireDocker, runContainer, testImages } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
 
@@ -63,14 +64,6 @@ export interface Fixture {
 }
 
 export async function newFixture(t: TestContext): Promise<Fixture> {
-  const api = await startTestApiServer();
-  const client = new FerryClient(api.kubeConfig);
-  const dir = await fsp.realpath(await fsp.mkdtemp(path.join(os.tmpdir(), 'ferry-lu-')));
-  t.after(async () => {
-    client.close();
-    await api.close();
-    await fsp.rm(dir, { recursive: true, force: true });
-  });
   const clock = new FakeClock(new Date('2024-01-01T00:00:00Z'));
   const updater = new FakeContainerUpdater();
   const logs: LogLine[] = [];
@@ -88,36 +81,29 @@ export async function newFixture(t: TestContext): Promise<Fixture> {
       }),
     ],
   });
-  const reconciler = new LiveUpdateReconciler({
-    client,
+  const h = await ControllerHarness.start(t, {
     clock,
     log,
-    updaters: { docker: updater, kubernetes: () => updater },
-    cwd: dir,
+    dirPrefix: 'ferry-lu-',
+    setup: (mgr, env) => setupLiveUpdate(mgr, { log, clock, updaters: { docker: updater, kubernetes: () => updater }, cwd: env.dir }),
   });
-  const signal = new AbortController().signal;
+  const { client, dir } = h;
 
   const f: Fixture = {
     client,
     clock,
     updater,
-    reconciler,
+    reconciler: h.wired.reconciler,
     dir,
     logs,
-    reconcile: (name = 'lu') => reconciler.reconcile({ name }, { log, signal }).then(() => undefined),
-    async get(name = 'lu') {
-      const lu = await client.get<LiveUpdate>('LiveUpdate', name);
-      if (!lu) throw new Error(`no LiveUpdate ${name}`);
-      return lu;
-    },
-    create: (obj) => client.create(obj),
+    reconcile: (name = 'lu') => h.reconcile('liveupdate', name),
+    get: (name = 'lu') => h.mustGet<LiveUpdate>('LiveUpdate', name),
+    create: (obj) => h.create(obj),
     async setStatus(kind, name, status) {
-      const obj = await client.get(kind, name);
-      if (!obj) throw new Error(`no ${kind} ${name}`);
-      await client.updateStatus({ ...obj, status });
+      await h.setStatus(kind, name, status);
     },
     async liveUpdate(spec = {}, meta = {}) {
-      return client.create<LiveUpdate>({
+      return h.create<LiveUpdate>({
         apiVersion: 'tilt.dev/v1alpha1',
         kind: 'LiveUpdate',
         metadata: { name: 'lu', ...meta },
@@ -133,7 +119,7 @@ export async function newFixture(t: TestContext): Promise<Fixture> {
     async dockerCompose(id = 'c1', state = 'running') {
       const existing = await client.get<DockerComposeService>('DockerComposeService', 'svc');
       if (!existing) {
-        await client.create<DockerComposeService>({
+        await h.create<DockerComposeService>({
           apiVersion: 'tilt.dev/v1alpha1',
           kind: 'DockerComposeService',
           metadata: { name: 'svc' },
@@ -147,7 +133,7 @@ export async function newFixture(t: TestContext): Promise<Fixture> {
       });
     },
     async fileWatch(name = 'fw', ignores) {
-      await client.create<FileWatch>({
+      await h.create<FileWatch>({
         apiVersion: 'tilt.dev/v1alpha1',
         kind: 'FileWatch',
         metadata: { name },
@@ -167,13 +153,13 @@ export async function newFixture(t: TestContext): Promise<Fixture> {
       const obj = await client.get<FileWatch>('FileWatch', fw);
       if (!obj) throw new Error(`no FileWatch ${fw}`);
       const events = [...(obj.status?.fileEvents ?? []), { time, seenFiles: files.map((x) => path.join(dir, x)) }].slice(-20);
-      await client.updateStatus<FileWatch>({ ...obj, status: { ...obj.status, fileEvents: events, lastEventTime: time } });
+      await h.setStatus<FileWatch>('FileWatch', fw, { ...obj.status, fileEvents: events, lastEventTime: time });
       return time;
     },
     async imageMapBuilt(name, buildStart) {
       const existing = await client.get<ImageMap>('ImageMap', name);
       if (!existing) {
-        await client.create<ImageMap>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ImageMap', metadata: { name }, spec: { selector: name } });
+        await h.create<ImageMap>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ImageMap', metadata: { name }, spec: { selector: name } });
       }
       await f.setStatus<ImageMap>('ImageMap', name, {
         image: `${name}:1`,
@@ -182,16 +168,8 @@ export async function newFixture(t: TestContext): Promise<Fixture> {
         buildStartTime: toMicroTime(buildStart),
       });
     },
-    async steadyState(name = 'lu') {
-      const before = await f.get(name);
-      const calls = updater.calls.length;
-      await f.reconcile(name);
-      const after = await f.get(name);
-      if (after.metadata.resourceVersion !== before.metadata.resourceVersion) {
-        throw new Error(`not steady: status changed from ${JSON.stringify(before.status)} to ${JSON.stringify(after.status)}`);
-      }
-      if (updater.calls.length !== calls) throw new Error('not steady: the container was updated again');
-    },
+    steadyState: (name = 'lu') =>
+      h.steadyState('liveupdate', 'LiveUpdate', name, { snapshot: () => updater.calls.length, what: 'the container was updated again' }),
   };
   return f;
 }
