@@ -1,47 +1,51 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Cmd, ConfigMap, FileWatch, KubeObject } from '../../../src/apis/index.ts';
 import { toMicroTime } from '../../../src/apis/index.ts';
-import { FerryClient } from '../../../src/client/index.ts';
-import { Manager, realClock, type Clock, type Controller } from '../../../src/runtime/index.ts';
+import type { FerryClient } from '../../../src/client/index.ts';
+import type { Clock, Controller, Manager } from '../../../src/runtime/index.ts';
 import { setup, type CmdReconciler } from '../../../controllers/cmd/index.ts';
 import type { LogBuffer } from '../../../src/util/log-buffer.ts';
-import { startTestApiServer, type TestApiServer } from '../../support/apiserver.ts';
-import { waitFor } from '../../support/wait.ts';
-import { silentLogger } from '../../../src/log.ts';
+import type { TestContext } from 'node:test';
+import { ControllerHarness } from '../../support/controllers.ts';
 
 
 /**
- * Fixture runs the Cmd controller against the embedded API server (memory storage) with real
+ * Fixture runs the Cmd controller (its real setup) on the controller test harness, with real
  * processes, in a temporary directory that is the controller's working directory.
  */
 export class Fixture {
-  private stopped = false;
-  private constructor(
-    readonly dir: string,
-    readonly server: TestApiServer,
-    readonly client: FerryClient,
-    readonly mgr: Manager,
-    readonly reconciler: CmdReconciler,
-    readonly logs: LogBuffer,
-    readonly controller: Controller,
-  ) {}
+  readonly dir: string;
+  readonly client: FerryClient;
+  readonly mgr: Manager;
+  readonly reconciler: CmdReconciler;
+  readonly logs: LogBuffer;
+  readonly controller: Controller;
 
-  static async start(opts: { clock?: Clock; stopGraceMs?: number; extra?: (mgr: Manager) => void } = {}): Promise<Fixture> {
-    const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-cmd-test-')));
-    const server = await startTestApiServer();
-    const client = new FerryClient(server.kubeConfig);
-    const log = silentLogger();
-    const mgr = new Manager({ kubeConfig: server.kubeConfig, log, clock: opts.clock ?? realClock });
-    const { reconciler, logs, controller } = setup(mgr, { cwd: dir, stopGraceMs: opts.stopGraceMs ?? 2_000 });
-    opts.extra?.(mgr);
-    await mgr.start();
-    return new Fixture(dir, server, client, mgr, reconciler, logs, controller);
+  private constructor(private readonly h: ControllerHarness<ReturnType<typeof setup>>) {
+    this.dir = h.dir;
+    this.client = h.client;
+    this.mgr = h.mgr;
+    this.reconciler = h.wired.reconciler;
+    this.logs = h.wired.logs;
+    this.controller = h.wired.controller;
+  }
+
+  static async start(t: TestContext, opts: { clock?: Clock; stopGraceMs?: number; extra?: (mgr: Manager) => void } = {}): Promise<Fixture> {
+    const h = await ControllerHarness.start(t, {
+      clock: opts.clock,
+      dirPrefix: 'ferry-cmd-test-',
+      setup: (mgr, env) => {
+        const wired = setup(mgr, { cwd: env.dir, stopGraceMs: opts.stopGraceMs ?? 2_000 });
+        opts.extra?.(mgr);
+        return wired;
+      },
+    });
+    return new Fixture(h);
   }
 
   async create<T extends KubeObject>(obj: T): Promise<T> {
-    return this.client.create(obj);
+    return this.h.create(obj);
   }
 
   async cmd(name: string, spec: Cmd['spec'], annotations?: Record<string, string>): Promise<Cmd> {
@@ -54,13 +58,7 @@ export class Fixture {
 
   /** waitStatus waits until the Cmd's status satisfies pred, and returns the Cmd. */
   async waitStatus(name: string, pred: (s: NonNullable<Cmd['status']>) => boolean, what = 'status', timeoutMs = 15_000): Promise<Cmd> {
-    return waitFor(
-      async () => {
-        const c = await this.get(name);
-        return c?.status && pred(c.status) ? c : undefined;
-      },
-      { message: `${name}: ${what}`, timeoutMs },
-    );
+    return this.h.waitStatus<Cmd>('Cmd', name, pred, what, timeoutMs);
   }
 
   async runningPid(name: string): Promise<number> {
@@ -93,32 +91,23 @@ export class Fixture {
 
   /** steady reconciles name again and tells whether its stored object stayed the same. */
   async steady(name: string): Promise<boolean> {
-    await this.controller.idle();
-    const before = (await this.get(name))?.metadata.resourceVersion;
-    this.controller.enqueue(name);
-    await this.controller.idle();
-    return (await this.get(name))?.metadata.resourceVersion === before;
+    try {
+      await this.h.steadyState('cmd', 'Cmd', name);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
+  /** stop stops the manager (the harness also stops it after the test). */
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
     await this.mgr.stop();
-  }
-
-  async close(): Promise<void> {
-    await this.stop();
-    this.client.close();
-    await this.server.close();
-    fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
-/** newFixture starts a Fixture closed after the test. */
-export async function newFixture(t: { after(fn: () => Promise<void>): void }, opts?: Parameters<typeof Fixture.start>[0]): Promise<Fixture> {
-  const f = await Fixture.start(opts);
-  t.after(() => f.close());
-  return f;
+/** newFixture starts a Fixture that stops after the test. */
+export function newFixture(t: TestContext, opts?: Parameters<typeof Fixture.start>[1]): Promise<Fixture> {
+  return Fixture.start(t, opts);
 }
 
 /** pidAlive is true while a process exists and is not a zombie. */
