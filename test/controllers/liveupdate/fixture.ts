@@ -1,14 +1,12 @@
 import { promises as fsp } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import type Docker from 'dockerode';
 import tarStream from 'tar-stream';
-import winston from 'winston';
-import { FerryClient } from '../../../src/client/index.ts';
-import { FakeClock, Manager, realClock } from '../../../src/runtime/index.ts';
-import { silentLogger } from '../../../src/log.ts';
+import winston, { type Logger } from 'winston';
+import type { FerryClient } from '../../../src/client/index.ts';
+import { FakeClock, realClock, type Manager } from '../../../src/runtime/index.ts';
 import {
   toMicroTime,
   type ConfigMap,
@@ -24,7 +22,6 @@ import {
 import { FakeContainerUpdater } from '../../../src/adapters/containers/index.ts';
 import { LiveUpdateReconciler } from '../../../controllers/liveupdate/reconciler.ts';
 import { setup as setupLiveUpdate } from '../../../controllers/liveupdate/index.ts';
-import { startTestApiServer } from '../../support/apiserver.ts';
 import { ControllerHarness } from '../../support/controllers.ts';
 import { requireDocker, runContainer, testImages } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
@@ -229,31 +226,17 @@ export function waitLiveUpdate(
 }
 
 /**
- * startControllers runs an API server and a manager with the controllers `setup` registers, and
- * makes a scratch directory. After the test the manager stops, the server closes, `cleanup`
- * runs, and the directory goes.
+ * startControllers runs the controllers `setup` registers on the controller test harness and
+ * gives its client and scratch directory; `cleanup` runs after the test.
  */
 export async function startControllers(
   t: TestContext,
   dirPrefix: string,
-  setup: (mgr: Manager, log: winston.Logger) => void,
+  setup: (mgr: Manager, log: Logger) => void,
   cleanup?: () => Promise<void>,
 ): Promise<{ client: FerryClient; dir: string }> {
-  const api = await startTestApiServer();
-  const client = new FerryClient(api.kubeConfig);
-  const log = silentLogger();
-  const mgr = new Manager({ kubeConfig: api.kubeConfig, log });
-  setup(mgr, log);
-  await mgr.start();
-  const dir = await fsp.realpath(await fsp.mkdtemp(path.join(os.tmpdir(), dirPrefix)));
-  t.after(async () => {
-    await mgr.stop();
-    client.close();
-    await api.close();
-    await cleanup?.();
-    await fsp.rm(dir, { recursive: true, force: true });
-  });
-  return { client, dir };
+  const h = await ControllerHarness.start(t, { dirPrefix, setup: (mgr, env) => setup(mgr, env.log), cleanup });
+  return { client: h.client, dir: h.dir };
 }
 
 type LiveUpdateStatus = NonNullable<LiveUpdate['status']>;

@@ -1,28 +1,19 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CmdImage, ConfigMap, DockerComposeService, KubeObject, Session } from '../../../src/apis/index.ts';
-import { FerryClient, ApiError } from '../../../src/client/index.ts';
-import { FakeClock, Manager, type Controller } from '../../../src/runtime/index.ts';
+import { ApiError } from '../../../src/client/index.ts';
+import { FakeClock, type Controller } from '../../../src/runtime/index.ts';
 import { ensureDefaultSession, setup } from '../../../controllers/session/index.ts';
-import { startTestApiServer } from '../../support/apiserver.ts';
+import { ControllerHarness } from '../../support/controllers.ts';
 import { waitFor } from '../../support/wait.ts';
-import { silentLogger } from '../../../src/log.ts';
 
 const start = new Date('2024-01-01T00:00:00Z');
 
-async function newFixture(t: { after(fn: () => Promise<void>): void }) {
-  const server = await startTestApiServer();
-  const client = new FerryClient(server.kubeConfig);
+async function newFixture(t: TestContext) {
   const clock = new FakeClock(start);
-  const log = silentLogger();
-  const mgr = new Manager({ kubeConfig: server.kubeConfig, log, clock });
-  const { controller } = setup(mgr, { pid: 4242 });
-  await mgr.start();
-  t.after(async () => {
-    await mgr.stop();
-    client.close();
-    await server.close();
-  });
+  const h = await ControllerHarness.start(t, { clock, setup: (mgr) => setup(mgr, { pid: 4242 }) });
+  const { client, mgr } = h;
+  const controller = h.wired.controller;
   const f = {
     client,
     clock,
@@ -33,9 +24,9 @@ async function newFixture(t: { after(fn: () => Promise<void>): void }) {
     },
     controller: controller as Controller,
     async create<T extends KubeObject>(obj: T, status?: T['status']): Promise<T> {
-      const created = await client.create(obj);
+      const created = await h.create(obj);
       if (status === undefined) return created;
-      return client.patchStatus<T>(obj.kind!, obj.metadata.name!, { status });
+      return h.setStatus<T>(obj.kind!, obj.metadata.name!, status);
     },
     async session(name: string, pred: (s: Session) => boolean, what: string): Promise<Session> {
       return waitFor(async () => {

@@ -1,32 +1,20 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Cmd, Session } from '../../../src/apis/index.ts';
-import { FerryClient } from '../../../src/client/index.ts';
-import { Manager } from '../../../src/runtime/index.ts';
 import * as cmd from '../../../controllers/cmd/index.ts';
 import * as session from '../../../controllers/session/index.ts';
-import { startTestApiServer } from '../../support/apiserver.ts';
+import { ControllerHarness } from '../../support/controllers.ts';
 import { waitFor } from '../../support/wait.ts';
-import { silentLogger } from '../../../src/log.ts';
 
-async function newFixture(t: { after(fn: () => Promise<void>): void }) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-session-cmd-'));
-  const server = await startTestApiServer();
-  const client = new FerryClient(server.kubeConfig);
-  const log = silentLogger();
-  const mgr = new Manager({ kubeConfig: server.kubeConfig, log });
-  cmd.setup(mgr, { cwd: dir, stopGraceMs: 1_000 });
-  session.setup(mgr, { cwd: dir });
-  await mgr.start();
-  t.after(async () => {
-    await mgr.stop();
-    client.close();
-    await server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+async function newFixture(t: TestContext) {
+  const h = await ControllerHarness.start(t, {
+    dirPrefix: 'ferry-session-cmd-',
+    setup: (mgr, env) => {
+      cmd.setup(mgr, { cwd: env.dir, stopGraceMs: 1_000 });
+      session.setup(mgr, { cwd: env.dir });
+    },
   });
+  const client = h.client;
   const done = (name: string) =>
     waitFor(async () => {
       const s = await client.get<Session>('Session', name);
