@@ -59,8 +59,11 @@ export class ControllerHarness<S = unknown> {
     readonly wired: S,
   ) {}
 
-  /** start builds the harness, runs `setup` and starts the manager; everything stops after the test. */
-  static async start<S>(t: TestContext, opts: HarnessOptions<S>): Promise<ControllerHarness<S>> {
+  /**
+   * start builds the harness, runs `setup` and starts the manager; everything stops after the test
+   * (`t` is a test's context, or anything with `after`, e.g. a suite's hook list).
+   */
+  static async start<S>(t: Pick<TestContext, 'after'> | { after(fn: () => Promise<void>): unknown }, opts: HarnessOptions<S>): Promise<ControllerHarness<S>> {
     const api = await startTestApiServer();
     const client = new FerryClient(api.kubeConfig);
     const clock = opts.clock ?? realClock;

@@ -4,53 +4,56 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import winston from 'winston';
 import type { Cluster } from '../../../src/apis/cluster.ts';
 import type { KubernetesDiscovery, Pod } from '../../../src/apis/kubernetesdiscovery.ts';
 import { apiVersion, type KubeObject } from '../../../src/apis/meta.ts';
-import { Manager, type ReconcileContext } from '../../../src/runtime/index.ts';
+import type { Manager } from '../../../src/runtime/index.ts';
 import { setup, type KubernetesDiscoveryReconciler } from '../../../controllers/kubernetesdiscovery/index.ts';
 import { KubeCluster } from '../../fixtures/kube-cluster/index.ts';
-import { startTestApiServer, type TestApiServer } from '../../support/apiserver.ts';
+import { ControllerHarness } from '../../support/controllers.ts';
 import { requireDocker, testImages } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
-import { silentLogger } from '../../../src/log.ts';
 
 const run = promisify(execFile);
 const sleeper = ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"];
 
 
 /**
- * Fixture runs the KubernetesDiscovery controller against the embedded API server and the test
- * cluster (pods backed by real containers), reached through a kubeconfig file.
+ * Fixture runs the KubernetesDiscovery controller on the controller test harness, against the
+ * test cluster (pods backed by real containers) reached through a kubeconfig file.
  */
 class Fixture {
+  private readonly cleanups: Array<() => Promise<void>> = [];
+  private h!: ControllerHarness<ReturnType<typeof setup>>;
   private constructor(
     readonly kube: KubeCluster,
     readonly kubeconfigPath: string,
-    readonly api: TestApiServer,
-    readonly mgr: Manager,
-    readonly reconciler: KubernetesDiscoveryReconciler,
-    readonly log: winston.Logger,
   ) {}
+
+  get mgr(): Manager {
+    return this.h.mgr;
+  }
+
+  get reconciler(): KubernetesDiscoveryReconciler {
+    return this.h.wired.reconciler;
+  }
 
   static async start(): Promise<Fixture> {
     const kube = await KubeCluster.start();
     const kubeconfigPath = await kube.writeKubeconfig(undefined, { context: 'fixture' });
-    const api = await startTestApiServer();
-    const log = silentLogger();
-    const mgr = new Manager({ kubeConfig: api.kubeConfig, log });
-    const { reconciler } = setup(mgr, { kubeconfigPath, watchRetryMs: 100 });
-    await mgr.start();
-    return new Fixture(kube, kubeconfigPath, api, mgr, reconciler, log);
+    const f = new Fixture(kube, kubeconfigPath);
+    f.h = await ControllerHarness.start({ after: (fn: () => Promise<void>) => f.cleanups.push(fn) }, {
+      setup: (mgr) => setup(mgr, { kubeconfigPath, watchRetryMs: 100 }),
+    });
+    return f;
   }
 
   async create<T extends KubeObject>(obj: T): Promise<T> {
-    return this.mgr.client.create({ apiVersion, ...obj });
+    return this.h.create({ apiVersion, ...obj });
   }
 
   async kd(name: string): Promise<KubernetesDiscovery | undefined> {
-    return this.mgr.client.get<KubernetesDiscovery>('KubernetesDiscovery', name);
+    return this.h.get<KubernetesDiscovery>('KubernetesDiscovery', name);
   }
 
   async waitKD(name: string, pred: (kd: KubernetesDiscovery) => boolean, message: string): Promise<KubernetesDiscovery> {
@@ -62,16 +65,15 @@ class Fixture {
 
   /** steadyState reconciles once more and returns the resourceVersion before and after. */
   async steadyState(name: string): Promise<{ before?: string; after?: string }> {
+    await this.h.settle();
     const before = (await this.kd(name))?.metadata.resourceVersion;
-    const ctx: ReconcileContext = { log: this.log, signal: new AbortController().signal };
-    await this.reconciler.reconcile({ name }, ctx);
+    await this.h.reconcile('kubernetesdiscovery', name);
     const after = (await this.kd(name))?.metadata.resourceVersion;
     return { before, after };
   }
 
   async close(): Promise<void> {
-    await this.mgr.stop();
-    await this.api.close();
+    for (const fn of this.cleanups.reverse()) await fn();
     await this.kube.stop();
     await rm(path.dirname(this.kubeconfigPath), { recursive: true, force: true });
   }
