@@ -3,6 +3,7 @@ import type { Cache } from './cache.ts';
 import type { Controller } from './controller.ts';
 import type { ObjectEvent } from './informer.ts';
 import type { Reconciler } from './reconciler.ts';
+import type { Wake } from './wake.ts';
 
 /** Predicate filters the events that wake a reconciler: false drops the event. */
 export type Predicate<T extends KubeObject = KubeObject> = (ev: ObjectEvent<T>) => boolean;
@@ -29,6 +30,7 @@ interface Source {
  *     mgr.controller('filewatch')
  *       .for('FileWatch')
  *       .watches('ConfigMap', disableSourceMapper(mgr.cache, 'FileWatch'))
+ *       .wakes(wake)                      // background work: wake.enqueue(name)
  *       .complete(new FileWatchReconciler(deps));
  *
  * Every kind named here is cached (see Cache), and the controller starts after those caches
@@ -38,6 +40,7 @@ interface Source {
 export class ControllerBuilder {
   private forKind?: string;
   private readonly sources: Source[] = [];
+  private readonly wakers: Wake[] = [];
 
   constructor(
     private readonly deps: {
@@ -76,6 +79,12 @@ export class ControllerBuilder {
     return this;
   }
 
+  /** wakes binds a Wake: background work that calls `wake.enqueue(name)` reconciles name. */
+  wakes(wake: Wake): this {
+    this.wakers.push(wake);
+    return this;
+  }
+
   /** complete creates the controller, wires its event sources and registers it with the manager. */
   complete(reconciler: Reconciler): Controller {
     if (!this.forKind) throw new Error('for() must name the reconciled kind before complete()');
@@ -89,6 +98,7 @@ export class ControllerBuilder {
         for (const n of names) controller.enqueue(n);
       });
     }
+    for (const wake of this.wakers) wake.bind((name) => controller.enqueue(name));
     return controller;
   }
 }

@@ -10,6 +10,7 @@ import { FerryClient, type WatchEvent, type WatchHandle, type WatchOptions } fro
 import { disableSourceMapper, disableStatusFor } from '../../src/runtime/disable.ts';
 import { Informer, type ObjectEvent } from '../../src/runtime/informer.ts';
 import { Manager } from '../../src/runtime/manager.ts';
+import { Wake } from '../../src/runtime/wake.ts';
 import type { ReconcileContext, Reconciler, Request, Result } from '../../src/runtime/reconciler.ts';
 import { realClock } from '../../src/runtime/clock.ts';
 import { updateStatusIfChanged } from '../../src/runtime/status.ts';
@@ -295,4 +296,18 @@ test('an informer survives the server going away and coming back on the same por
   await client2.create<ConfigMap>({ kind: 'ConfigMap', metadata: { name: 'after' } });
   client2.close();
   await waitFor(() => events.includes('delete before') && events.includes('add after'), 'the informer to catch up');
+});
+
+test('background work wakes a reconcile through a Wake, also when it asks before the controller exists', async (t) => {
+  const f = await newFixture(t);
+  const seen: string[] = [];
+  const wake = new Wake();
+  wake.enqueue('early');
+  f.mgr.controller('woken').for('FileWatch').wakes(wake).complete({ reconcile: async (req: Request) => void seen.push(req.name) });
+  await f.mgr.start();
+  await waitFor(() => seen.includes('early'), 'the early wake');
+  wake.enqueue('later');
+  await waitFor(() => seen.includes('later'), 'the later wake');
+  assert.deepEqual([...seen].sort(), ['early', 'later']);
+  assert.throws(() => wake.bind(() => {}), /already bound/);
 });
