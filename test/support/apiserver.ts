@@ -77,6 +77,8 @@ export async function rawRequest(
   const token = opts.token === undefined ? server.token : opts.token;
   if (token !== null) headers.Authorization = `Bearer ${token}`;
   if (opts.body !== undefined && !headers['Content-Type']) headers['Content-Type'] = 'application/json';
+  // Node sends a DELETE body unframed unless its length is given.
+  if (opts.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(opts.body));
   return new Promise((resolve, reject) => {
     const req = https.request(u, { method: opts.method ?? 'GET', headers, ca: server.caCert }, (res) => {
       const chunks: Buffer[] = [];
