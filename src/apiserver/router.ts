@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { kindByPlural } from '../apis/registry.ts';
 import { apiVersion } from '../apis/meta.ts';
-import { ApiError, forbidden, internalError, pathNotFound, unauthorized } from './errors.ts';
+import { ApiError, badRequest, forbidden, internalError, pathNotFound, unauthorized } from './errors.ts';
 import { checkToken } from './security.ts';
 import { collection, health, item, serveDocument, settled, type Request, type ServerContext } from './handlers.ts';
 import { sendJSON } from './respond.ts';
@@ -25,8 +25,9 @@ const healthPaths = new Set(['/healthz', '/livez', '/readyz']);
 /** createRouter returns the request listener of the API server. */
 export function createRouter(ctx: ServerContext, access: Access, routes: Record<string, Route> = {}) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'https://localhost');
+    let url: URL | undefined;
     try {
+      url = requestURL(req.url);
       if (healthPaths.has(url.pathname)) return health(ctx, url.pathname, res);
       if (req.headers.origin !== undefined || req.method === 'OPTIONS') {
         throw forbidden('requests from web browsers are refused: this API runs commands on this machine');
@@ -35,17 +36,40 @@ export function createRouter(ctx: ServerContext, access: Access, routes: Record<
       if (!checkToken(req.headers.authorization, access.token)) throw unauthorized();
       await route(ctx, routes, req, res, url);
     } catch (err) {
-      if (!(err instanceof ApiError)) ctx.log.error('Request failed', { method: req.method, path: url.pathname, error: (err as Error).stack });
+      if (!(err instanceof ApiError)) ctx.log.error('Request failed', { method: req.method, path: url?.pathname, error: (err as Error).stack });
       const apiErr = err instanceof ApiError ? err : internalError(err);
       if (res.headersSent) {
         res.end();
         return;
       }
-      // The rest of a refused body is not read: the connection cannot be reused.
-      if (apiErr.code === 413) res.setHeader('Connection', 'close');
+      // The rest of a refused body is not read, or the request line made no sense: the
+      // connection cannot be reused.
+      if (apiErr.code === 413 || !url) res.setHeader('Connection', 'close');
       sendJSON(res, apiErr.code, apiErr.toStatus(), false);
     }
   };
+}
+
+/**
+ * requestURL parses a request target. Only the origin form (`/path?query`) is served; a
+ * target that is not one, or that does not parse, is a 400.
+ */
+function requestURL(target: string | undefined): URL {
+  if (!target?.startsWith('/')) throw badRequest(`the request target must be a path, got ${JSON.stringify(target ?? '')}`);
+  try {
+    return new URL(`https://localhost${target}`);
+  } catch {
+    throw badRequest(`the request target ${JSON.stringify(target)} is not a valid URL`);
+  }
+}
+
+/** pathSegment decodes one %-escaped path segment; a malformed escape is a 400. */
+function pathSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw badRequest(`invalid URL escape in the path segment ${JSON.stringify(s)}`);
+  }
 }
 
 async function route(ctx: ServerContext, routes: Record<string, Route>, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -59,7 +83,7 @@ async function route(ctx: ServerContext, routes: Record<string, Route>, req: Inc
   const extra = routes[p];
   if (extra && method === 'GET') return extra(req, res, url);
   if (!p.startsWith(prefix + '/')) throw pathNotFound();
-  const parts = p.slice(prefix.length + 1).split('/').map(decodeURIComponent);
+  const parts = p.slice(prefix.length + 1).split('/').map(pathSegment);
   const def = kindByPlural(parts[0]);
   if (!def || parts.length > 3) throw pathNotFound();
   const name = parts[1];

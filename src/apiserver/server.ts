@@ -45,6 +45,19 @@ export interface ApiServerOptions {
   routes?: Record<string, Route>;
   /** maxWatches is how many watches may be open at once; more get 429. Default 2,000. */
   maxWatches?: number;
+  /**
+   * headersTimeoutMs is how long a client may take to send a request's headers before the
+   * connection is closed. Default 32,000 (kube-apiserver's ReadHeaderTimeout).
+   */
+  headersTimeoutMs?: number;
+  /**
+   * requestTimeoutMs is how long a client may take to send a whole request, body included:
+   * a stalled or trickled upload is answered 408 and closed. Responses are not limited, so
+   * watches stay open as long as they like. Default 60,000.
+   */
+  requestTimeoutMs?: number;
+  /** idleTimeoutMs closes a kept-alive connection with no request for this long. Default 90,000. */
+  idleTimeoutMs?: number;
   /** writeKubeconfig: write `<dataDir>/kubeconfig` once the server answers. Default true. */
   writeKubeconfig?: boolean;
   version?: string;
@@ -92,11 +105,24 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const loopback = host === '127.0.0.1' || host === 'localhost' || host === '::1';
   const handler = createRouter(ctx, { token: creds.token, hostAllowed: (h) => !loopback || hostAllowed(h, port) }, opts.routes);
 
-  const server = https.createServer({ key: creds.serverKey, cert: creds.serverCert, minVersion: 'TLSv1.2' }, (req, res) => {
-    handler(req, res).catch((err) => log.error('Request handler crashed', { error: (err as Error).stack }));
-  });
-  server.headersTimeout = 30_000;
-  server.requestTimeout = 0;
+  const requestTimeout = opts.requestTimeoutMs ?? 60_000;
+  const headersTimeout = Math.min(opts.headersTimeoutMs ?? 32_000, requestTimeout);
+  const server = https.createServer(
+    {
+      key: creds.serverKey,
+      cert: creds.serverCert,
+      minVersion: 'TLSv1.2',
+      headersTimeout,
+      requestTimeout,
+      keepAliveTimeout: opts.idleTimeoutMs ?? 90_000,
+      // How often the two timeouts above are checked; at most a quarter of the shorter one.
+      connectionsCheckingInterval: Math.max(10, Math.min(30_000, Math.floor(headersTimeout / 4))),
+    },
+    (req, res) => {
+      handler(req, res).catch((err) => log.error('Request handler crashed', { error: (err as Error).stack }));
+    },
+  );
+  // No inactivity timeout on sockets: a watch may be quiet for minutes.
   server.timeout = 0;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

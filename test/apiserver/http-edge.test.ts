@@ -4,6 +4,8 @@
  * watch paths, timeouts and the Host check. Each answer is a Kubernetes Status, and the
  * server keeps serving.
  */
+import tls from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApiServer, rawRequest, type RawResponse, type TestApiServer } from '../support/apiserver.ts';
@@ -22,6 +24,25 @@ function assertStatus(r: RawResponse, code: number, reason: string, message?: Re
   if (message) assert.match(body.message, message);
   return body;
 }
+
+/**
+ * exchange writes raw bytes to the server over TLS and collects what comes back until the
+ * server closes the connection: for request targets and timings no HTTP client produces.
+ */
+function exchange(server: { url: string; caCert: string }, ...writes: string[]): Promise<string> {
+  const u = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const sock = tls.connect({ host: u.hostname, port: Number(u.port), ca: server.caCert, servername: 'localhost' }, () => {
+      for (const w of writes) sock.write(w);
+    });
+    const chunks: Buffer[] = [];
+    sock.on('data', (c) => chunks.push(c));
+    sock.on('error', reject);
+    sock.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
+
+const statusLine = (response: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1]);
 
 describe('HTTP edges', () => {
   let s: TestApiServer;
@@ -81,5 +102,54 @@ describe('HTTP edges', () => {
       const y = await req('POST', `${fwPath}?dryRun=All`, 'metadata:\n  name: yaml-ok\nspec:\n  watchedPaths:\n  - /tmp\n', 'application/yaml');
       assert.equal(y.status, 201, y.text.slice(0, 300));
     });
+  });
+
+  describe('request targets', () => {
+    it('answers 400 to a malformed % escape in the path', async () => {
+      assertStatus(await req('GET', `${base}/%ZZ`), 400, 'BadRequest', /invalid URL escape/);
+      assertStatus(await req('GET', `${fwPath}/a%E0%A4%A`), 400, 'BadRequest', /invalid URL escape/);
+    });
+  });
+});
+
+describe('HTTP edges: connections and timeouts', () => {
+  let s: TestApiServer;
+  before(async () => {
+    s = await startTestApiServer({ headersTimeoutMs: 400, requestTimeoutMs: 400, idleTimeoutMs: 400 });
+  });
+  after(() => s.close());
+  const host = () => `Host: 127.0.0.1:${s.server.port}\r\n`;
+  const auth = () => `Authorization: Bearer ${s.server.token}\r\n`;
+
+  it('answers request targets that are not a URL path, and closes the connection', { timeout: 20_000 }, async () => {
+    assert.equal(statusLine(await exchange(s.server, `GET // HTTP/1.1\r\n${host()}\r\n`)), 401);
+    assert.equal(statusLine(await exchange(s.server, `GET // HTTP/1.1\r\n${host()}${auth()}\r\n`)), 404);
+    assert.equal(statusLine(await exchange(s.server, `GET http://example.com/x HTTP/1.1\r\n${host()}\r\n`)), 400);
+  });
+
+  it('closes stalled uploads and unfinished headers, with or without a token', { timeout: 20_000 }, async () => {
+    const upload = (token: string) => `PUT ${fwPath}/x HTTP/1.1\r\n${host()}${token}Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"metadata":`;
+    assert.equal(statusLine(await exchange(s.server, upload(auth()))), 408);
+    // Without a token the answer comes at once; the stalled body still ends the connection.
+    assert.equal(statusLine(await exchange(s.server, upload(''))), 401);
+    assert.equal(statusLine(await exchange(s.server, `GET ${fwPath} HTTP/1.1\r\n${host()}X-Slow: 1`)), 408);
+  });
+
+  it('keeps a quiet watch open past every timeout', { timeout: 20_000 }, async () => {
+    const events: string[] = [];
+    const u = new URL(s.server.url);
+    const sock = tls.connect({ host: u.hostname, port: Number(u.port), ca: s.server.caCert, servername: 'localhost' }, () => {
+      sock.write(`GET ${fwPath}?watch=true HTTP/1.1\r\n${host()}${auth()}\r\n`);
+    });
+    let closed = false;
+    sock.on('data', (c) => events.push(c.toString('utf8')));
+    sock.on('close', () => (closed = true));
+    await sleep(1500); // more than three times every timeout of this server
+    assert.equal(closed, false);
+    const r = await rawRequest(s.server, { method: 'POST', path: fwPath, body: JSON.stringify(fw('late')) });
+    assert.equal(r.status, 201);
+    while (!events.join('').includes('"late"')) await sleep(20);
+    assert.match(events.join(''), /"type":"ADDED"/);
+    sock.destroy();
   });
 });
