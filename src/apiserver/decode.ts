@@ -18,6 +18,7 @@ import type { IncomingMessage } from 'node:http';
 import YAML, { CST, Lexer } from 'yaml';
 import { badRequest, tooLarge, unsupportedMediaType } from './errors.ts';
 import type { DeleteOptions } from './rest.ts';
+import { queryBool } from './params.ts';
 
 /** maxJSONDepth is the deepest nesting of arrays and objects a JSON body may have. */
 export const maxJSONDepth = 1000;
@@ -155,8 +156,8 @@ export async function readDeleteOptions(req: IncomingMessage, q: URLSearchParams
   if (raw.trim()) body = parseJSON(raw, 'error decoding DeleteOptions') as DeleteOptions;
   const policy = q.get('propagationPolicy');
   if (policy) body.propagationPolicy = policy as DeleteOptions['propagationPolicy'];
-  const orphan = q.get('orphanDependents');
-  if (orphan) body.orphanDependents = orphan === 'true';
+  const orphan = queryBool(q, 'orphanDependents');
+  if (orphan !== undefined) body.orphanDependents = orphan;
   if (q.getAll('dryRun').includes('All') || (body as { dryRun?: unknown }).dryRun) body.dryRun = true;
   return body;
 }

@@ -8,7 +8,7 @@ import type { Logger } from 'winston';
 import type { Registry } from 'prom-client';
 import { apiVersion, type KubeObject } from '../apis/meta.ts';
 import type { KindDef } from '../apis/kind.ts';
-import { ApiError, expired, methodNotAllowed, notAcceptable } from './errors.ts';
+import { ApiError, badRequest, expired, methodNotAllowed, notAcceptable } from './errors.ts';
 import type { Matcher } from './selectors.ts';
 import type { ObjectStore } from './store.ts';
 import type { Resources } from './rest.ts';
@@ -19,6 +19,7 @@ import * as discovery from './discovery.ts';
 import { openAPIV2ETag, openAPIV2Form, openAPIV2JSON, openAPIV2Protobuf, openAPIV2ProtobufType } from './openapi-v2.ts';
 import { readBody, readDeleteOptions, readRaw } from './decode.ts';
 import { decodeContinue, encodeContinue, matcher, parseRv, validateListOptions, writeOptions } from './query.ts';
+import { queryBool, queryInt64 } from './params.ts';
 import { sendJSON, sendList } from './respond.ts';
 
 /** ServerContext is what every handler shares: the store, the REST semantics and the limits. */
@@ -136,7 +137,7 @@ export async function collection(ctx: ServerContext, r: Request, def: KindDef): 
   const q = url.searchParams;
   const method = req.method ?? 'GET';
   if (method === 'GET') {
-    const isWatch = q.get('watch') === 'true' || q.get('watch') === '1';
+    const isWatch = queryBool(q, 'watch') ?? false;
     const match = matcher(q);
     validateListOptions(q, isWatch);
     if (isWatch) return watch(ctx, r, def, match);
@@ -172,7 +173,8 @@ export function list(ctx: ServerContext, r: Request, def: KindDef, match: Matche
   const q = url.searchParams;
   const rvParam = q.get('resourceVersion');
   const rvMatch = q.get('resourceVersionMatch');
-  const limit = Number(q.get('limit') ?? 0);
+  // As in kube-apiserver, a limit of zero or below means no limit.
+  const limit = queryInt64(q, 'limit') ?? 0;
   const cont = q.get('continue');
   let atRv: number | undefined;
   let start = '';
@@ -207,6 +209,24 @@ export function list(ctx: ServerContext, r: Request, def: KindDef, match: Matche
   return sendList(res, def, meta, items, pretty);
 }
 
+/**
+ * legacyWatch serves the deprecated `/apis/tilt.dev/v1alpha1/watch/<plural>[/<name>]`: a
+ * watch whatever the query says, of one object when a name is given (as the field selector
+ * `metadata.name=<name>`; a field selector that names another object is a 400, as in
+ * kube-apiserver).
+ */
+export function legacyWatch(ctx: ServerContext, r: Request, def: KindDef, name: string | undefined): void {
+  const q = r.url.searchParams;
+  validateListOptions(q, true);
+  const match = matcher(q);
+  if (name === undefined) return watch(ctx, r, def, match);
+  const selected = (q.get('fieldSelector') ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  if (selected.length && !selected.some((t) => t.replace(/\s/g, '').replace('==', '=') === `metadata.name=${name}`)) {
+    throw badRequest("fieldSelector metadata.name doesn't match requested name");
+  }
+  return watch(ctx, r, def, (o) => o.metadata.name === name && match(o));
+}
+
 /** watch opens a watch stream; it stays open until the client, a timeout or close ends it. */
 export function watch(ctx: ServerContext, r: Request, def: KindDef, match: Matcher): void {
   const { req, res, url } = r;
@@ -215,16 +235,16 @@ export function watch(ctx: ServerContext, r: Request, def: KindDef, match: Match
     throw new ApiError(429, 'TooManyRequests', `too many open watches (${ctx.watches.size}); close some and retry`, { retryAfterSeconds: 1 });
   }
   const rvParam = q.get('resourceVersion');
-  const timeout = q.get('timeoutSeconds');
+  const timeout = queryInt64(q, 'timeoutSeconds') ?? 0;
   const w = new Watch(res, {
     store: ctx.store,
     def,
     match,
     sinceRv: rvParam ? parseRv(rvParam) : undefined,
     table: tableRequest(req.headers.accept, q.get('includeObject')),
-    bookmarks: q.get('allowWatchBookmarks') === 'true' || q.get('allowWatchBookmarks') === '1',
+    bookmarks: queryBool(q, 'allowWatchBookmarks') ?? false,
     bookmarkIntervalMs: ctx.bookmarkIntervalMs,
-    timeoutMs: timeout ? Math.max(0, Number(timeout)) * 1000 || undefined : undefined,
+    timeoutMs: timeout > 0 ? timeout * 1000 : undefined,
   });
   ctx.watches.add(w);
   w.start(() => ctx.watches.delete(w));

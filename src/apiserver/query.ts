@@ -5,6 +5,7 @@
 import { badRequest, invalid } from './errors.ts';
 import { parseFieldSelector, parseLabelSelector, type Matcher } from './selectors.ts';
 import { fieldValidationModes, type FieldValidation, type WriteOptions } from './rest.ts';
+import { queryBool } from './params.ts';
 
 /** matcher is the label and field selectors of a request as one predicate. */
 export function matcher(q: URLSearchParams): Matcher {
@@ -62,6 +63,5 @@ export function writeOptions(q: URLSearchParams): WriteOptions {
   if (fv && !(fieldValidationModes as readonly string[]).includes(fv)) {
     throw badRequest(`fieldValidation: Unsupported value: "${fv}": supported values: "Ignore", "Strict", "Warn"`);
   }
-  const force = q.get('force');
-  return { dryRun: dryRun.length > 0, fieldValidation: (fv as FieldValidation) || undefined, fieldManager: q.get('fieldManager') ?? undefined, force: force === 'true' || force === '1' };
+  return { dryRun: dryRun.length > 0, fieldValidation: (fv as FieldValidation) || undefined, fieldManager: q.get('fieldManager') ?? undefined, force: queryBool(q, 'force') ?? false };
 }

@@ -5,10 +5,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { kindByPlural } from '../apis/registry.ts';
 import { apiVersion } from '../apis/meta.ts';
-import { ApiError, badRequest, forbidden, internalError, pathNotFound, unauthorized } from './errors.ts';
+import { ApiError, badRequest, forbidden, internalError, methodNotAllowed, pathNotFound, unauthorized } from './errors.ts';
 import { checkToken } from './security.ts';
-import { collection, health, item, serveDocument, settled, type Request, type ServerContext } from './handlers.ts';
+import { collection, health, item, legacyWatch, serveDocument, settled, type Request, type ServerContext } from './handlers.ts';
 import { sendJSON } from './respond.ts';
+import { queryPretty } from './params.ts';
 
 /** Route is an extra GET endpoint of the daemon, served after the same checks as the API. */
 export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
@@ -74,7 +75,7 @@ function pathSegment(s: string): string {
 
 async function route(ctx: ServerContext, routes: Record<string, Route>, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const p = url.pathname.replace(/\/+$/, '') || '/';
-  const r: Request = { req, res, url, pretty: url.searchParams.get('pretty') === 'true' };
+  const r: Request = { req, res, url, pretty: queryPretty(url.searchParams) };
   const method = req.method ?? 'GET';
   if (method === 'GET') {
     await settled(ctx);
@@ -84,6 +85,13 @@ async function route(ctx: ServerContext, routes: Record<string, Route>, req: Inc
   if (extra && method === 'GET') return extra(req, res, url);
   if (!p.startsWith(prefix + '/')) throw pathNotFound();
   const parts = p.slice(prefix.length + 1).split('/').map(pathSegment);
+  if (parts[0] === 'watch') {
+    // The deprecated watch paths, still served by kube-apiserver: /watch/<plural>[/<name>].
+    const legacy = kindByPlural(parts[1]);
+    if (!legacy || parts.length > 3) throw pathNotFound();
+    if (method !== 'GET') throw methodNotAllowed(method.toLowerCase(), legacy.plural);
+    return legacyWatch(ctx, r, legacy, parts[2]);
+  }
   const def = kindByPlural(parts[0]);
   if (!def || parts.length > 3) throw pathNotFound();
   const name = parts[1];

@@ -104,6 +104,78 @@ describe('HTTP edges', () => {
     });
   });
 
+  describe('query parameters and media types, as kube-apiserver reads them', () => {
+    const lines = (text: string) => text.trim().split('\n').map((l) => JSON.parse(l));
+
+    it('reads limit as an int64: 400 for what is not one, no limit at zero or below', async () => {
+      for (const name of ['page-a', 'page-b']) assert.equal((await req('POST', fwPath, JSON.stringify(fw(name)))).status, 201);
+      assertStatus(await req('GET', `${fwPath}?limit=abc`), 400, 'BadRequest', /^strconv.ParseInt: parsing "abc": invalid syntax$/);
+      assertStatus(await req('GET', `${fwPath}?limit=1.5`), 400, 'BadRequest', /parsing "1.5": invalid syntax/);
+      assertStatus(await req('GET', `${fwPath}?limit=99999999999999999999`), 400, 'BadRequest', /value out of range/);
+      for (const limit of ['-1', '0']) {
+        const all = (await req('GET', `${fwPath}?limit=${limit}`)).json();
+        assert.ok(all.items.length >= 3);
+        assert.equal(all.metadata.continue, undefined);
+        assert.equal(all.metadata.remainingItemCount, undefined);
+      }
+      const page = (await req('GET', `${fwPath}?limit=1`)).json();
+      assert.equal(page.items.length, 1);
+      assert.ok(page.metadata.continue);
+      assertStatus(await req('GET', `${fwPath}?watch=1&timeoutSeconds=x`), 400, 'BadRequest', /invalid syntax/);
+    });
+
+    it('decodes bodies by Content-Type, JSON when there is none, and answers 415 to others', async () => {
+      assert.equal((await req('POST', fwPath, JSON.stringify(fw('ct-none')), '')).status, 201);
+      assert.equal((await req('POST', fwPath, JSON.stringify(fw('ct-json')), 'application/json; charset=utf-8')).status, 201);
+      const yaml = 'apiVersion: tilt.dev/v1alpha1\nkind: FileWatch\nmetadata:\n  name: ct-yaml\nspec:\n  watchedPaths: [/tmp]\n';
+      assert.equal((await req('POST', fwPath, yaml, 'application/yaml')).status, 201);
+      assertStatus(await req('POST', fwPath, yaml, 'application/json'), 400, 'BadRequest', /could not be decoded/);
+      for (const type of ['text/plain', 'application/vnd.kubernetes.protobuf', 'application/x-www-form-urlencoded']) {
+        assertStatus(await req('POST', fwPath, JSON.stringify(fw('ct-other')), type), 415, 'UnsupportedMediaType', /application\/json, application\/yaml/);
+      }
+      const cur = (await req('GET', `${fwPath}/target`)).json();
+      assertStatus(await req('PUT', `${fwPath}/target`, JSON.stringify(cur), 'text/plain'), 415, 'UnsupportedMediaType');
+      assert.equal((await req('GET', `${fwPath}/ct-other`)).status, 404);
+    });
+
+    it('reads watch and allowWatchBookmarks as kube does: True watches, false and 0 do not', async () => {
+      for (const v of ['True', 'TRUE', '1', 't', 'yes']) {
+        const r = await req('GET', `${fwPath}?watch=${v}&timeoutSeconds=1&fieldSelector=metadata.name%3Dtarget`);
+        assert.deepEqual(lines(r.text).map((e) => [e.type, e.object.metadata.name]), [['ADDED', 'target']], `watch=${v}`);
+      }
+      for (const v of ['false', 'False', '0']) {
+        assert.equal((await req('GET', `${fwPath}?watch=${v}`)).json().kind, 'FileWatchList', `watch=${v}`);
+      }
+      const b = await req('GET', `${fwPath}?watch=True&allowWatchBookmarks=True&timeoutSeconds=1&fieldSelector=metadata.name%3Dtarget`);
+      assert.deepEqual(lines(b.text).map((e) => e.type), ['ADDED', 'BOOKMARK']);
+    });
+
+    it('reads force, orphanDependents and pretty as kube does', async () => {
+      const merge = (query: string) => req('PATCH', `${fwPath}/target${query}`, '{"metadata":{"labels":{"a":"b"}}}', 'application/merge-patch+json');
+      assertStatus(await merge('?force=True'), 422, 'Invalid', /force: Forbidden: may not be specified for non-apply patch/);
+      assert.equal((await merge('?force=false')).status, 200);
+      assert.equal((await req('POST', fwPath, JSON.stringify(fw('orphaned')))).status, 201);
+      const deleted = await req('DELETE', `${fwPath}/orphaned?orphanDependents=True`);
+      assert.equal(deleted.status, 200);
+      assert.deepEqual(deleted.json().metadata.finalizers, ['orphan'], 'orphanDependents=True orphans');
+      assert.match((await req('GET', `${fwPath}/target?pretty=True`)).text, /^{\n  "apiVersion"/);
+      assert.match((await req('GET', `${fwPath}/target?pretty=yes`)).text, /^{"apiVersion"/);
+    });
+
+    it('serves the legacy watch paths, of a kind and of one object', async () => {
+      const all = await req('GET', `${base}/watch/filewatches?timeoutSeconds=1`);
+      assert.equal(all.status, 200);
+      assert.ok(lines(all.text).some((e) => e.type === 'ADDED' && e.object.metadata.name === 'target'));
+      assert.ok(lines(all.text).length > 1);
+      const one = await req('GET', `${base}/watch/filewatches/target?timeoutSeconds=1`);
+      assert.deepEqual(lines(one.text).map((e) => [e.type, e.object.metadata.name]), [['ADDED', 'target']]);
+      const same = await req('GET', `${base}/watch/filewatches/target?timeoutSeconds=1&fieldSelector=metadata.name%3Dtarget`);
+      assert.equal(lines(same.text).length, 1);
+      assertStatus(await req('GET', `${base}/watch/filewatches/target?fieldSelector=metadata.name%3Dother`), 400, 'BadRequest', /doesn't match requested name/);
+      assertStatus(await req('GET', `${base}/watch/nopes`), 404, 'NotFound');
+    });
+  });
+
   describe('request targets', () => {
     it('answers 400 to a malformed % escape in the path', async () => {
       assertStatus(await req('GET', `${base}/%ZZ`), 400, 'BadRequest', /invalid URL escape/);
