@@ -6,7 +6,7 @@
  */
 import jsonMergePatch from 'json-merge-patch';
 import jsonPatch from 'fast-json-patch';
-import YAML from 'yaml';
+import { parseJSON, parseYAML } from './decode.ts';
 import { ApiError, badRequest, unsupportedMediaType } from './errors.ts';
 
 export const patchTypes = {
@@ -31,13 +31,13 @@ type JsonObject = { [k: string]: Json };
 
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** parsePatchBody decodes a patch body: JSON for all types, YAML too for apply. */
+/**
+ * parsePatchBody decodes a patch body: JSON for all types, YAML too for apply, with the
+ * nesting and size bounds of decode.ts; failures are a 400.
+ */
 export function parsePatchBody(type: PatchType, raw: string): Json {
-  try {
-    return type === 'apply' ? (YAML.parse(raw) as Json) : (JSON.parse(raw) as Json);
-  } catch (err) {
-    throw badRequest(`error decoding patch: ${(err as Error).message}`);
-  }
+  const what = 'error decoding patch';
+  return (type === 'apply' ? parseYAML(raw, what) : parseJSON(raw, what)) as Json;
 }
 
 const opNames = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);

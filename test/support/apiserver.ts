@@ -76,7 +76,11 @@ export async function rawRequest(
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   const token = opts.token === undefined ? server.token : opts.token;
   if (token !== null) headers.Authorization = `Bearer ${token}`;
-  if (opts.body !== undefined && !headers['Content-Type']) headers['Content-Type'] = 'application/json';
+  // A body is JSON unless told otherwise; a Content-Type of '' sends none at all.
+  if (opts.body !== undefined && headers['Content-Type'] === undefined) headers['Content-Type'] = 'application/json';
+  if (headers['Content-Type'] === '') delete headers['Content-Type'];
+  // Node sends a DELETE body unframed unless its length is given.
+  if (opts.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(opts.body));
   return new Promise((resolve, reject) => {
     const req = https.request(u, { method: opts.method ?? 'GET', headers, ca: server.caCert }, (res) => {
       const chunks: Buffer[] = [];
