@@ -10,7 +10,7 @@ import { mustKind } from '../../src/apis/registry.ts';
 type Obj = Record<string, any>;
 
 function check(kind: string, obj: Obj, clone = true) {
-  const o = { apiVersion: 'tilt.dev/v1alpha1', kind, metadata: { name: 'x' }, ...(clone ? structuredClone(obj) : obj) };
+  const o: Obj = { apiVersion: 'tilt.dev/v1alpha1', kind, metadata: { name: 'x' }, ...(clone ? structuredClone(obj) : obj) };
   const result = validateObject(mustKind(kind), o);
   return { ...result, obj: o, fields: result.errors.map((e) => `${e.type} ${e.field}`) };
 }
