@@ -11,6 +11,11 @@
  * it does for a typed Kubernetes server (Go clients send `creationTimestamp: null`) and in
  * a merge patch: it is removed, and reported only when the field is required.
  *
+ * A value that cannot be stored as its schema's type is a TypeInvalid error: a wrong JSON
+ * type, a string that is not well-formed, a date-time that is not one, an integer out of
+ * its format's range (kube-apiserver fails to decode these). The API server refuses those
+ * before it looks further at the object; the other errors come with its own checks.
+ *
  * The walk follows the schema, never the value: nesting the schema does not describe is
  * pruned (unknown fields), refused (a type error) or scanned without recursion (free-form
  * values), so a deeply nested body cannot exhaust the stack here.
@@ -18,7 +23,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { KindDef } from './kind.ts';
 import { ObjectMetaSchema, type KubeObject } from './meta.ts';
-import { required, invalid, notSupported, type FieldError } from './field-errors.ts';
+import { required, notSupported, type FieldError } from './field-errors.ts';
 
 export interface ValidationResult {
   errors: FieldError[];
@@ -68,6 +73,11 @@ export function isWellFormed(s: string): boolean {
 
 /** illFormedDetail is the message of the field error for a string that is not well-formed Unicode. */
 export const illFormedDetail = 'must be valid Unicode: it contains an unpaired UTF-16 surrogate, which UTF-8 cannot encode';
+
+/** undecodable is the TypeInvalid error of a value of the right JSON type that the type cannot hold. */
+function undecodable(field: string, value: unknown, detail: string): FieldError {
+  return { type: 'TypeInvalid', field, value, detail };
+}
 
 /** printable shows a key in a field path: as is, or JSON-escaped when it is not well-formed. */
 function printable(key: string): string {
@@ -146,7 +156,7 @@ class Walker {
         else this.walk(sub, value[key], `${path}.${key}`);
       } else if (typeof additional === 'object') {
         const at = `${path}[${printable(key)}]`;
-        if (!isWellFormed(key)) this.errors.push(invalid(at, key, illFormedDetail));
+        if (!isWellFormed(key)) this.errors.push(undecodable(at, key, illFormedDetail));
         this.walk(additional, value[key], at);
       } else {
         this.unknown.push(`${path}.${printable(key)}`);
@@ -160,22 +170,22 @@ class Walker {
 
   private checkString(schema: TSchema, value: string, path: string): void {
     if (!isWellFormed(value)) {
-      this.errors.push(invalid(path, value, illFormedDetail));
+      this.errors.push(undecodable(path, value, illFormedDetail));
       return;
     }
     if (schema.enum && !(schema.enum as string[]).includes(value)) {
       this.errors.push(notSupported(path, value, (schema.enum as string[]).filter((e) => e !== '')));
     }
     if (schema.format === 'date-time' && value !== '' && Number.isNaN(Date.parse(value))) {
-      this.errors.push({ type: 'Invalid', field: path, value, detail: `${path} in body must be of type date-time: ${JSON.stringify(value)}` });
+      this.errors.push(undecodable(path, value, `${path} in body must be of type date-time: ${JSON.stringify(value)}`));
     }
   }
 
   private checkInteger(schema: TSchema, value: number, path: string): void {
     if (schema.format === 'int32' && (value < int32Range[0] || value > int32Range[1])) {
-      this.errors.push(invalid(path, value, `must be a 32-bit integer, between ${int32Range[0]} and ${int32Range[1]}`));
+      this.errors.push(undecodable(path, value, `must be a 32-bit integer, between ${int32Range[0]} and ${int32Range[1]}`));
     } else if (!Number.isSafeInteger(value)) {
-      this.errors.push(invalid(path, value, `must be an integer between ${-Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`));
+      this.errors.push(undecodable(path, value, `must be an integer between ${-Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`));
     }
   }
 
@@ -188,13 +198,13 @@ class Walker {
     while (stack.length) {
       const [value, path] = stack.pop()!;
       if (typeof value === 'string') {
-        if (!isWellFormed(value)) return void this.errors.push(invalid(path, value, illFormedDetail));
+        if (!isWellFormed(value)) return void this.errors.push(undecodable(path, value, illFormedDetail));
       } else if (Array.isArray(value)) {
         value.forEach((item, i) => stack.push([item, `${path}[${i}]`]));
       } else if (isPlainObject(value)) {
         for (const [k, item] of Object.entries(value)) {
           const at = `${path}.${printable(k)}`;
-          if (!isWellFormed(k)) return void this.errors.push(invalid(at, k, illFormedDetail));
+          if (!isWellFormed(k)) return void this.errors.push(undecodable(at, k, illFormedDetail));
           stack.push([item, at]);
         }
       }

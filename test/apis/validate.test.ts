@@ -94,7 +94,7 @@ describe('validateObject', () => {
     ];
     for (const [kind, obj, field] of cases) {
       const r = check(kind, obj);
-      assert.deepEqual(r.fields, [`Invalid ${field}`], `${kind} ${field}`);
+      assert.deepEqual(r.fields, [`TypeInvalid ${field}`], `${kind} ${field}`);
       assert.match(r.errors[0].detail!, /unpaired UTF-16 surrogate/);
     }
     assert.deepEqual(check('FileWatch', { spec: { watchedPaths: ['emoji \ud83d\ude00 ok'] } }).fields, [], 'a surrogate pair is fine');
@@ -107,13 +107,17 @@ describe('validateObject', () => {
     assert.deepEqual(r.obj.spec, fw.spec);
   });
 
+  it('refuses dates that are not dates', () => {
+    assert.deepEqual(check('FileWatch', { ...fw, metadata: { name: 'x', creationTimestamp: 'yesterday' } }).fields, ['TypeInvalid metadata.creationTimestamp']);
+  });
+
   it('keeps integers within their format', () => {
     const exec = (timeoutSeconds: number) => check('LiveUpdate', { spec: { ...lu.spec, execs: [{ args: ['x'], timeoutSeconds }] } }).fields;
     assert.deepEqual(exec(60), []);
-    assert.deepEqual(exec(2 ** 31), ['Invalid spec.execs[0].timeoutSeconds']);
+    assert.deepEqual(exec(2 ** 31), ['TypeInvalid spec.execs[0].timeoutSeconds']);
     assert.deepEqual(exec(1.5), ['TypeInvalid spec.execs[0].timeoutSeconds']);
-    assert.deepEqual(check('FileWatch', { ...fw, metadata: { name: 'x', generation: 2 ** 60 } }).fields, ['Invalid metadata.generation']);
-    assert.deepEqual(check('Cmd', { spec: { args: ['x'], readinessProbe: { handler: { httpGet: { port: 1e300 } } } } }).fields, ['Invalid spec.readinessProbe.handler.httpGet.port']);
+    assert.deepEqual(check('FileWatch', { ...fw, metadata: { name: 'x', generation: 2 ** 60 } }).fields, ['TypeInvalid metadata.generation']);
+    assert.deepEqual(check('Cmd', { spec: { args: ['x'], readinessProbe: { handler: { httpGet: { port: 1e300 } } } } }).fields, ['TypeInvalid spec.readinessProbe.handler.httpGet.port']);
   });
 
   it('does not recurse into values deeper than the schema', () => {
