@@ -2,6 +2,9 @@
  * Object metadata shared by every kind, as the Kubernetes API defines it (meta/v1).
  * All ferry kinds are cluster-scoped, so `namespace` is always empty.
  */
+import { Type } from '@sinclair/typebox';
+import { Obj, Opt, Str, Bool, Int64, Time, StrList, StringMap } from './schema.ts';
+
 export const group = 'tilt.dev';
 export const version = 'v1alpha1';
 export const apiVersion = `${group}/${version}`;
@@ -31,6 +34,46 @@ export interface ObjectMeta {
   finalizers?: string[];
   managedFields?: unknown[];
 }
+
+/** ManagedFieldsEntrySchema is one record of field ownership; its field set is free-form. */
+export const ManagedFieldsEntrySchema = Obj('ManagedFieldsEntry is a workflow-id, a FieldSet and the group version of the resource that the fieldset applies to.', {
+  manager: Opt(Str('Manager is an identifier of the workflow managing these fields.')),
+  operation: Opt(Str('Operation is the type of operation which lead to this ManagedFieldsEntry being created: Apply or Update.')),
+  apiVersion: Opt(Str('APIVersion defines the version of this resource that this field set applies to.')),
+  time: Opt(Time('Time is the timestamp of when the ManagedFields entry was added.')),
+  fieldsType: Opt(Str('FieldsType is the discriminator for the different fields format and version. There is currently only one possible value: "FieldsV1".')),
+  fieldsV1: Opt(Type.Unsafe<Record<string, unknown>>({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true, description: 'FieldsV1 holds the first JSON version format as described in the "FieldsV1" type.' })),
+  subresource: Opt(Str('Subresource is the name of the subresource used to update that object, or empty string if the object was updated through the main resource.')),
+});
+
+/**
+ * ObjectMetaSchema is the schema of every object's metadata, as served in OpenAPI and as
+ * enforced on every write (the rules beyond structure are in src/apiserver/metadata.ts).
+ */
+export const ObjectMetaSchema = Obj('ObjectMeta is metadata that all persisted resources must have.', {
+  name: Opt(Str('Name must be unique within its kind. Required when creating, unless generateName is set. Cannot be updated.')),
+  generateName: Opt(Str('GenerateName is an optional prefix used by the server to generate a unique name if name is not provided.')),
+  namespace: Opt(Str('Always empty: every tilt.dev kind is cluster-scoped.')),
+  selfLink: Opt(Str('Deprecated and never set; accepted for compatibility.')),
+  uid: Opt(Str('UID is the unique in time and space value for this object, set by the server.')),
+  resourceVersion: Opt(Str('An opaque value that represents the internal version of this object, for optimistic concurrency and watches.')),
+  generation: Opt(Int64('A sequence number representing a specific generation of the desired state, set by the server.')),
+  creationTimestamp: Opt(Time('When this object was created, set by the server.')),
+  deletionTimestamp: Opt(Time('When this object will be deleted, once its finalizers are removed.')),
+  deletionGracePeriodSeconds: Opt(Int64('Seconds allowed for graceful termination.')),
+  labels: Opt(StringMap('Map of string keys and values that can be used to organize and select objects.')),
+  annotations: Opt(StringMap('Unstructured key value map to store arbitrary metadata.')),
+  finalizers: Opt(StrList('Must be empty before the object is deleted from the registry.')),
+  ownerReferences: Opt(Type.Array(Obj('OwnerReference contains enough information to let you identify an owning object.', {
+    apiVersion: Str('API version of the referent.'),
+    kind: Str('Kind of the referent.'),
+    name: Str('Name of the referent.'),
+    uid: Str('UID of the referent.'),
+    controller: Opt(Bool('If true, this reference points to the managing controller.')),
+    blockOwnerDeletion: Opt(Bool('If true, the owner cannot be deleted in the foreground until this reference is removed.')),
+  }), { description: 'Objects this object depends on; when all of them are deleted, this object is garbage collected.' })),
+  managedFields: Opt(Type.Array(ManagedFieldsEntrySchema, { description: 'Field ownership records.' })),
+});
 
 export interface ListMeta {
   resourceVersion?: string;

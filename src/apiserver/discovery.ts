@@ -4,7 +4,7 @@
  */
 import crypto from 'node:crypto';
 import { kinds } from '../apis/registry.ts';
-import { apiVersion, group, version } from '../apis/meta.ts';
+import { apiVersion, group, version, ObjectMetaSchema } from '../apis/meta.ts';
 import { toOpenAPI } from '../apis/schema.ts';
 import type { KindDef } from '../apis/kind.ts';
 
@@ -42,41 +42,8 @@ export const apiResourceList = {
 };
 
 const str = (description: string) => ({ type: 'string', description });
-const objectMeta = {
-  description: 'ObjectMeta is metadata that all persisted resources must have.',
-  type: 'object',
-  properties: {
-    name: str('Name must be unique within its kind. Required when creating, unless generateName is set. Cannot be updated.'),
-    generateName: str('GenerateName is an optional prefix used by the server to generate a unique name if name is not provided.'),
-    namespace: str('Always empty: every tilt.dev kind is cluster-scoped.'),
-    uid: str('UID is the unique in time and space value for this object, set by the server.'),
-    resourceVersion: str('An opaque value that represents the internal version of this object, for optimistic concurrency and watches.'),
-    generation: { type: 'integer', format: 'int64', description: 'A sequence number representing a specific generation of the desired state, set by the server.' },
-    creationTimestamp: { type: 'string', format: 'date-time', description: 'When this object was created, set by the server.' },
-    deletionTimestamp: { type: 'string', format: 'date-time', description: 'When this object will be deleted, once its finalizers are removed.' },
-    deletionGracePeriodSeconds: { type: 'integer', format: 'int64', description: 'Seconds allowed for graceful termination.' },
-    labels: { type: 'object', additionalProperties: { type: 'string' }, description: 'Map of string keys and values that can be used to organize and select objects.' },
-    annotations: { type: 'object', additionalProperties: { type: 'string' }, description: 'Unstructured key value map to store arbitrary metadata.' },
-    finalizers: { type: 'array', items: { type: 'string' }, description: 'Must be empty before the object is deleted from the registry.' },
-    ownerReferences: {
-      type: 'array',
-      description: 'Objects this object depends on; when all of them are deleted, this object is garbage collected.',
-      items: {
-        type: 'object',
-        required: ['apiVersion', 'kind', 'name', 'uid'],
-        properties: {
-          apiVersion: str('API version of the referent.'),
-          kind: str('Kind of the referent.'),
-          name: str('Name of the referent.'),
-          uid: str('UID of the referent.'),
-          controller: { type: 'boolean', description: 'If true, this reference points to the managing controller.' },
-          blockOwnerDeletion: { type: 'boolean', description: 'If true, the owner cannot be deleted in the foreground until this reference is removed.' },
-        },
-      },
-    },
-    managedFields: { type: 'array', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, description: 'Field ownership records.' },
-  },
-};
+/** ObjectMeta's schema is the one every write is validated against. */
+const objectMeta = toOpenAPI(ObjectMetaSchema);
 
 const schemaName = (k: KindDef) => `dev.tilt.core.v1alpha1.${k.kind}`;
 

@@ -60,64 +60,54 @@ export function pruneUnknownMeta(meta: Record<string, unknown>): string[] {
   return unknown;
 }
 
-/** validateMeta checks an object's metadata as a create or update will store it. */
+/**
+ * validateMeta checks the rules of an object's metadata beyond its structure, as a create or
+ * update will store it. Types (and well-formed Unicode) are checked with the rest of the
+ * object against ObjectMetaSchema by validateObject; values of a wrong type are skipped here.
+ */
 export function validateMeta(meta: ObjectMeta, opts: { creating: boolean }): FieldError[] {
   const errs: FieldError[] = [];
-  const typeErr = (field: string, expected: string, v: unknown) =>
-    errs.push({ type: 'TypeInvalid', field, value: Array.isArray(v) ? 'array' : typeof v, detail: `${field} in body must be of type ${expected}` });
+  const isString = (v: unknown): v is string => typeof v === 'string';
+  const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (meta.name === undefined || meta.name === '') {
     if (opts.creating && !meta.generateName) errs.push(required('metadata.name', 'name or generateName is required'));
-  } else if (typeof meta.name !== 'string') {
-    typeErr('metadata.name', 'string', meta.name);
-  } else {
+  } else if (isString(meta.name)) {
     for (const p of nameProblems(meta.name)) errs.push(invalid('metadata.name', meta.name, p));
   }
-  if (meta.generateName !== undefined && typeof meta.generateName === 'string' && !meta.name) {
+  if (isString(meta.generateName) && !meta.name) {
     for (const p of nameProblems(meta.generateName)) errs.push(invalid('metadata.generateName', meta.generateName, p));
   }
-  if (meta.labels !== undefined) {
-    if (typeof meta.labels !== 'object' || meta.labels === null || Array.isArray(meta.labels)) typeErr('metadata.labels', 'object', meta.labels);
-    else {
-      for (const [k, v] of Object.entries(meta.labels)) {
-        errs.push(...qualifiedNameErrors('metadata.labels', k));
-        if (typeof v !== 'string') typeErr(`metadata.labels[${k}]`, 'string', v);
-        else if (v.length > 63 || !labelValue.test(v)) {
-          errs.push(invalid('metadata.labels', v, "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"));
-        }
+  if (isMap(meta.labels)) {
+    for (const [k, v] of Object.entries(meta.labels)) {
+      errs.push(...qualifiedNameErrors('metadata.labels', k));
+      if (isString(v) && (v.length > 63 || !labelValue.test(v))) {
+        errs.push(invalid('metadata.labels', v, "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"));
       }
     }
   }
-  if (meta.annotations !== undefined) {
-    if (typeof meta.annotations !== 'object' || meta.annotations === null || Array.isArray(meta.annotations)) typeErr('metadata.annotations', 'object', meta.annotations);
-    else {
-      let size = 0;
-      for (const [k, v] of Object.entries(meta.annotations)) {
-        errs.push(...qualifiedNameErrors('metadata.annotations', k.toLowerCase()));
-        if (typeof v !== 'string') typeErr(`metadata.annotations[${k}]`, 'string', v);
-        else size += k.length + Buffer.byteLength(v);
-      }
-      if (size > maxAnnotationBytes) errs.push({ type: 'TooLong', field: 'metadata.annotations', detail: `must have at most ${maxAnnotationBytes} bytes` });
+  if (isMap(meta.annotations)) {
+    let size = 0;
+    for (const [k, v] of Object.entries(meta.annotations)) {
+      errs.push(...qualifiedNameErrors('metadata.annotations', k.toLowerCase()));
+      if (isString(v)) size += k.length + Buffer.byteLength(v);
     }
+    if (size > maxAnnotationBytes) errs.push({ type: 'TooLong', field: 'metadata.annotations', detail: `must have at most ${maxAnnotationBytes} bytes` });
   }
-  if (meta.finalizers !== undefined) {
-    if (!Array.isArray(meta.finalizers)) typeErr('metadata.finalizers', 'array', meta.finalizers);
-    else meta.finalizers.forEach((f, i) => {
-      if (typeof f !== 'string') typeErr(`metadata.finalizers[${i}]`, 'string', f);
-      else errs.push(...qualifiedNameErrors(`metadata.finalizers[${i}]`, f));
+  if (Array.isArray(meta.finalizers)) {
+    meta.finalizers.forEach((f, i) => {
+      if (isString(f)) errs.push(...qualifiedNameErrors(`metadata.finalizers[${i}]`, f));
     });
   }
-  if (meta.ownerReferences !== undefined) {
-    if (!Array.isArray(meta.ownerReferences)) typeErr('metadata.ownerReferences', 'array', meta.ownerReferences);
-    else {
-      let controllers = 0;
-      meta.ownerReferences.forEach((r, i) => {
-        for (const f of ['apiVersion', 'kind', 'name', 'uid'] as const) {
-          if (!r || typeof r[f] !== 'string' || !r[f]) errs.push(required(`metadata.ownerReferences[${i}].${f}`));
-        }
-        if (r?.controller) controllers++;
-      });
-      if (controllers > 1) errs.push(invalid('metadata.ownerReferences', meta.ownerReferences.length, 'Only one reference can have Controller set to true'));
-    }
+  if (Array.isArray(meta.ownerReferences)) {
+    let controllers = 0;
+    meta.ownerReferences.forEach((r, i) => {
+      if (!isMap(r)) return;
+      for (const f of ['apiVersion', 'kind', 'name', 'uid'] as const) {
+        if (r[f] === '') errs.push(required(`metadata.ownerReferences[${i}].${f}`));
+      }
+      if (r.controller === true) controllers++;
+    });
+    if (controllers > 1) errs.push(invalid('metadata.ownerReferences', meta.ownerReferences.length, 'Only one reference can have Controller set to true'));
   }
   return errs;
 }

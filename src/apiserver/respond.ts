@@ -14,7 +14,8 @@ export function sendJSON(res: ServerResponse, code: number, body: object, pretty
 
 function send(res: ServerResponse, code: number, json: string, warnings: string[] = []): void {
   const headers: Record<string, string | string[]> = { 'Content-Type': 'application/json' };
-  if (warnings.length) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+  // A header carries only Latin-1: anything past ASCII in a warning is sent \u-escaped.
+  if (warnings.length) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}`);
   res.writeHead(code, headers);
   res.end(json);
 }

@@ -2,10 +2,16 @@
  * `ferry apply`: kubectl's client-side apply (a three-way merge patch with the
  * last-applied-configuration annotation, so fields removed from a file are removed from
  * the object) or server-side apply (an apply patch; `--server-side`).
+ *
+ * Like kubectl, every write asks for strict field validation: a field the schema does not
+ * know (`stopPath:` for `stopPaths`, a mis-indented `ignores:`) fails the apply with
+ * `strict decoding error: unknown field "spec.stopPath"` instead of being dropped. A dry
+ * run is sent to the server too (dryRun=All), so it reports the same errors.
  */
 import jsonMergePatch from 'json-merge-patch';
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { FerryClient } from '../client/client.ts';
+import { toApiError } from '../client/errors.ts';
 import { resolveKind } from '../apis/registry.ts';
 import { apiVersion, type KubeObject } from '../apis/meta.ts';
 import { CliError } from './context.ts';
@@ -15,8 +21,23 @@ export const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configu
 
 export interface ApplyOptions {
   serverSide?: boolean;
+  /** fieldManager names the writer for server-side apply. Default 'ferry'. */
   fieldManager?: string;
   dryRun?: boolean;
+}
+
+/** strict is the field validation every apply request asks for, as kubectl does. */
+const strict = 'Strict';
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** send runs one client-node request and turns its ApiException into the client's ApiError. */
+async function send<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof ApiException) throw toApiError(err.code, err.body, err.message);
+    throw err;
+  }
 }
 
 type Json = Record<string, unknown>;
@@ -77,13 +98,16 @@ export async function applyOne(client: FerryClient, m: Manifest, opts: ApplyOpti
   const def = resolveKind(obj.kind!)!;
   const name = obj.metadata.name!;
   const label = `${def.singular}.tilt.dev/${name}`;
+  const api = client.kubeConfig.makeApiClient(CustomObjectsApi);
+  const target = { group: 'tilt.dev', version: 'v1alpha1', plural: def.plural, fieldValidation: strict, dryRun: opts.dryRun ? 'All' : undefined };
   if (opts.serverSide) {
-    const api = client.kubeConfig.makeApiClient(CustomObjectsApi);
-    await api.patchClusterCustomObject(
-      { group: 'tilt.dev', version: 'v1alpha1', plural: def.plural, name, body: obj, fieldManager: opts.fieldManager ?? 'ferry', force: true, dryRun: opts.dryRun ? 'All' : undefined },
-      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+    await send(() =>
+      api.patchClusterCustomObject(
+        { ...target, name, body: obj, fieldManager: opts.fieldManager ?? 'ferry', force: true },
+        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+      ),
     );
-    return `${label} serverside-applied`;
+    return `${label} serverside-applied${opts.dryRun ? ' (server dry run)' : ''}`;
   }
   const desired: KubeObject = structuredClone(obj);
   delete desired.status;
@@ -91,8 +115,8 @@ export async function applyOne(client: FerryClient, m: Manifest, opts: ApplyOpti
   desired.metadata.annotations = { ...(desired.metadata.annotations ?? {}), [lastAppliedAnnotation]: annotation + '\n' };
   const live = await client.get(def.kind, name);
   if (!live) {
-    if (!opts.dryRun) await client.create(desired);
-    return `${label} created${opts.dryRun ? ' (dry run)' : ''}`;
+    await send(() => api.createClusterCustomObject({ ...target, body: desired }));
+    return `${label} created${opts.dryRun ? ' (server dry run)' : ''}`;
   }
   const lastText = live.metadata.annotations?.[lastAppliedAnnotation];
   let last: Json | undefined;
@@ -104,6 +128,6 @@ export async function applyOne(client: FerryClient, m: Manifest, opts: ApplyOpti
   const { status: _s, ...liveSpec } = live as KubeObject & Json;
   const patch = threeWayPatch(last, desired as unknown as Json, liveSpec as Json);
   if (Object.keys(patch).length === 0) return `${label} unchanged`;
-  if (!opts.dryRun) await client.patch(def.kind, name, patch);
-  return `${label} configured${opts.dryRun ? ' (dry run)' : ''}`;
+  await send(() => api.patchClusterCustomObject({ ...target, name, body: patch }, mergePatch));
+  return `${label} configured${opts.dryRun ? ' (server dry run)' : ''}`;
 }
