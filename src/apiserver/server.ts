@@ -39,6 +39,10 @@ export interface ApiServerOptions {
   log: Logger;
   /** historySize is how many change events watches can resume from. Default 10,000. */
   historySize?: number;
+  /** historyBytes bounds the watch history by size (see ObjectStore). Default 64 MiB. */
+  historyBytes?: number;
+  /** watchMaxBufferedBytes: a watch this far behind is closed (see Watch). Default 16 MiB. */
+  watchMaxBufferedBytes?: number;
   /** bookmarkIntervalMs between BOOKMARK events on watches that allow them. Default 60,000. */
   bookmarkIntervalMs?: number;
   /** maxBodyBytes is the largest request body accepted. Default 3 MiB. */
@@ -83,6 +87,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const store = new ObjectStore({
     storage,
     historySize: opts.historySize,
+    historyBytes: opts.historyBytes,
     onSubscriberError: (err, ev) => log.error('A change subscriber failed', { resource: ev.resource, name: ev.object.metadata.name, error: (err as Error).stack ?? String(err) }),
   });
   const resources = new Resources({ store });
@@ -279,6 +284,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       bookmarks: q.get('allowWatchBookmarks') === 'true' || q.get('allowWatchBookmarks') === '1',
       bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
       timeoutMs: timeout ? Math.max(0, Number(timeout)) * 1000 || undefined : undefined,
+      maxBufferedBytes: opts.watchMaxBufferedBytes,
+      log,
     });
     watches.add(w);
     w.start(() => watches.delete(w));

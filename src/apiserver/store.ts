@@ -55,6 +55,15 @@ export function encode(obj: object): string {
   return encoded.get(obj) ?? JSON.stringify(obj);
 }
 
+/**
+ * historyCharge is what an event costs the history's byte bound: the JSON length of the objects
+ * it holds. The object it replaced is usually the previous event's object (held once, charged
+ * twice), which stands for each object being held both parsed and encoded.
+ */
+function historyCharge(ev: ChangeEvent): number {
+  return encode(ev.object).length + (ev.prev ? encode(ev.prev).length : 0);
+}
+
 /** remember records obj's JSON (obj is stored and never modified) and returns it. */
 function remember(obj: object): string {
   const json = JSON.stringify(obj);
@@ -62,10 +71,25 @@ function remember(obj: object): string {
   return json;
 }
 
+/**
+ * defaultHistoryBytes bounds the watch history by size: 64 MiB of JSON. An event is charged the
+ * JSON length of the objects it holds (the object, and the one it replaced), which for a run of
+ * updates is about what those objects cost in memory, each held once parsed and once encoded.
+ * Typical objects of a few KiB leave the count bound (10,000 events) as the one that binds;
+ * multi-MiB objects keep a few dozen events instead of pinning gigabytes. A watch further
+ * behind gets 410 Gone and relists, which is slower but correct.
+ */
+export const defaultHistoryBytes = 64 * 1024 * 1024;
+
 export interface ObjectStoreOptions {
   storage: Storage;
   /** historySize is how many change events are kept for watch resumption. Default 10,000. */
   historySize?: number;
+  /**
+   * historyBytes bounds the history by size: the JSON length of the objects its events hold.
+   * Default defaultHistoryBytes (64 MiB).
+   */
+  historyBytes?: number;
   /** onSubscriberError hears of a subscriber that threw; the others still get the event. */
   onSubscriberError?: (err: unknown, ev: ChangeEvent) => void;
 }
@@ -73,8 +97,15 @@ export interface ObjectStoreOptions {
 export class ObjectStore {
   private readonly storage: Storage;
   private readonly objects = new Map<string, Map<string, KubeObject>>();
-  private readonly history: ChangeEvent[] = [];
+  /**
+   * The retained events, oldest first, from index historyStart: dropping from the front only
+   * clears a slot, and the array is compacted once the cleared half outweighs the rest.
+   */
+  private history: Array<ChangeEvent | undefined> = [];
+  private historyStart = 0;
+  private historyCharged = 0;
   private readonly historySize: number;
+  private readonly historyBytes: number;
   private readonly subscribers = new Map<string, Set<Subscriber>>();
   private readonly anySubscribers = new Set<Subscriber>();
   private readonly onSubscriberError: (err: unknown, ev: ChangeEvent) => void;
@@ -88,6 +119,7 @@ export class ObjectStore {
   constructor(opts: ObjectStoreOptions) {
     this.storage = opts.storage;
     this.historySize = opts.historySize ?? 10_000;
+    this.historyBytes = opts.historyBytes ?? defaultHistoryBytes;
     this.onSubscriberError = opts.onSubscriberError ?? (() => undefined);
     const { rows, resourceVersion } = this.storage.load();
     for (const row of rows) {
@@ -212,13 +244,7 @@ export class ObjectStore {
   }
 
   private emit(ev: ChangeEvent): void {
-    this.history.push(ev);
-    // Trimmed in steps of an eighth, so a write does not shift the whole ring each time;
-    // between trims a little more history than historySize is kept.
-    if (this.history.length > this.historySize + Math.ceil(this.historySize / 8)) {
-      const dropped = this.history.splice(0, this.history.length - this.historySize);
-      this.historyFloor = dropped[dropped.length - 1].rv;
-    }
+    this.retain(ev);
     for (const s of [...(this.subscribers.get(ev.resource) ?? []), ...this.anySubscribers]) {
       try {
         s(ev);
@@ -226,6 +252,30 @@ export class ObjectStore {
         this.onSubscriberError(err, ev);
       }
     }
+  }
+
+  /**
+   * retain appends ev to the history, then drops the oldest events until both bounds hold:
+   * at most historySize events, and at most historyBytes charged (see historyCharge).
+   */
+  private retain(ev: ChangeEvent): void {
+    this.history.push(ev);
+    this.historyCharged += historyCharge(ev);
+    while (this.history.length - this.historyStart > this.historySize || this.historyCharged > this.historyBytes) {
+      const dropped = this.history[this.historyStart]!;
+      this.history[this.historyStart++] = undefined;
+      this.historyCharged -= historyCharge(dropped);
+      this.historyFloor = dropped.rv;
+    }
+    if (this.historyStart > 1024 && this.historyStart * 2 > this.history.length) {
+      this.history = this.history.slice(this.historyStart);
+      this.historyStart = 0;
+    }
+  }
+
+  /** historyStats reports what the watch history holds: events, and bytes charged for them. */
+  historyStats(): { events: number; bytes: number; oldestResumableRv: number } {
+    return { events: this.history.length - this.historyStart, bytes: this.historyCharged, oldestResumableRv: this.historyFloor };
   }
 
   /** subscribe calls fn for every change of the resource ('*' for all) until unsubscribed. */
@@ -253,14 +303,16 @@ export class ObjectStore {
   /** eventsSince returns the retained events of a resource with rv greater than `since`. */
   eventsSince(resource: string, since: number): ChangeEvent[] {
     this.checkResumable(since);
-    let lo = 0;
+    let lo = this.historyStart;
     let hi = this.history.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.history[mid].rv <= since) lo = mid + 1;
+      if (this.history[mid]!.rv <= since) lo = mid + 1;
       else hi = mid;
     }
-    return this.history.slice(lo).filter((e) => e.resource === resource);
+    const events: ChangeEvent[] = [];
+    for (let i = lo; i < this.history.length; i++) if (this.history[i]!.resource === resource) events.push(this.history[i]!);
+    return events;
   }
 
   /**
