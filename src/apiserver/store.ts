@@ -3,6 +3,10 @@
  * commits each change to Storage, keeps a bounded history of change events for watch
  * resumption and snapshot lists, and fans events out to subscribers.
  *
+ * The history keeps past objects only as their JSON (the encoding made when they were written),
+ * not also parsed: a replaced object is held once, and parsed again only when a watch resumes
+ * from the past or a list reads it.
+ *
  * Changes are group-committed: a write takes effect in memory at once (later writes see it),
  * and the writes of one turn of the event loop are committed together in one transaction.
  * Until then they are pending: nothing is emitted, and a caller answers its client only once
@@ -55,13 +59,30 @@ export function encode(obj: object): string {
   return encoded.get(obj) ?? JSON.stringify(obj);
 }
 
+/** A retained change event: its objects are kept as their JSON only. */
+interface Retained {
+  rv: number;
+  resource: string;
+  name: string;
+  type: EventType;
+  json: string;
+  prevJson?: string;
+}
+
 /**
- * historyCharge is what an event costs the history's byte bound: the JSON length of the objects
- * it holds. The object it replaced is usually the previous event's object (held once, charged
- * twice), which stands for each object being held both parsed and encoded.
+ * historyCharge is what a retained event costs the history's byte bound: the length of the
+ * JSON it holds. The JSON it replaced is usually the previous event's (one string, charged
+ * twice), so the history holds at most, and for a run of updates about half, what it is charged.
  */
-function historyCharge(ev: ChangeEvent): number {
-  return encode(ev.object).length + (ev.prev ? encode(ev.prev).length : 0);
+function historyCharge(r: Retained): number {
+  return r.json.length + (r.prevJson?.length ?? 0);
+}
+
+/** revive parses a retained object again, remembering that json is its encoding. */
+function revive(json: string): KubeObject {
+  const obj = JSON.parse(json) as KubeObject;
+  encoded.set(obj, json);
+  return obj;
 }
 
 /** remember records obj's JSON (obj is stored and never modified) and returns it. */
@@ -72,12 +93,11 @@ function remember(obj: object): string {
 }
 
 /**
- * defaultHistoryBytes bounds the watch history by size: 64 MiB of JSON. An event is charged the
- * JSON length of the objects it holds (the object, and the one it replaced), which for a run of
- * updates is about what those objects cost in memory, each held once parsed and once encoded.
- * Typical objects of a few KiB leave the count bound (10,000 events) as the one that binds;
- * multi-MiB objects keep a few dozen events instead of pinning gigabytes. A watch further
- * behind gets 410 Gone and relists, which is slower but correct.
+ * defaultHistoryBytes bounds the watch history by size: 64 MiB, charged as the JSON length of
+ * the objects each event holds (see historyCharge). Objects of a few KiB, ferry's usual, leave
+ * the count bound (10,000 events) as the one that binds; a run of 2.5 MiB updates keeps about a
+ * dozen events in about 32 MiB instead of pinning 5 MiB per update until the heap runs out.
+ * A watch from further back gets 410 Gone and relists: slower, still correct.
  */
 export const defaultHistoryBytes = 64 * 1024 * 1024;
 
@@ -101,7 +121,7 @@ export class ObjectStore {
    * The retained events, oldest first, from index historyStart: dropping from the front only
    * clears a slot, and the array is compacted once the cleared half outweighs the rest.
    */
-  private history: Array<ChangeEvent | undefined> = [];
+  private history: Array<Retained | undefined> = [];
   private historyStart = 0;
   private historyCharged = 0;
   private readonly historySize: number;
@@ -259,8 +279,9 @@ export class ObjectStore {
    * at most historySize events, and at most historyBytes charged (see historyCharge).
    */
   private retain(ev: ChangeEvent): void {
-    this.history.push(ev);
-    this.historyCharged += historyCharge(ev);
+    const r: Retained = { rv: ev.rv, resource: ev.resource, name: ev.object.metadata.name!, type: ev.type, json: encode(ev.object), prevJson: ev.prev && encode(ev.prev) };
+    this.history.push(r);
+    this.historyCharged += historyCharge(r);
     while (this.history.length - this.historyStart > this.historySize || this.historyCharged > this.historyBytes) {
       const dropped = this.history[this.historyStart]!;
       this.history[this.historyStart++] = undefined;
@@ -300,8 +321,21 @@ export class ObjectStore {
     }
   }
 
-  /** eventsSince returns the retained events of a resource with rv greater than `since`. */
+  /**
+   * eventsSince returns the retained events of a resource with rv greater than `since`, their
+   * objects parsed again from the retained JSON.
+   */
   eventsSince(resource: string, since: number): ChangeEvent[] {
+    return this.retainedSince(resource, since).map((r) => ({
+      rv: r.rv,
+      resource,
+      type: r.type,
+      object: revive(r.json),
+      prev: r.prevJson === undefined ? undefined : revive(r.prevJson),
+    }));
+  }
+
+  private retainedSince(resource: string, since: number): Retained[] {
     this.checkResumable(since);
     let lo = this.historyStart;
     let hi = this.history.length;
@@ -310,9 +344,9 @@ export class ObjectStore {
       if (this.history[mid]!.rv <= since) lo = mid + 1;
       else hi = mid;
     }
-    const events: ChangeEvent[] = [];
-    for (let i = lo; i < this.history.length; i++) if (this.history[i]!.resource === resource) events.push(this.history[i]!);
-    return events;
+    const out: Retained[] = [];
+    for (let i = lo; i < this.history.length; i++) if (this.history[i]!.resource === resource) out.push(this.history[i]!);
+    return out;
   }
 
   /**
@@ -322,12 +356,13 @@ export class ObjectStore {
   snapshotAt(resource: string, rv: number): KubeObject[] {
     if (rv === this.rv) return this.list(resource);
     const state = new Map(this.objects.get(resource) ?? []);
-    const events = this.eventsSince(resource, rv);
-    for (let i = events.length - 1; i >= 0; i--) {
-      const ev = events[i];
-      const name = ev.object.metadata.name!;
-      if (ev.type === 'ADDED') state.delete(name);
-      else state.set(name, ev.prev!);
+    // An object's state at rv is what the first change after rv replaced (or absent if it added it).
+    const undone = new Set<string>();
+    for (const r of this.retainedSince(resource, rv)) {
+      if (undone.has(r.name)) continue;
+      undone.add(r.name);
+      if (r.type === 'ADDED') state.delete(r.name);
+      else state.set(r.name, revive(r.prevJson!));
     }
     return [...state.values()].sort((a, c) => (a.metadata.name! < c.metadata.name! ? -1 : 1));
   }

@@ -93,19 +93,32 @@ test('the watch history is bounded by bytes: an older resourceVersion gets 410 G
   assert.deepEqual(recent.lines.map((l) => l.type), ['MODIFIED', 'MODIFIED']);
 });
 
-test('an object the history no longer needs is released', async () => {
+test('the history keeps a replaced object once, as its JSON, and lets go of it past the bound', async () => {
   const store = new ObjectStore({ storage: new MemoryStorage(), historyBytes: 1 * MiB });
   const cm = (i: number): KubeObject => ({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ConfigMap', metadata: { name: 'big' }, data: bigData(i, 128 * KiB) } as KubeObject);
-  const firstRef = new WeakRef(store.write('configmaps', cm(0)));
+  const blob = (o: KubeObject | undefined) => (o as { data?: { blob: string } } | undefined)?.data?.blob.slice(0, 3);
+  const collected = async () => {
+    await new Promise((r) => setImmediate(r));
+    gc();
+  };
+  const first = new WeakRef(store.write('configmaps', cm(0)));
   store.flush();
-  for (let i = 1; i <= 20; i++) {
+  const firstRv = Number(first.deref()!.metadata.resourceVersion);
+  store.write('configmaps', cm(1));
+  store.flush();
+  await collected();
+  assert.equal(first.deref(), undefined, 'the replaced object is not held parsed');
+  const events = store.eventsSince('configmaps', firstRv - 1);
+  assert.deepEqual(events.map((e) => [e.type, blob(e.object)]), [['ADDED', '000'], ['MODIFIED', '111']]);
+  assert.equal(blob(events[1].prev), '000');
+  assert.equal(blob(store.snapshotAt('configmaps', firstRv)[0]), '000');
+
+  for (let i = 2; i <= 20; i++) {
     store.write('configmaps', cm(i));
     store.flush();
   }
-  await new Promise((r) => setImmediate(r));
-  gc();
-  assert.equal(firstRef.deref(), undefined, 'the first version is no longer held');
   assert.ok(store.historyStats().bytes <= 1 * MiB);
+  assert.throws(() => store.eventsSince('configmaps', firstRv), (err: any) => err.code === 410);
   store.close();
 });
 
