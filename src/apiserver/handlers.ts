@@ -35,6 +35,8 @@ export interface ServerContext {
   maxWatches: number;
   /** bookmarkIntervalMs between BOOKMARK events on watches that allow them. */
   bookmarkIntervalMs: number;
+  /** watchMaxBufferedBytes: a watch this far behind is closed. Default: Watch's. */
+  watchMaxBufferedBytes?: number;
   /** version is the server's version, served at /version. */
   version: string;
   /** ready tells /readyz whether the daemon is ready. */
@@ -245,6 +247,8 @@ export function watch(ctx: ServerContext, r: Request, def: KindDef, match: Match
     bookmarks: queryBool(q, 'allowWatchBookmarks') ?? false,
     bookmarkIntervalMs: ctx.bookmarkIntervalMs,
     timeoutMs: timeout > 0 ? timeout * 1000 : undefined,
+    maxBufferedBytes: ctx.watchMaxBufferedBytes,
+    log: ctx.log,
   });
   ctx.watches.add(w);
   w.start(() => ctx.watches.delete(w));

@@ -30,6 +30,10 @@ export interface ApiServerOptions {
   log: Logger;
   /** historySize is how many change events watches can resume from. Default 10,000. */
   historySize?: number;
+  /** historyBytes bounds the watch history by size (see ObjectStore). Default 64 MiB. */
+  historyBytes?: number;
+  /** watchMaxBufferedBytes: a watch this far behind is closed (see Watch). Default 16 MiB. */
+  watchMaxBufferedBytes?: number;
   /** bookmarkIntervalMs between BOOKMARK events on watches that allow them. Default 60,000. */
   bookmarkIntervalMs?: number;
   /** maxBodyBytes is the largest request body accepted. Default 3 MiB. */
@@ -84,6 +88,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const store = new ObjectStore({
     storage,
     historySize: opts.historySize,
+    historyBytes: opts.historyBytes,
     onSubscriberError: (err, ev) => log.error('A change subscriber failed', { resource: ev.resource, name: ev.object.metadata.name, error: (err as Error).stack ?? String(err) }),
   });
   const resources = new Resources({ store });
@@ -97,6 +102,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     maxBodyBytes: opts.maxBodyBytes ?? 3 * 1024 * 1024,
     maxWatches: opts.maxWatches ?? 2000,
     bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
+    watchMaxBufferedBytes: opts.watchMaxBufferedBytes,
     version: opts.version ?? '0.0.0',
     ready: opts.ready ?? (() => true),
     metrics: opts.metrics ?? [],

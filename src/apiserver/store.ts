@@ -3,6 +3,10 @@
  * commits each change to Storage, keeps a bounded history of change events for watch
  * resumption and snapshot lists, and fans events out to subscribers.
  *
+ * The history keeps past objects only as their JSON (the encoding made when they were written),
+ * not also parsed: a replaced object is held once, and parsed again only when a watch resumes
+ * from the past or a list reads it.
+ *
  * Changes are group-committed: a write takes effect in memory at once (later writes see it),
  * and the writes of one turn of the event loop are committed together in one transaction.
  * Until then they are pending: nothing is emitted, and a caller answers its client only once
@@ -55,6 +59,32 @@ export function encode(obj: object): string {
   return encoded.get(obj) ?? JSON.stringify(obj);
 }
 
+/** A retained change event: its objects are kept as their JSON only. */
+interface Retained {
+  rv: number;
+  resource: string;
+  name: string;
+  type: EventType;
+  json: string;
+  prevJson?: string;
+}
+
+/**
+ * historyCharge is what a retained event costs the history's byte bound: the length of the
+ * JSON it holds. The JSON it replaced is usually the previous event's (one string, charged
+ * twice), so the history holds at most, and for a run of updates about half, what it is charged.
+ */
+function historyCharge(r: Retained): number {
+  return r.json.length + (r.prevJson?.length ?? 0);
+}
+
+/** revive parses a retained object again, remembering that json is its encoding. */
+function revive(json: string): KubeObject {
+  const obj = JSON.parse(json) as KubeObject;
+  encoded.set(obj, json);
+  return obj;
+}
+
 /** remember records obj's JSON (obj is stored and never modified) and returns it. */
 function remember(obj: object): string {
   const json = JSON.stringify(obj);
@@ -62,10 +92,24 @@ function remember(obj: object): string {
   return json;
 }
 
+/**
+ * defaultHistoryBytes bounds the watch history by size: 64 MiB, charged as the JSON length of
+ * the objects each event holds (see historyCharge). Objects of a few KiB, ferry's usual, leave
+ * the count bound (10,000 events) as the one that binds; a run of 2.5 MiB updates keeps about a
+ * dozen events in about 32 MiB instead of pinning 5 MiB per update until the heap runs out.
+ * A watch from further back gets 410 Gone and relists: slower, still correct.
+ */
+export const defaultHistoryBytes = 64 * 1024 * 1024;
+
 export interface ObjectStoreOptions {
   storage: Storage;
   /** historySize is how many change events are kept for watch resumption. Default 10,000. */
   historySize?: number;
+  /**
+   * historyBytes bounds the history by size: the JSON length of the objects its events hold.
+   * Default defaultHistoryBytes (64 MiB).
+   */
+  historyBytes?: number;
   /** onSubscriberError hears of a subscriber that threw; the others still get the event. */
   onSubscriberError?: (err: unknown, ev: ChangeEvent) => void;
 }
@@ -73,8 +117,15 @@ export interface ObjectStoreOptions {
 export class ObjectStore {
   private readonly storage: Storage;
   private readonly objects = new Map<string, Map<string, KubeObject>>();
-  private readonly history: ChangeEvent[] = [];
+  /**
+   * The retained events, oldest first, from index historyStart: dropping from the front only
+   * clears a slot, and the array is compacted once the cleared half outweighs the rest.
+   */
+  private history: Array<Retained | undefined> = [];
+  private historyStart = 0;
+  private historyCharged = 0;
   private readonly historySize: number;
+  private readonly historyBytes: number;
   private readonly subscribers = new Map<string, Set<Subscriber>>();
   private readonly anySubscribers = new Set<Subscriber>();
   private readonly onSubscriberError: (err: unknown, ev: ChangeEvent) => void;
@@ -88,6 +139,7 @@ export class ObjectStore {
   constructor(opts: ObjectStoreOptions) {
     this.storage = opts.storage;
     this.historySize = opts.historySize ?? 10_000;
+    this.historyBytes = opts.historyBytes ?? defaultHistoryBytes;
     this.onSubscriberError = opts.onSubscriberError ?? (() => undefined);
     const { rows, resourceVersion } = this.storage.load();
     for (const row of rows) {
@@ -212,13 +264,7 @@ export class ObjectStore {
   }
 
   private emit(ev: ChangeEvent): void {
-    this.history.push(ev);
-    // Trimmed in steps of an eighth, so a write does not shift the whole ring each time;
-    // between trims a little more history than historySize is kept.
-    if (this.history.length > this.historySize + Math.ceil(this.historySize / 8)) {
-      const dropped = this.history.splice(0, this.history.length - this.historySize);
-      this.historyFloor = dropped[dropped.length - 1].rv;
-    }
+    this.retain(ev);
     for (const s of [...(this.subscribers.get(ev.resource) ?? []), ...this.anySubscribers]) {
       try {
         s(ev);
@@ -226,6 +272,31 @@ export class ObjectStore {
         this.onSubscriberError(err, ev);
       }
     }
+  }
+
+  /**
+   * retain appends ev to the history, then drops the oldest events until both bounds hold:
+   * at most historySize events, and at most historyBytes charged (see historyCharge).
+   */
+  private retain(ev: ChangeEvent): void {
+    const r: Retained = { rv: ev.rv, resource: ev.resource, name: ev.object.metadata.name!, type: ev.type, json: encode(ev.object), prevJson: ev.prev && encode(ev.prev) };
+    this.history.push(r);
+    this.historyCharged += historyCharge(r);
+    while (this.history.length - this.historyStart > this.historySize || this.historyCharged > this.historyBytes) {
+      const dropped = this.history[this.historyStart]!;
+      this.history[this.historyStart++] = undefined;
+      this.historyCharged -= historyCharge(dropped);
+      this.historyFloor = dropped.rv;
+    }
+    if (this.historyStart > 1024 && this.historyStart * 2 > this.history.length) {
+      this.history = this.history.slice(this.historyStart);
+      this.historyStart = 0;
+    }
+  }
+
+  /** historyStats reports what the watch history holds: events, and bytes charged for them. */
+  historyStats(): { events: number; bytes: number; oldestResumableRv: number } {
+    return { events: this.history.length - this.historyStart, bytes: this.historyCharged, oldestResumableRv: this.historyFloor };
   }
 
   /** subscribe calls fn for every change of the resource ('*' for all) until unsubscribed. */
@@ -250,17 +321,32 @@ export class ObjectStore {
     }
   }
 
-  /** eventsSince returns the retained events of a resource with rv greater than `since`. */
+  /**
+   * eventsSince returns the retained events of a resource with rv greater than `since`, their
+   * objects parsed again from the retained JSON.
+   */
   eventsSince(resource: string, since: number): ChangeEvent[] {
+    return this.retainedSince(resource, since).map((r) => ({
+      rv: r.rv,
+      resource,
+      type: r.type,
+      object: revive(r.json),
+      prev: r.prevJson === undefined ? undefined : revive(r.prevJson),
+    }));
+  }
+
+  private retainedSince(resource: string, since: number): Retained[] {
     this.checkResumable(since);
-    let lo = 0;
+    let lo = this.historyStart;
     let hi = this.history.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.history[mid].rv <= since) lo = mid + 1;
+      if (this.history[mid]!.rv <= since) lo = mid + 1;
       else hi = mid;
     }
-    return this.history.slice(lo).filter((e) => e.resource === resource);
+    const out: Retained[] = [];
+    for (let i = lo; i < this.history.length; i++) if (this.history[i]!.resource === resource) out.push(this.history[i]!);
+    return out;
   }
 
   /**
@@ -270,12 +356,13 @@ export class ObjectStore {
   snapshotAt(resource: string, rv: number): KubeObject[] {
     if (rv === this.rv) return this.list(resource);
     const state = new Map(this.objects.get(resource) ?? []);
-    const events = this.eventsSince(resource, rv);
-    for (let i = events.length - 1; i >= 0; i--) {
-      const ev = events[i];
-      const name = ev.object.metadata.name!;
-      if (ev.type === 'ADDED') state.delete(name);
-      else state.set(name, ev.prev!);
+    // An object's state at rv is what the first change after rv replaced (or absent if it added it).
+    const undone = new Set<string>();
+    for (const r of this.retainedSince(resource, rv)) {
+      if (undone.has(r.name)) continue;
+      undone.add(r.name);
+      if (r.type === 'ADDED') state.delete(r.name);
+      else state.set(r.name, revive(r.prevJson!));
     }
     return [...state.values()].sort((a, c) => (a.metadata.name! < c.metadata.name! ? -1 : 1));
   }

@@ -3,8 +3,17 @@
  * from the current state (synthetic ADDED events) or resumes after a resourceVersion from
  * the store's history; an RV the history no longer covers gets a 410 ERROR event.
  * Selector transitions are ADDED/DELETED as in kube's watch cache.
+ *
+ * Output goes through a queue per watch and into the socket only while the socket holds less
+ * than socketBytes, so a client that reads slowly holds its events in the queue as references
+ * to the encodings the store already keeps, not as copies in socket buffers. A watch whose live
+ * events fall more than maxBufferedBytes behind is closed, as kube-apiserver closes a watcher
+ * that does not keep up; the client resumes from the last resourceVersion it saw (or relists
+ * on 410). The initial events (the current state, or the history it resumes from) are not
+ * counted: they are what the client asked for, not a sign of falling behind.
  */
 import type { ServerResponse } from 'node:http';
+import type { Logger } from 'winston';
 import type { KindDef } from '../apis/kind.ts';
 import { apiVersion, type KubeObject } from '../apis/meta.ts';
 import { ApiError } from './errors.ts';
@@ -22,8 +31,29 @@ export interface WatchOptions {
   bookmarks: boolean;
   bookmarkIntervalMs: number;
   timeoutMs?: number;
-  /** A slow client whose unsent output exceeds this many bytes is disconnected. */
+  /**
+   * maxBufferedBytes: a watch whose unsent output (in its socket and its queue of live events)
+   * exceeds this many bytes is closed. Default defaultWatchMaxBufferedBytes (16 MiB).
+   */
   maxBufferedBytes?: number;
+  /** log hears of a watch closed for falling behind. */
+  log?: Logger;
+}
+
+/**
+ * defaultWatchMaxBufferedBytes is how far behind a watch may fall before it is closed: 16 MiB,
+ * five of the largest objects the server accepts (3 MiB bodies). A client that reads is at
+ * most about one event behind; one that stops reading costs at most this much plus its socket.
+ */
+export const defaultWatchMaxBufferedBytes = 16 * 1024 * 1024;
+
+/** socketBytes is how much output a watch hands to its socket before waiting for it to drain. */
+const socketBytes = 1024 * 1024;
+
+/** A line waiting to be sent, and how many bytes of it count against maxBufferedBytes. */
+interface Queued {
+  line: string;
+  counted: number;
 }
 
 type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -36,6 +66,12 @@ export class Watch {
   private timers: NodeJS.Timeout[] = [];
   private sentColumns = false;
   private closed = false;
+  private queue: Array<Queued | undefined> = [];
+  private queueStart = 0;
+  private queuedBytes = 0;
+  /** True while the initial events are queued: they do not count against maxBufferedBytes. */
+  private replaying = true;
+  private awaitingDrain = false;
 
   constructor(res: ServerResponse, opts: WatchOptions) {
     this.res = res;
@@ -60,6 +96,7 @@ export class Watch {
       } catch (err) {
         if (err instanceof ApiError) {
           this.write({ type: 'ERROR', object: err.toStatus() });
+          this.flush();
           this.end();
           return;
         }
@@ -67,6 +104,8 @@ export class Watch {
       }
       for (const ev of backlog) this.deliver(ev);
     }
+    this.replaying = false;
+    this.flush();
     this.unsubscribe = opts.store.subscribe(resource, (ev) => this.deliver(ev));
     if (opts.bookmarks) this.timers.push(setInterval(() => this.bookmark(), opts.bookmarkIntervalMs));
     if (opts.timeoutMs) {
@@ -109,21 +148,66 @@ export class Watch {
     this.writeLine(JSON.stringify(ev));
   }
 
-  private writeLine(json: string): void {
+  private writeLine(line: string): void {
     if (this.closed) return;
-    this.res.write(json + '\n');
-    if (this.res.writableLength > (this.opts.maxBufferedBytes ?? 64 * 1024 * 1024)) this.end();
+    const counted = this.replaying ? 0 : line.length + 1;
+    this.queue.push({ line, counted });
+    this.queuedBytes += counted;
+    if (this.replaying) return;
+    const behind = this.res.writableLength + this.queuedBytes;
+    const limit = this.opts.maxBufferedBytes ?? defaultWatchMaxBufferedBytes;
+    if (behind > limit) {
+      this.opts.log?.warn('Closing a watch that fell behind', { resource: this.opts.def.plural, bufferedBytes: behind, maxBufferedBytes: limit });
+      this.destroy();
+      return;
+    }
+    this.flush();
   }
 
-  /** end closes the stream cleanly; clients resume from the last RV they saw. */
+  /** flush hands queued lines to the socket until it holds socketBytes, then waits for it to drain. */
+  private flush(): void {
+    const { res, queue } = this;
+    while (this.queueStart < queue.length && res.writableLength < socketBytes) {
+      const q = queue[this.queueStart]!;
+      queue[this.queueStart++] = undefined;
+      this.queuedBytes -= q.counted;
+      res.write(q.line + '\n');
+    }
+    if (this.queueStart === queue.length) {
+      this.queue = [];
+      this.queueStart = 0;
+    } else if (!this.awaitingDrain) {
+      // The socket holds more than its high-water mark, so a write has asked for a drain.
+      this.awaitingDrain = true;
+      res.once('drain', () => {
+        this.awaitingDrain = false;
+        if (!this.closed) this.flush();
+      });
+    }
+  }
+
+  /**
+   * end closes the stream: cleanly once everything is handed to the socket, else at once
+   * (a client still behind resumes from the last RV it saw, as after any closed watch).
+   */
   end(): void {
     if (this.closed) return;
+    if (this.queueStart < this.queue.length) return this.destroy();
     this.stop();
     this.res.end();
   }
 
+  /** destroy closes the connection, dropping what is still queued or unsent. */
+  private destroy(): void {
+    this.stop();
+    this.res.destroy();
+  }
+
   private stop(): void {
     this.closed = true;
+    this.queue = [];
+    this.queueStart = 0;
+    this.queuedBytes = 0;
     this.unsubscribe?.();
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
