@@ -57,9 +57,11 @@ const objectMeta = {
     deletionGracePeriodSeconds: { type: 'integer', format: 'int64', description: 'Seconds allowed for graceful termination.' },
     labels: { type: 'object', additionalProperties: { type: 'string' }, description: 'Map of string keys and values that can be used to organize and select objects.' },
     annotations: { type: 'object', additionalProperties: { type: 'string' }, description: 'Unstructured key value map to store arbitrary metadata.' },
-    finalizers: { type: 'array', items: { type: 'string' }, description: 'Must be empty before the object is deleted from the registry.' },
+    finalizers: { type: 'array', items: { type: 'string' }, 'x-kubernetes-list-type': 'set', description: 'Must be empty before the object is deleted from the registry.' },
     ownerReferences: {
       type: 'array',
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['uid'],
       description: 'Objects this object depends on; when all of them are deleted, this object is garbage collected.',
       items: {
         type: 'object',

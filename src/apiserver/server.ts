@@ -205,7 +205,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
     if (method === 'POST') {
       const body = await readBody(req);
-      const result = resources.create(def, body, writeOptions(q));
+      const result = resources.create(def, body, writeOptions(q, req));
       await store.committed();
       return sendJSON(res, 201, result.object, pretty, result.warnings);
     }
@@ -297,14 +297,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       }
       case 'PUT': {
         const body = await readBody(req);
-        const result = resources.update(def, name, body, writeOptions(q), sub);
+        const result = resources.update(def, name, body, writeOptions(q, req), sub);
         await store.committed();
         return sendJSON(res, 200, result.object, pretty, result.warnings);
       }
       case 'PATCH': {
         const type = patchTypeOf(req.headers['content-type']);
         const raw = await readRaw(req);
-        const result = resources.patch(def, name, type, raw, writeOptions(q), sub);
+        const result = resources.patch(def, name, type, raw, writeOptions(q, req), sub);
         await store.committed();
         return sendJSON(res, result.created ? 201 : 200, result.object, pretty, result.warnings);
       }
@@ -321,7 +321,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
   }
 
-  function writeOptions(q: URLSearchParams): WriteOptions {
+  function writeOptions(q: URLSearchParams, req: IncomingMessage): WriteOptions {
     const dryRun = q.getAll('dryRun');
     for (const d of dryRun) if (d !== 'All') throw invalid('CreateOptions.meta.k8s.io', '', [{ type: 'NotSupported', field: 'dryRun', value: d, supported: ['All'] }], '');
     const fv = q.get('fieldValidation');
@@ -329,7 +329,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       throw badRequest(`fieldValidation: Unsupported value: "${fv}": supported values: "Ignore", "Strict", "Warn"`);
     }
     const force = q.get('force');
-    return { dryRun: dryRun.length > 0, fieldValidation: (fv as FieldValidation) || undefined, fieldManager: q.get('fieldManager') ?? undefined, force: force === 'true' || force === '1' };
+    return { dryRun: dryRun.length > 0, fieldValidation: (fv as FieldValidation) || undefined, fieldManager: q.get('fieldManager') ?? undefined, userAgent: req.headers['user-agent'], force: force === 'true' || force === '1' };
   }
 
   async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<DeleteOptions> {
