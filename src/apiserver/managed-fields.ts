@@ -130,6 +130,9 @@ function itemElement(node: Node & { type: 'list' }, item: unknown, index: number
 
 const isPrefix = (prefix: Path, p: Path) => prefix.length <= p.length && prefix.every((e, i) => p[i] === e);
 
+/** keyOf is a path as one string: elements joined by NUL, an element holding a NUL quoted first. */
+const keyOf = (p: Path) => p.map((e) => (e.includes('\u0000') ? JSON.stringify(e) : e)).join('\u0000');
+
 /** FieldSet is a set of paths. */
 export class FieldSet {
   private readonly byKey = new Map<string, Path>();
@@ -139,12 +142,12 @@ export class FieldSet {
   }
 
   add(p: Path): this {
-    this.byKey.set(JSON.stringify(p), p);
+    this.byKey.set(keyOf(p), p);
     return this;
   }
 
   has(p: Path): boolean {
-    return this.byKey.has(JSON.stringify(p));
+    return this.byKey.has(keyOf(p));
   }
 
   get size(): number {
@@ -156,15 +159,25 @@ export class FieldSet {
   }
 
   union(o: FieldSet): FieldSet {
-    return new FieldSet([...this.paths(), ...o.paths()]);
+    return new FieldSet(this.byKey.values()).addAll(o);
   }
 
   difference(o: FieldSet): FieldSet {
-    return new FieldSet(this.paths().filter((p) => !o.has(p)));
+    const out = new FieldSet();
+    for (const [k, p] of this.byKey) if (!o.byKey.has(k)) out.byKey.set(k, p);
+    return out;
+  }
+
+  /** addAll adds o's paths to this set. */
+  addAll(o: FieldSet): this {
+    for (const [k, p] of o.byKey) this.byKey.set(k, p);
+    return this;
   }
 
   intersection(o: FieldSet): FieldSet {
-    return new FieldSet(this.paths().filter((p) => o.has(p)));
+    const out = new FieldSet();
+    for (const [k, p] of this.byKey) if (o.byKey.has(k)) out.byKey.set(k, p);
+    return out;
   }
 
   /** without drops every path at or under one of the prefixes. */
@@ -441,12 +454,24 @@ function decodeManagers(entries: unknown): Managers {
   return out;
 }
 
+/** Decoded managedFields of stored objects, which never change: a write starts from a copy. */
+const decoded = new WeakMap<object, Managers>();
+
+const copyManagers = (m: Managers): Managers => new Map([...m].map(([id, x]) => [id, { ...x, set: new FieldSet().addAll(x.set) }]));
+
 const decodeOrEmpty = (entries: unknown): Managers => {
-  try {
-    return decodeManagers(entries);
-  } catch {
-    return new Map();
+  if (typeof entries === 'object' && entries !== null) {
+    const hit = decoded.get(entries);
+    if (hit) return copyManagers(hit);
   }
+  let out: Managers;
+  try {
+    out = decodeManagers(entries);
+  } catch {
+    out = new Map();
+  }
+  if (typeof entries === 'object' && entries !== null) decoded.set(entries, copyManagers(out));
+  return out;
 };
 
 const seconds = (t: string | undefined) => (t ? Math.floor(Date.parse(t) / 1000) : 0);
@@ -511,8 +536,15 @@ function plain(obj: KubeObject | undefined, def: KindDef): JsonObject {
 
 function diff(root: Node, live: JsonObject, next: JsonObject, ignored: Path[]): Comparison {
   const res: Comparison = { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
-  compare(root, live, next, [], res);
-  return { added: res.added.without(ignored), modified: res.modified.without(ignored), removed: res.removed.without(ignored) };
+  // Top-level fields a write may not change are not compared at all; deeper ones are filtered.
+  const skip = new Set(ignored.filter((p) => p.length === 1).map((p) => p[0].slice(2)));
+  for (const k of new Set([...Object.keys(live), ...Object.keys(next)])) {
+    const child = childOf(root, k);
+    if (child && !skip.has(k)) compare(child, live[k], next[k], [`f:${k}`], res);
+  }
+  const deeper = ignored.filter((p) => p.length > 1);
+  if (!deeper.length) return res;
+  return { added: res.added.without(deeper), modified: res.modified.without(deeper), removed: res.removed.without(deeper) };
 }
 
 /** recordUpdate gives manager the fields the change from live to next made, taking them from everyone else. */
