@@ -3,7 +3,7 @@
  * All ferry kinds are cluster-scoped, so `namespace` is always empty.
  */
 import { Type } from '@sinclair/typebox';
-import { Obj, Opt, Str, Bool, Int64, Time, StrList, StringMap } from './schema.ts';
+import { Obj, Opt, Str, Bool, Int64, Time, StringMap } from './schema.ts';
 
 export const group = 'tilt.dev';
 export const version = 'v1alpha1';
@@ -63,7 +63,7 @@ export const ObjectMetaSchema = Obj('ObjectMeta is metadata that all persisted r
   deletionGracePeriodSeconds: Opt(Int64('Seconds allowed for graceful termination.')),
   labels: Opt(StringMap('Map of string keys and values that can be used to organize and select objects.')),
   annotations: Opt(StringMap('Unstructured key value map to store arbitrary metadata.')),
-  finalizers: Opt(StrList('Must be empty before the object is deleted from the registry.')),
+  finalizers: Opt(Type.Array(Type.String(), { description: 'Must be empty before the object is deleted from the registry.', 'x-kubernetes-list-type': 'set' })),
   ownerReferences: Opt(Type.Array(Obj('OwnerReference contains enough information to let you identify an owning object.', {
     apiVersion: Str('API version of the referent.'),
     kind: Str('Kind of the referent.'),
@@ -71,7 +71,7 @@ export const ObjectMetaSchema = Obj('ObjectMeta is metadata that all persisted r
     uid: Str('UID of the referent.'),
     controller: Opt(Bool('If true, this reference points to the managing controller.')),
     blockOwnerDeletion: Opt(Bool('If true, the owner cannot be deleted in the foreground until this reference is removed.')),
-  }), { description: 'Objects this object depends on; when all of them are deleted, this object is garbage collected.' })),
+  }), { description: 'Objects this object depends on; when all of them are deleted, this object is garbage collected.', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['uid'] })),
   managedFields: Opt(Type.Array(ManagedFieldsEntrySchema, { description: 'Field ownership records.' })),
 });
 

@@ -147,7 +147,7 @@ export async function collection(ctx: ServerContext, r: Request, def: KindDef): 
   }
   if (method === 'POST') {
     const body = await readBody(req, ctx.maxBodyBytes);
-    const result = resources.create(def, body, writeOptions(q));
+    const result = resources.create(def, body, writeOptions(q, req.headers['user-agent']));
     await store.committed();
     return sendJSON(res, 201, result.object, pretty, result.warnings);
   }
@@ -270,14 +270,14 @@ export async function item(ctx: ServerContext, r: Request, def: KindDef, name: s
     }
     case 'PUT': {
       const body = await readBody(req, ctx.maxBodyBytes);
-      const result = resources.update(def, name, body, writeOptions(q), sub);
+      const result = resources.update(def, name, body, writeOptions(q, req.headers['user-agent']), sub);
       await store.committed();
       return sendJSON(res, 200, result.object, pretty, result.warnings);
     }
     case 'PATCH': {
       const type = patchTypeOf(req.headers['content-type']);
       const raw = await readRaw(req, ctx.maxBodyBytes);
-      const result = resources.patch(def, name, type, raw, writeOptions(q), sub);
+      const result = resources.patch(def, name, type, raw, writeOptions(q, req.headers['user-agent']), sub);
       await store.committed();
       return sendJSON(res, result.created ? 201 : 200, result.object, pretty, result.warnings);
     }

@@ -2,7 +2,7 @@
  * The four patch types kubectl and client-node send. JSON merge patch (RFC 7386) and
  * JSON patch (RFC 6902) come from their libraries; strategic merge patch is merge patch
  * plus ObjectMeta's list strategies and the `$patch` directives, which is all a Tilt kind
- * declares; apply patch merges the applied configuration into the live object.
+ * declares. Apply patches are merged with field ownership, in managed-fields.ts.
  */
 import jsonMergePatch from 'json-merge-patch';
 import jsonPatch from 'fast-json-patch';
@@ -42,8 +42,8 @@ export function parsePatchBody(type: PatchType, raw: string): Json {
 
 const opNames = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
 
-/** applyPatch returns a patched copy of target. */
-export function applyPatch(type: PatchType, target: JsonObject, patch: Json): JsonObject {
+/** applyPatch returns a patched copy of target (apply patches go through managed-fields.ts). */
+export function applyPatch(type: Exclude<PatchType, 'apply'>, target: JsonObject, patch: Json): JsonObject {
   const doc = structuredClone(target);
   switch (type) {
     case 'merge': {
@@ -67,10 +67,6 @@ export function applyPatch(type: PatchType, target: JsonObject, patch: Json): Js
     case 'strategic': {
       if (!isObject(patch)) throw badRequest('the patch must be a JSON object');
       return strategicMerge(doc, patch, []) as JsonObject;
-    }
-    case 'apply': {
-      if (!isObject(patch)) throw badRequest('the applied configuration must be an object');
-      return applyMerge(doc, patch) as JsonObject;
     }
   }
 }
@@ -132,16 +128,5 @@ function stripDirectives(v: Json): Json {
   if (!isObject(v)) return v;
   const out: JsonObject = {};
   for (const [k, x] of Object.entries(v)) if (!k.startsWith('$')) out[k] = stripDirectives(x);
-  return out;
-}
-
-/** applyMerge merges an applied configuration: maps merge, lists and scalars replace, null removes. */
-function applyMerge(target: Json | undefined, applied: JsonObject): JsonObject {
-  const out: JsonObject = isObject(target) ? { ...target } : {};
-  for (const [k, v] of Object.entries(applied)) {
-    if (v === null) delete out[k];
-    else if (isObject(v)) out[k] = applyMerge(out[k], v);
-    else out[k] = v;
-  }
   return out;
 }

@@ -56,12 +56,12 @@ export function decodeContinue(token: string): { rv: number; start: string } {
 }
 
 /** writeOptions reads dryRun, fieldValidation, fieldManager and force. */
-export function writeOptions(q: URLSearchParams): WriteOptions {
+export function writeOptions(q: URLSearchParams, userAgent?: string): WriteOptions {
   const dryRun = q.getAll('dryRun');
   for (const d of dryRun) if (d !== 'All') throw invalid('CreateOptions.meta.k8s.io', '', [{ type: 'NotSupported', field: 'dryRun', value: d, supported: ['All'] }], '');
   const fv = q.get('fieldValidation');
   if (fv && !(fieldValidationModes as readonly string[]).includes(fv)) {
     throw badRequest(`fieldValidation: Unsupported value: "${fv}": supported values: "Ignore", "Strict", "Warn"`);
   }
-  return { dryRun: dryRun.length > 0, fieldValidation: (fv as FieldValidation) || undefined, fieldManager: q.get('fieldManager') ?? undefined, force: queryBool(q, 'force') ?? false };
+  return { dryRun: dryRun.length > 0, fieldValidation: (fv as FieldValidation) || undefined, fieldManager: q.get('fieldManager') ?? undefined, userAgent, force: queryBool(q, 'force') ?? false };
 }

@@ -8,11 +8,12 @@
 import crypto from 'node:crypto';
 import type { KindDef } from '../apis/kind.ts';
 import { apiVersion, toTime, type KubeObject, type ObjectMeta } from '../apis/meta.ts';
-import { invalid as invalidField } from '../apis/field-errors.ts';
+import { invalid as invalidField, type FieldError } from '../apis/field-errors.ts';
 import { validateObject } from '../apis/validate.ts';
 import { ApiError, alreadyExists, badRequest, conflict, invalid, notFound } from './errors.ts';
 import { pruneUnknownMeta, validateMeta } from './metadata.ts';
 import { applyPatch, parsePatchBody, type PatchType } from './patch.ts';
+import { applyConfiguration, isPrintable, managerFromUserAgent, maxFieldManagerLength, updateManagedFields, type ManagedFieldsEntry } from './managed-fields.ts';
 import { canonical, encode, type ObjectStore } from './store.ts';
 import type { Matcher } from './selectors.ts';
 
@@ -23,7 +24,10 @@ export interface WriteOptions {
   dryRun?: boolean;
   /** fieldValidation decides what unknown fields do. Default Warn: dropped, with a warning. */
   fieldValidation?: FieldValidation;
+  /** fieldManager names who makes the write in managedFields; required for apply. */
   fieldManager?: string;
+  /** userAgent names the manager of an update without fieldManager, as kube does. */
+  userAgent?: string;
   force?: boolean;
 }
 
@@ -50,6 +54,8 @@ export interface DeleteResult {
 export type Subresource = 'status' | undefined;
 
 const nameChars = 'bcdfghjklmnpqrstvwxz2456789';
+/** The manager of the garbage collector's writes. */
+const garbageCollectorManager = 'ferry-garbage-collector';
 const maxGenerateAttempts = 8;
 
 export interface ResourcesDeps {
@@ -116,18 +122,25 @@ export class Resources {
     if (errs.length) throw invalid(def.kind, obj.metadata.name || obj.metadata.generateName || '', errs);
   }
 
-  create(def: KindDef, body: unknown, opts: WriteOptions = {}): WriteResult {
+  /**
+   * create stores a new object. With `applied` it is server-side apply creating the object:
+   * the body is the applied configuration as decoded, and `applied.sent` what the client sent.
+   */
+  create(def: KindDef, body: unknown, opts: WriteOptions = {}, applied?: { sent: unknown }): WriteResult {
+    if (!applied) checkFieldManager('CreateOptions', opts);
     const meta0 = (body as KubeObject | null)?.metadata;
     const { obj, warnings } = this.decode(def, body, opts, meta0?.name ?? '');
     const meta = obj.metadata;
+    const requested = meta.managedFields;
     delete meta.namespace;
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
     delete meta.managedFields;
     delete meta.resourceVersion;
     if (def.hasStatus) delete obj.status;
+    const now = this.now();
     meta.uid = crypto.randomUUID();
-    meta.creationTimestamp = toTime(this.now());
+    meta.creationTimestamp = toTime(now);
     meta.generation = 1;
     if (!meta.name && meta.generateName) {
       this.check(def, obj, true);
@@ -143,14 +156,22 @@ export class Resources {
         throw new ApiError(409, 'AlreadyExists', `${err.message}, the server was not able to generate a unique name for the object`, { ...err.details, retryAfterSeconds: 1 });
       }
     }
-    this.check(def, obj, true);
+    let created: KubeObject;
+    if (applied) {
+      created = applyConfiguration({ def, live: undefined, config: obj, sent: applied.sent, manager: opts.fieldManager!, force: !!opts.force, now });
+    } else {
+      created = obj;
+      setManagedFields(created, updateManagedFields({ def, live: undefined, next: obj, requested, manager: managerOf(opts), now }));
+    }
+    this.check(def, created, true);
     if (this.store.peek(def.plural, meta.name!)) throw alreadyExists(def, meta.name!);
-    if (opts.dryRun) return { object: canonical(obj), warnings, created: true };
-    return { object: this.store.write(def.plural, obj), warnings, created: true };
+    if (opts.dryRun) return { object: canonical(created), warnings, created: true };
+    return { object: this.store.write(def.plural, created), warnings, created: true };
   }
 
   /** update replaces an object (PUT), or only its status when sub is 'status'. */
   update(def: KindDef, name: string, body: unknown, opts: WriteOptions = {}, sub?: Subresource): WriteResult {
+    checkFieldManager('UpdateOptions', opts);
     const cur = this.store.peek(def.plural, name);
     if (!cur) throw notFound(def, name);
     const { obj, warnings } = this.decode(def, body, opts, name);
@@ -174,20 +195,10 @@ export class Resources {
     if (type === 'apply' && !opts.fieldManager) {
       throw invalid('PatchOptions.meta.k8s.io', '', [{ type: 'Required', field: 'fieldManager', detail: 'is required for apply patch' }], '');
     }
+    checkFieldManager('PatchOptions', opts);
     const body = parsePatchBody(type, raw);
+    if (type === 'apply') return this.apply(def, name, body, opts, sub);
     const cur = this.store.peek(def.plural, name);
-    if (type === 'apply') {
-      const applied = body as KubeObject | null;
-      if (!applied || typeof applied !== 'object' || Array.isArray(applied)) throw badRequest('the applied configuration must be an object');
-      if (!applied.apiVersion || !applied.kind) throw badRequest('apiVersion and kind must be set in an applied configuration');
-      if (applied.metadata?.name !== name) {
-        throw badRequest(`the name of the object (${applied.metadata?.name ?? ''}) does not match the name on the URL (${name})`);
-      }
-      if (!cur) {
-        if (sub) throw notFound(def, name);
-        return this.create(def, applied, opts);
-      }
-    }
     if (!cur) throw notFound(def, name);
     const patched = applyPatch(type, cur as never, body) as unknown as KubeObject;
     if (!patched.metadata || typeof patched.metadata !== 'object') patched.metadata = {};
@@ -203,10 +214,35 @@ export class Resources {
   }
 
   /**
-   * commitUpdate turns a requested object into the stored one: the status subresource
-   * rules, system metadata, generation, finalizer rules; then writes it unless nothing changed.
+   * apply is server-side apply: it creates a missing object, or merges the configuration into
+   * the live one with field ownership (see managed-fields.ts).
    */
-  private commitUpdate(def: KindDef, cur: KubeObject, req: KubeObject, opts: WriteOptions, sub: Subresource): WriteResult {
+  private apply(def: KindDef, name: string, body: unknown, opts: WriteOptions, sub: Subresource): WriteResult {
+    const applied = body as KubeObject | null;
+    if (!applied || typeof applied !== 'object' || Array.isArray(applied)) throw badRequest('the applied configuration must be an object');
+    if (!applied.apiVersion || !applied.kind) throw badRequest('apiVersion and kind must be set in an applied configuration');
+    if (applied.metadata?.name !== name) {
+      throw badRequest(`the name of the object (${applied.metadata?.name ?? ''}) does not match the name on the URL (${name})`);
+    }
+    if (applied.metadata.managedFields !== undefined && applied.metadata.managedFields !== null) throw badRequest('metadata.managedFields must be nil');
+    const cur = this.store.peek(def.plural, name);
+    if (!cur) {
+      if (sub) throw notFound(def, name);
+      return this.create(def, applied, opts, { sent: body });
+    }
+    const { obj: config, warnings } = this.decode(def, applied, opts, name);
+    const object = applyConfiguration({ def, live: cur, config, sent: body, manager: opts.fieldManager!, force: !!opts.force, sub, now: this.now() });
+    if (object.metadata.resourceVersion && object.metadata.resourceVersion !== cur.metadata.resourceVersion) throw conflict(def, name);
+    return { ...this.commitUpdate(def, cur, object, opts, sub, true), warnings };
+  }
+
+  /**
+   * commitUpdate turns a requested object into the stored one: the status subresource
+   * rules, system metadata, generation, finalizer rules, field ownership (already done by
+   * `applied` writes); then writes it unless nothing changed.
+   */
+  private commitUpdate(def: KindDef, cur: KubeObject, req: KubeObject, opts: WriteOptions, sub: Subresource, applied = false): WriteResult {
+    const requested = req.metadata.managedFields;
     let next: KubeObject;
     if (sub === 'status') {
       next = structuredClone(cur);
@@ -247,6 +283,8 @@ export class Resources {
     if (next.metadata.labels && Object.keys(next.metadata.labels).length === 0) delete next.metadata.labels;
     if (next.metadata.annotations && Object.keys(next.metadata.annotations).length === 0) delete next.metadata.annotations;
     if (next.metadata.ownerReferences?.length === 0) delete next.metadata.ownerReferences;
+    if (applied) setManagedFields(next, requested as ManagedFieldsEntry[] | undefined);
+    else setManagedFields(next, updateManagedFields({ def, live: cur, next, requested, manager: managerOf(opts), sub, now: this.now() }));
     this.check(def, next, false);
     const canon = canonical(next);
     if (JSON.stringify(canon) === encode(cur)) return { object: cur, warnings: [] };
@@ -296,8 +334,32 @@ export class Resources {
     if (!cur) return;
     const next = structuredClone(cur);
     mutate(next.metadata);
-    this.commitUpdate(def, cur, next, {}, undefined);
+    this.commitUpdate(def, cur, next, { fieldManager: garbageCollectorManager }, undefined);
   }
+}
+
+/** managerOf is who a write is recorded for: the fieldManager parameter, else from the User-Agent. */
+function managerOf(opts: WriteOptions): string {
+  return opts.fieldManager ?? managerFromUserAgent(opts.userAgent);
+}
+
+/** checkFieldManager answers 422 for a fieldManager kube would refuse: too long, or not printable. */
+function checkFieldManager(options: 'CreateOptions' | 'UpdateOptions' | 'PatchOptions', opts: WriteOptions): void {
+  const m = opts.fieldManager;
+  if (m === undefined) return;
+  const errs: FieldError[] = [];
+  if (Buffer.byteLength(m) > maxFieldManagerLength) errs.push({ type: 'TooLong', field: 'fieldManager', detail: `may not be more than ${maxFieldManagerLength} bytes` });
+  let i = 0;
+  for (const ch of m) {
+    if (!isPrintable(ch)) errs.push(invalidField('fieldManager', m, `invalid character U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} (at position ${i})`));
+    i += ch.length;
+  }
+  if (errs.length) throw invalid(`${options}.meta.k8s.io`, '', errs, '');
+}
+
+function setManagedFields(obj: KubeObject, entries: ManagedFieldsEntry[] | undefined): void {
+  if (entries) obj.metadata.managedFields = entries;
+  else delete obj.metadata.managedFields;
 }
 
 function randomSuffix(): string {

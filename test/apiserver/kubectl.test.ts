@@ -96,9 +96,50 @@ for (const { bin, minor, version } of await kubectls()) {
       assert.equal(await ok(['get', 'fw', 'src', '-o', 'jsonpath={.metadata.resourceVersion}']), rv);
     });
 
-    it('applies server-side', async () => {
-      const r = await ok(['apply', '--server-side', '-f', path.join(dir, 'app.yaml')]);
+    it('diffs and applies with --dry-run=server, storing nothing', async () => {
+      const rv = await ok(['get', 'fw', 'src', '-o', 'jsonpath={.metadata.resourceVersion}']);
+      const same = await kubectl(['diff', '-f', path.join(dir, 'app.yaml')]);
+      assert.equal(same.code, 0, same.stderr);
+      assert.equal(same.stdout, '');
+      const changed = path.join(dir, 'changed.yaml');
+      fs.writeFileSync(changed, manifest.replace('watchedPaths: [/tmp/app]', 'watchedPaths: [/tmp/changed]').replace('name: img', 'name: img-new'));
+      const diff = await kubectl(['diff', '-f', changed]);
+      assert.equal(diff.code, 1, diff.stderr);
+      assert.match(diff.stdout, /^-  - \/tmp\/app$/m);
+      assert.match(diff.stdout, /^\+  - \/tmp\/changed$/m);
+      assert.match(diff.stdout, /^\+  name: img-new$/m);
+      const dry = await ok(['apply', '--dry-run=server', '-f', changed]);
+      assert.match(dry, /filewatch.tilt.dev\/src configured \(server dry run\)/);
+      assert.match(dry, /imagemap.tilt.dev\/img-new created \(server dry run\)/);
+      assert.equal(await ok(['get', 'fw', 'src', '-o', 'jsonpath={.metadata.resourceVersion}']), rv);
+      assert.equal((await kubectl(['get', 'im', 'img-new'])).code, 1, 'a dry run creates nothing');
+    });
+
+    it('applies server-side with field ownership: again is a no-op, another manager conflicts unless forced', async () => {
+      const file = path.join(dir, 'app.yaml');
+      const paths = () => ok(['get', 'fw', 'src', '-o', 'jsonpath={.spec.watchedPaths}']);
+      const r = await ok(['apply', '--server-side', '-f', file]);
       assert.match(r, /filewatch.tilt.dev\/src serverside-applied/);
+      const rv = await ok(['get', 'fw', 'src', '-o', 'jsonpath={.metadata.resourceVersion}']);
+      await ok(['apply', '--server-side', '-f', file]);
+      assert.equal(await ok(['get', 'fw', 'src', '-o', 'jsonpath={.metadata.resourceVersion}']), rv, 'applying the same configuration again changes nothing');
+      assert.match(await ok(['get', 'fw', 'src', '-o', 'jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation} {end}']), /(^| )kubectl\/Apply /);
+
+      await ok(['patch', 'fw', 'src', '--type=merge', '-p', '{"spec":{"watchedPaths":["/tmp/patched"]}}']);
+      const conflict = await kubectl(['apply', '--server-side', '-f', file]);
+      assert.notEqual(conflict.code, 0);
+      assert.match(conflict.stderr, /Apply failed with 1 conflict: conflict with "kubectl-patch" using tilt.dev\/v1alpha1: \.spec\.watchedPaths/);
+      assert.match(await paths(), /\/tmp\/patched/);
+      await ok(['apply', '--server-side', '--force-conflicts', '-f', file]);
+      assert.match(await paths(), /\/tmp\/app/);
+
+      // Client-side apply still works on the object server-side apply manages.
+      const edited = path.join(dir, 'edited.yaml');
+      fs.writeFileSync(edited, manifest.replace('watchedPaths: [/tmp/app]', 'watchedPaths: [/tmp/client-side]'));
+      assert.match(await ok(['apply', '-f', edited]), /filewatch.tilt.dev\/src configured/);
+      assert.match(await paths(), /\/tmp\/client-side/);
+      assert.match(await ok(['apply', '-f', file]), /filewatch.tilt.dev\/src configured/);
+      assert.match(await paths(), /\/tmp\/app/);
     });
 
     it('refuses unknown fields, wrong types and missing fields before anything is stored', async () => {

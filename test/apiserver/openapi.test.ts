@@ -38,7 +38,6 @@ describe('OpenAPI v2', () => {
     assert.equal(r.headers['content-type'], 'application/json');
     const doc = r.json();
     assert.equal(doc.swagger, '2.0');
-    assert.deepEqual(doc.paths, {});
     for (const k of kinds) {
       const d = doc.definitions[`dev.tilt.core.v1alpha1.${k.kind}`];
       assert.deepEqual(d['x-kubernetes-group-version-kind'], [{ group: 'tilt.dev', version: 'v1alpha1', kind: k.kind }], k.kind);
@@ -63,7 +62,9 @@ describe('OpenAPI v2', () => {
     assert.equal(text(doc.get(1)![0]), '2.0'); // swagger
     const info = fields(doc.get(2)![0] as Uint8Array);
     assert.deepEqual([text(info.get(1)![0]), text(info.get(2)![0])], ['ferry', 'v1alpha1']);
-    assert.deepEqual(doc.get(8)!.map((p) => (p as Uint8Array).length), [0]); // paths: present, empty
+    // paths (8): one NamedPathItem (2) per path, in the JSON document's order.
+    const paths = fields(doc.get(8)![0] as Uint8Array).get(2)!.map((p) => fields(p as Uint8Array));
+    assert.deepEqual(paths.map((p) => text(p.get(1)![0])), Object.keys(jsonDoc.paths));
     const named = fields(doc.get(9)![0] as Uint8Array).get(1)!.map((n) => fields(n as Uint8Array));
     assert.deepEqual(named.map((n) => text(n.get(1)![0])), Object.keys(jsonDoc.definitions));
     // A kind's schema: its description (4), properties (25) and the group-version-kind extension (31) as YAML.
@@ -74,6 +75,47 @@ describe('OpenAPI v2', () => {
     const ext = fields(schema.get(31)![0] as Uint8Array);
     assert.equal(text(ext.get(1)![0]), 'x-kubernetes-group-version-kind');
     assert.equal(text(fields(ext.get(2)![0] as Uint8Array).get(2)![0]), '- group: tilt.dev\n  version: v1alpha1\n  kind: FileWatch\n');
+  });
+
+  it('serves the paths of every kind, with dryRun on PATCH and no strategic merge patch', async () => {
+    const doc = (await get('application/json')).json();
+    for (const k of kinds) {
+      const base = `/apis/tilt.dev/v1alpha1/${k.plural}`;
+      const gvk = { group: 'tilt.dev', version: 'v1alpha1', kind: k.kind };
+      assert.deepEqual(Object.keys(doc.paths[base]).filter((m) => m !== 'parameters'), ['get', 'post', 'delete'], k.kind);
+      assert.deepEqual(Object.keys(doc.paths[`${base}/{name}`]).filter((m) => m !== 'parameters').sort(), ['delete', 'get', 'patch', 'put'], k.kind);
+      assert.equal(doc.paths[`${base}/{name}/status`] !== undefined, k.hasStatus, k.kind);
+      for (const path of [`${base}/{name}`, ...(k.hasStatus ? [`${base}/{name}/status`] : [])]) {
+        const patch = doc.paths[path].patch;
+        assert.deepEqual(patch['x-kubernetes-group-version-kind'], gvk);
+        assert.deepEqual(patch.consumes, ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml']);
+        const query = patch.parameters.filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => p.name);
+        assert.deepEqual(query, ['dryRun', 'fieldManager', 'fieldValidation', 'force']);
+        assert.ok(doc.paths[path].put.parameters.some((p: { name: string }) => p.name === 'dryRun'));
+      }
+      assert.equal(doc.paths[base].get.responses['200'].schema.$ref, `#/definitions/dev.tilt.core.v1alpha1.${k.kind}List`);
+      assert.ok(doc.paths[base].post.parameters.some((p: { name: string }) => p.name === 'dryRun'));
+    }
+    // Every reference resolves.
+    for (const [, ref] of JSON.stringify(doc).matchAll(/"\$ref":"#\/definitions\/([^"]+)"/g)) assert.ok(doc.definitions[ref], ref);
+  });
+
+  it('encodes a PATCH operation as client-go reads it: group-version-kind, consumes and the dryRun query parameter', async () => {
+    const doc = fields((await get(protobufType)).body);
+    const paths = fields(doc.get(8)![0] as Uint8Array).get(2)!.map((p) => fields(p as Uint8Array));
+    const item = paths.find((p) => text(p.get(1)![0]) === '/apis/tilt.dev/v1alpha1/filewatches/{name}')!;
+    const patch = fields(fields(item.get(2)![0] as Uint8Array).get(8)![0] as Uint8Array); // PathItem.patch
+    assert.deepEqual(patch.get(7)!.map(text), ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml']); // consumes
+    const ext = patch.get(13)!.map((e) => fields(e as Uint8Array)).find((e) => text(e.get(1)![0]) === 'x-kubernetes-group-version-kind')!;
+    assert.equal(text(fields(ext.get(2)![0] as Uint8Array).get(2)![0]), 'group: tilt.dev\nversion: v1alpha1\nkind: FileWatch\n');
+    // parameters (8) → Parameter (1) → NonBodyParameter (2) → QueryParameterSubSchema (3) → name (4)
+    const queryNames = patch.get(8)!.flatMap((item) => {
+      const nonBody = fields(fields(item as Uint8Array).get(1)![0] as Uint8Array).get(2);
+      if (!nonBody) return [];
+      const q = fields(nonBody[0] as Uint8Array).get(3);
+      return q ? [text(fields(q[0] as Uint8Array).get(4)![0])] : [];
+    });
+    assert.deepEqual(queryNames, ['dryRun', 'fieldManager', 'fieldValidation', 'force']);
   });
 
   it('answers 304 to a matching If-None-Match and 406 to a type it does not serve', async () => {
