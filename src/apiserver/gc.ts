@@ -77,6 +77,7 @@ export class GarbageCollector {
     if (ev.prev) this.unindex(ev.resource, ev.prev);
     const k = key({ resource: ev.resource, name: ev.object.metadata.name! });
     if (ev.type === 'DELETED') {
+      this.unresolvedLogged.delete(ev.object.metadata.uid!);
       for (const dep of this.dependents.get(ev.object.metadata.uid!) ?? []) this.pending.add(dep);
       // An owner waiting for this dependent in the foreground may now be free to go.
       for (const ref of ev.object.metadata.ownerReferences ?? []) {

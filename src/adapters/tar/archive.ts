@@ -8,14 +8,15 @@
  * sockets, FIFOs and devices are skipped. Small files are read whole before their header is
  * written, so a file rewritten while archived can never make the header and the data disagree.
  *
- * Nothing is read through a link: a file is opened without following a link, and only when it
- * is still the file planned (same device and inode, a regular file) and, where the kernel says
- * (/proc/self/fd), it lies at its planned path below its mapping's root with no link in between.
- * A file swapped for a symlink since planning is sent as that symlink; one swapped for anything
- * else, or reached through a swapped directory, is left out. Directories are listed through the
- * directory actually opened, checked the same way.
+ * Nothing is read through a link. Planning stats every path through its directory, opened and
+ * checked to lie at its place below the mapping's root with no link on the way (the kernel names
+ * an open directory in /proc/self/fd); a path below a link is left out. Reading opens a file
+ * without following a link and sends it only when it is still the file planned (same device
+ * and inode, a regular file): a file swapped for a symlink since planning is sent as that
+ * symlink, one swapped for anything else (or reached through a directory swapped for a link)
+ * is left out.
  */
-import { constants as fsConstants, existsSync, promises as fsp, closeSync, fstatSync, lstatSync, openSync, readFileSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
+import { constants as fsConstants, existsSync, promises as fsp, closeSync, fstatSync, lstatSync, openSync, readSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import tarStream, { type Header, type Pack } from 'tar-stream';
@@ -57,11 +58,6 @@ export interface ArchiveEntry {
   /** dev and ino identify the file planned (files only): a different file there is not read. */
   dev?: number;
   ino?: number;
-  /**
-   * resolvedPath is where the file must turn out to be once opened: its mapping's root with
-   * links resolved, joined with the path below the root (files and directories).
-   */
-  resolvedPath?: string;
 }
 
 /** ArchiveOptions tune planning. */
@@ -108,6 +104,7 @@ const fdPath = (fd: number) => `/proc/self/fd/${fd}`;
 export async function planArchive(mappings: PathMapping[], opts: ArchiveOptions = {}): Promise<PlannedArchive> {
   const byName = new Map<string, ArchiveEntry>();
   const roots = new Map<string, string | null>();
+  const stats = statBelowRoots(mappings, roots);
   const add = (e: ArchiveEntry) => {
     byName.delete(e.name);
     byName.set(e.name, e);
@@ -118,7 +115,7 @@ export async function planArchive(mappings: PathMapping[], opts: ArchiveOptions 
     const found = await Promise.all(
       window.map(async (m) => {
         const out: ArchiveEntry[] = [];
-        await collect(m, opts, roots, (e) => out.push(e));
+        await collect(m, opts, roots, stats, (e) => out.push(e));
         return out;
       }),
     );
@@ -135,25 +132,81 @@ export function archiveName(containerPath: string): string {
   return cleaned === '' ? '.' : cleaned;
 }
 
-async function collect(m: PathMapping, opts: ArchiveOptions, roots: Map<string, string | null>, add: (e: ArchiveEntry) => void): Promise<void> {
-  const root = await lstatOrNull(m.localPath);
+async function collect(
+  m: PathMapping,
+  opts: ArchiveOptions,
+  roots: Map<string, string | null>,
+  stats: Map<string, Stats | null | BelowLink>,
+  add: (e: ArchiveEntry) => void,
+): Promise<void> {
+  const root = stats.has(m.localPath) ? stats.get(m.localPath)! : await lstatOrNull(m.localPath);
   if (!root) return;
+  if (root === belowLink) {
+    opts.onSkip?.(m.localPath, 'below a link');
+    return;
+  }
   if (opts.filter?.matches(m.localPath)) return;
-  const base = m.root ?? (root.isDirectory() ? m.localPath : path.dirname(m.localPath));
-  const realBase = resolvedRoot(base, roots);
-  if (realBase === null) return;
-  const resolved = (local: string) => path.join(realBase, path.relative(base, local));
   if (!root.isDirectory()) {
     // A single path: `dest/` means "into the directory dest".
     const dest = m.containerPath.endsWith('/') ? m.containerPath + path.basename(m.localPath) : m.containerPath;
-    const e = await entryFor(m.localPath, archiveName(dest), root, opts, resolved(m.localPath));
+    const e = await entryFor(m.localPath, archiveName(dest), root, opts);
     if (e) add(e);
     return;
   }
   const rootName = archiveName(m.containerPath);
-  const rootEntry = await entryFor(m.localPath, rootName, root, opts, resolved(m.localPath));
+  const rootEntry = await entryFor(m.localPath, rootName, root, opts);
   if (rootEntry) add(rootEntry);
-  if (!m.directoryOnly) await walk(m.localPath, rootName, resolved(m.localPath), root, opts, add);
+  if (m.directoryOnly) return;
+  const base = m.root ?? m.localPath;
+  const realBase = resolvedRoot(base, roots);
+  if (realBase !== null) await walk(m.localPath, rootName, path.join(realBase, path.relative(base, m.localPath)), root, opts, add);
+}
+
+const belowLink = 'below a link';
+type BelowLink = typeof belowLink;
+
+/**
+ * statBelowRoots lstat's the paths of the mappings that name a root through their parent
+ * directory, opened once per directory and checked to lie at its resolved place below the
+ * root; a path whose directory is reached through a link is `belowLink`, a missing one null.
+ * The result is what planning uses for these paths, so a file's planned identity is never
+ * that of a file elsewhere. Where the kernel cannot name open directories, nothing is done.
+ */
+function statBelowRoots(mappings: PathMapping[], roots: Map<string, string | null>): Map<string, Stats | null | BelowLink> {
+  const out = new Map<string, Stats | null | BelowLink>();
+  if (!fdPaths) return out;
+  const byDir = new Map<string, { root: string; paths: string[] }>();
+  for (const m of mappings) {
+    // Paths are absolute and clean: a prefix test is enough (and cheap for 10,000 files).
+    if (m.root === undefined || !m.localPath.startsWith(m.root + path.sep)) continue;
+    const dir = path.dirname(m.localPath);
+    let group = byDir.get(dir);
+    if (!group) byDir.set(dir, (group = { root: m.root, paths: [] }));
+    group.paths.push(m.localPath);
+  }
+  for (const [dir, { root, paths }] of byDir) {
+    const realRoot = resolvedRoot(root, roots);
+    let fd: number | undefined;
+    let found: (name: string) => Stats | null | BelowLink;
+    try {
+      // The root itself is trusted, and may be a link (a sync root that is a symlink).
+      fd = openSync(dir, dir === root ? fsConstants.O_RDONLY | fsConstants.O_DIRECTORY : dirFlags);
+      const expected = realRoot === null ? null : dir === root ? realRoot : realRoot + dir.slice(root.length);
+      const opened = `${fdPath(fd)}/`;
+      found = expected !== null && isAt(fd, expected) ? (name) => lstatSyncOrNull(opened + name) : () => belowLink;
+    } catch (err) {
+      // A link opened with O_DIRECTORY | O_NOFOLLOW fails with ENOTDIR (or ELOOP).
+      if (isLink(err) || (isMissing(err) && lstatSyncOrNull(dir)?.isSymbolicLink())) found = () => belowLink;
+      else if (isMissing(err)) found = () => null;
+      else throw err;
+    }
+    try {
+      for (const p of paths) out.set(p, found(p.slice(dir.length + 1)));
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+  return out;
 }
 
 /** resolvedRoot is dir with its links resolved, once per plan; null when it is gone. */
@@ -207,14 +260,14 @@ async function walk(dir: string, name: string, resolved: string, st: Stats, opts
       if (cst.isDirectory()) {
         if (opts.filter?.matchesEntireDir?.(local)) continue;
         if (!opts.filter?.matches(local)) {
-          const e = await entryFor(local, childName, cst, opts, childResolved);
+          const e = await entryFor(local, childName, cst, opts);
           if (e) add(e);
         }
         await walk(local, childName, childResolved, cst, opts, add);
         continue;
       }
       if (opts.filter?.matches(local)) continue;
-      const e = await entryFor(local, childName, cst, opts, childResolved, path.join(listed, child));
+      const e = await entryFor(local, childName, cst, opts, path.join(listed, child));
       if (e) add(e);
     }
   } finally {
@@ -223,10 +276,10 @@ async function walk(dir: string, name: string, resolved: string, st: Stats, opts
 }
 
 /** entryFor makes the entry for a path stat'ed as st; a link's target is read at statPath. */
-async function entryFor(localPath: string, name: string, st: Stats, opts: ArchiveOptions, resolvedPath: string, statPath = localPath): Promise<ArchiveEntry | null> {
+async function entryFor(localPath: string, name: string, st: Stats, opts: ArchiveOptions, statPath = localPath): Promise<ArchiveEntry | null> {
   const base = { name, localPath, mode: st.mode & 0o7777, mtime: st.mtime, size: st.isFile() ? st.size : 0 };
-  if (st.isDirectory()) return { ...base, type: 'directory', resolvedPath };
-  if (st.isFile()) return { ...base, type: 'file', dev: st.dev, ino: st.ino, resolvedPath };
+  if (st.isDirectory()) return { ...base, type: 'directory' };
+  if (st.isFile()) return { ...base, type: 'file', dev: st.dev, ino: st.ino };
   if (st.isSymbolicLink()) {
     try {
       return { ...base, type: 'symlink', linkname: await fsp.readlink(statPath) };
@@ -281,25 +334,24 @@ function streamEntries(entries: ArchiveEntry[], smallFileLimitBytes: number, onS
 }
 
 /** Content is what a planned file turned out to be when read: nothing to send, its data, or a symlink. */
-type Content = null | { type: 'file'; data: Buffer; st: Stats } | { type: 'symlink'; linkname: string };
+type Content = null | { type: 'file'; data: Buffer } | { type: 'symlink'; linkname: string };
 
 function contentHeader(e: ArchiveEntry, c: Exclude<Content, null>): Headers {
-  const header: Headers = { name: e.name, uid: 0, gid: 0, uname: '', gname: '' };
-  if (c.type === 'symlink') return { ...header, type: 'symlink', mode: 0o777, mtime: e.mtime, linkname: c.linkname };
-  return { ...header, type: 'file', mode: c.st.mode & 0o7777, mtime: c.st.mtime, size: c.data.length };
+  if (c.type === 'symlink') return { name: e.name, mode: 0o777, mtime: e.mtime, uid: 0, gid: 0, uname: '', gname: '', type: 'symlink', linkname: c.linkname };
+  return { name: e.name, mode: e.mode, mtime: e.mtime, uid: 0, gid: 0, uname: '', gname: '', type: 'file', size: c.data.length };
 }
 
 /**
- * isPlanned is true when an open descriptor is the regular file planned for e, at its
- * resolved path (where the kernel can say), so no link led to it.
+ * isPlanned is true when an open file (stat'ed as st) is the regular file planned for e: the
+ * same inode, which planning found below the root, however the path leads to it now.
  */
-function isPlanned(e: ArchiveEntry, fd: number, st: Stats): boolean {
-  return st.isFile() && st.dev === e.dev && st.ino === e.ino && isAt(fd, e.resolvedPath);
+function isPlanned(e: ArchiveEntry, st: Stats): boolean {
+  return st.isFile() && st.dev === e.dev && st.ino === e.ino;
 }
 
 /** isAt is true when the kernel names fd's file as resolvedPath (always true where it cannot say). */
-function isAt(fd: number, resolvedPath: string | undefined): boolean {
-  if (!fdPaths || resolvedPath === undefined) return true;
+function isAt(fd: number, resolvedPath: string): boolean {
+  if (!fdPaths) return true;
   try {
     return readlinkSync(fdPath(fd)) === resolvedPath;
   } catch {
@@ -322,6 +374,10 @@ function notOpened(e: ArchiveEntry, err: unknown, onSkip: ArchiveOptions['onSkip
     }
   }
   if (isMissing(err)) return null; // deleted since planning: nothing to send
+  if ((err as NodeJS.ErrnoException).code === 'ENXIO') {
+    onSkip?.(e.localPath, 'changed since planned'); // now a socket
+    return null;
+  }
   throw err;
 }
 
@@ -335,17 +391,29 @@ function readSmallSync(e: ArchiveEntry, onSkip: ArchiveOptions['onSkip']): Promi
     }
     try {
       const st = fstatSync(fd);
-      if (!isPlanned(e, fd, st)) {
+      if (!isPlanned(e, st)) {
         onSkip?.(e.localPath, 'changed since planned');
         return Promise.resolve(null);
       }
-      return Promise.resolve({ type: 'file', data: readFileSync(fd), st });
+      return Promise.resolve({ type: 'file', data: readWholeSync(fd, st.size) });
     } finally {
       closeSync(fd);
     }
   } catch (err) {
     return Promise.reject(err);
   }
+}
+
+/** readWholeSync reads an open file from its start: size bytes as stat'ed, fewer if it shrank. */
+function readWholeSync(fd: number, size: number): Buffer {
+  const buf = Buffer.allocUnsafe(size);
+  let got = 0;
+  while (got < size) {
+    const n = readSync(fd, buf, got, size - got, got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got === size ? buf : buf.subarray(0, got);
 }
 
 async function readSmall(e: ArchiveEntry, onSkip: ArchiveOptions['onSkip']): Promise<Content> {
@@ -357,11 +425,11 @@ async function readSmall(e: ArchiveEntry, onSkip: ArchiveOptions['onSkip']): Pro
   }
   try {
     const st = await fh.stat();
-    if (!isPlanned(e, fh.fd, st)) {
+    if (!isPlanned(e, st)) {
       onSkip?.(e.localPath, 'changed since planned');
       return null;
     }
-    return { type: 'file', data: await fh.readFile(), st };
+    return { type: 'file', data: await fh.readFile() };
   } finally {
     await fh.close();
   }
@@ -390,7 +458,7 @@ async function writeEntry(pack: Pack, e: ArchiveEntry, smallFileLimitBytes: numb
   }
   try {
     const st = await fh.stat();
-    if (!isPlanned(e, fh.fd, st)) {
+    if (!isPlanned(e, st)) {
       onSkip?.(e.localPath, 'changed since planned');
       return;
     }
@@ -425,14 +493,19 @@ async function writeEntry(pack: Pack, e: ArchiveEntry, smallFileLimitBytes: numb
   }
 }
 
-/** lstatOrNull stats without following links; synchronous, as a thread-pool round trip costs far more. */
-async function lstatOrNull(p: string): Promise<Stats | null> {
+/** lstatSyncOrNull stats without following links; null when missing. */
+function lstatSyncOrNull(p: string): Stats | null {
   try {
     return lstatSync(p, { throwIfNoEntry: false }) ?? null;
   } catch (err) {
     if (isMissing(err)) return null;
     throw err;
   }
+}
+
+/** lstatOrNull is lstatSyncOrNull: synchronous, as a thread-pool round trip costs far more. */
+async function lstatOrNull(p: string): Promise<Stats | null> {
+  return lstatSyncOrNull(p);
 }
 
 /** isLink is true for the error of an open refused because the path is a symlink. */

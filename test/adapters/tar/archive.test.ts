@@ -257,7 +257,7 @@ for (const [label, size, limit] of [
   });
 }
 
-test('a file swapped for another file, a directory or a FIFO after planning is left out, without blocking', async (t) => {
+test('a file swapped for another file, a directory, a FIFO or a socket after planning is left out, without blocking', async (t) => {
   const f = await swapFixture(t, 10);
   const plan = async () => planArchive([{ localPath: path.join(f.dir, 'src'), containerPath: '/app' }], { onSkip: (p, why) => skipped.push(`${path.basename(p)}: ${why}`) });
   let skipped: string[] = [];
@@ -265,6 +265,11 @@ test('a file swapped for another file, a directory or a FIFO after planning is l
     () => fsp.link(f.secret, f.file), // the same name, another file (a hard link to the secret)
     () => fsp.mkdir(f.file),
     async () => execFileSync('mkfifo', [f.file]),
+    async () => {
+      const server = net.createServer().listen(f.file);
+      await new Promise<void>((r) => server.once('listening', () => r()));
+      t.after(() => new Promise<void>((r) => server.close(() => r())));
+    },
   ]) {
     await fsp.rm(f.file, { recursive: true, force: true });
     await fsp.writeFile(f.file, 'planned');
@@ -283,9 +288,14 @@ test('a file below a directory that is a link inside the root is not read, howev
   const src = path.join(f.dir, 'src');
   await fsp.symlink(f.outside, path.join(src, 'sub'));
   // A change reported below the link (or the link made while planning) maps through it.
-  const plan = await planArchive([{ localPath: path.join(src, 'sub/secret.txt'), containerPath: '/app/sub/secret.txt', root: src }]);
-  const entries = await readTar(plan.stream());
-  assert.deepEqual(entries, []);
+  await fsp.symlink('elsewhere', path.join(f.outside, 'link'));
+  const skipped: string[] = [];
+  const plan = await planArchive(
+    ['secret.txt', 'link'].map((n) => ({ localPath: path.join(src, 'sub', n), containerPath: `/app/sub/${n}`, root: src })),
+    { onSkip: (p, why) => skipped.push(`${path.basename(p)}: ${why}`) },
+  );
+  assert.deepEqual(await readTar(plan.stream()), []);
+  assert.deepEqual(skipped, ['secret.txt: below a link', 'link: below a link']);
 });
 
 test('a directory swapped for a link while it is walked is not entered', async (t) => {

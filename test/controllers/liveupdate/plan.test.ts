@@ -72,3 +72,16 @@ test('the initial sync sends links inside the sync root as links', async (t) => 
   const entries = await tarEntries((await planArchive(mappings)).stream());
   assert.deepEqual(entries.map((e) => `${e.type} ${e.name} ${e.data || e.linkname || ''}`), ['directory app ', 'file app/a.txt a', `symlink app/linked ${f.outside}`]);
 });
+
+test('a sync root that is itself a symlink to a directory still syncs the files below it', async (t) => {
+  const f = await fixture(t);
+  const real = path.join(f.base, 'real-src');
+  await fsp.mkdir(real);
+  await fsp.writeFile(path.join(real, 'a.txt'), 'a');
+  const spec = { ...f.spec, syncs: [{ localPath: 'linked-src', containerPath: '/app' }] } as LiveUpdateSpec;
+  await fsp.symlink(real, path.join(f.base, 'linked-src'));
+  const p = await plan(spec, [path.join(f.base, 'linked-src/a.txt')]);
+  assert.ok(p.ok);
+  const entries = await tarEntries((await planArchive(p.toCopy)).stream());
+  assert.deepEqual(entries.map((e) => `${e.type} ${e.name} ${e.data}`), ['file app/a.txt a']);
+});
