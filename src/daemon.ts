@@ -14,6 +14,7 @@ import { Manager } from './runtime/manager.ts';
 import { setupControllers, ensureDefaultObjects, type ControllerSettings } from './controllers.ts';
 import { LogBuffer } from './util/log-buffer.ts';
 import { logsPath, logsRoute } from './cli/logs.ts';
+import { DataDirLock, securePrivateDir } from './data-dir.ts';
 
 export interface DaemonOptions extends ControllerSettings {
   dataDir: string;
@@ -51,11 +52,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   let api: ApiServer | undefined;
   let kubeConfig: KubeConfig;
   let kubeconfigPath: string;
+  let lock: DataDirLock | undefined;
   const logs = opts.logs ?? new LogBuffer();
   if (opts.kubeconfig) {
     kubeConfig = loadKubeConfig(opts.kubeconfig, opts.context);
     kubeconfigPath = opts.kubeconfig;
   } else {
+    // One daemon per data directory: a second would run controllers over the same objects
+    // and overwrite the first one's kubeconfig.
+    securePrivateDir(opts.dataDir, log);
+    lock = DataDirLock.acquire(opts.dataDir);
     api = await startApiServer({
       dataDir: opts.dataDir,
       host: opts.host,
@@ -66,7 +72,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       metrics: [metrics],
       version: opts.version,
       routes: { [logsPath]: logsRoute(logs) },
+    }).catch((err: unknown) => {
+      lock!.release();
+      throw err;
     });
+    lock.announce(api.url);
     kubeConfig = new KubeConfig();
     kubeConfig.loadFromString(api.kubeconfig);
     kubeconfigPath = api.kubeconfigPath;
@@ -79,6 +89,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   } catch (err) {
     await manager.stop().catch(() => undefined);
     await api?.close();
+    lock?.release();
     throw err;
   }
   const health = opts.healthAddr ? await serveHealth(opts.healthAddr, manager, metrics) : undefined;
@@ -98,6 +109,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         await extra.stop();
         await health?.close();
         await api?.close();
+        lock?.release();
         log.info('Stopped');
       })();
       return stopping;

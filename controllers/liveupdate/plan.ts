@@ -130,7 +130,8 @@ export async function plan(spec: LiveUpdateSpec, files: string[], opts: PlanOpti
 /**
  * filesToPathMappings gives each file the container path of its first matching sync, or lists it
  * as unmatched. A sync whose local path is a file and whose container path ends in `/` copies
- * into that directory. A sync root that cannot be stat'ed fails the whole mapping.
+ * into that directory. A sync root that cannot be stat'ed fails the whole mapping. Each mapping
+ * names its sync root as the root below which no link is followed.
  */
 export async function filesToPathMappings(
   files: string[],
@@ -161,7 +162,8 @@ export async function filesToPathMappings(
       const rel = path.relative(sync.localPath, f).split(path.sep).join('/');
       containerPath = rel === '' ? sync.containerPath : path.posix.join(sync.containerPath, rel);
     }
-    mappings.push({ localPath: f, containerPath });
+    // No link below the sync root is followed to reach the file when it is archived.
+    mappings.push({ localPath: f, containerPath, root: isFile ? undefined : sync.localPath });
   }
   return { mappings, unmatched };
 }

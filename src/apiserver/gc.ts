@@ -3,9 +3,13 @@
  * for ownerReferences: background deletion of dependents whose owners are all gone,
  * foreground deletion (dependents first, then the owner) and orphaning.
  * Owner identity is by uid: a same-named recreated owner is a different owner.
+ *
+ * As in kube, an owner whose kind this server cannot resolve (another group or version, or a
+ * kind not served here, such as Tilt's `Tiltfile`) is never taken for absent: an object with
+ * such an owner is left alone, however its other owners fare, and the fact is logged once.
  */
-import { kindByPlural } from '../apis/registry.ts';
-import type { KubeObject } from '../apis/meta.ts';
+import { kindByName, kindByPlural } from '../apis/registry.ts';
+import { apiVersion, type KubeObject, type OwnerReference } from '../apis/meta.ts';
 import type { Resources } from './rest.ts';
 import type { ChangeEvent, ObjectStore } from './store.ts';
 import type { Logger } from 'winston';
@@ -27,6 +31,8 @@ export class GarbageCollector {
   private readonly dependents = new Map<string, Set<string>>();
   /** Objects to look at on the next pass. */
   private readonly pending = new Set<string>();
+  /** uids of objects already logged as having an owner of a kind not served here. */
+  private readonly unresolvedLogged = new Set<string>();
   private scheduled = false;
   private unsubscribe?: () => void;
 
@@ -71,6 +77,7 @@ export class GarbageCollector {
     if (ev.prev) this.unindex(ev.resource, ev.prev);
     const k = key({ resource: ev.resource, name: ev.object.metadata.name! });
     if (ev.type === 'DELETED') {
+      this.unresolvedLogged.delete(ev.object.metadata.uid!);
       for (const dep of this.dependents.get(ev.object.metadata.uid!) ?? []) this.pending.add(dep);
       // An owner waiting for this dependent in the foreground may now be free to go.
       for (const ref of ev.object.metadata.ownerReferences ?? []) {
@@ -147,6 +154,17 @@ export class GarbageCollector {
 
     const refs = meta.ownerReferences ?? [];
     if (refs.length === 0) return;
+    const unresolvable = refs.find((ref) => !servesKind(ref));
+    if (unresolvable) {
+      if (!this.unresolvedLogged.has(uid)) {
+        this.unresolvedLogged.add(uid);
+        this.log?.info('Owner kind not served; dependent left alone', {
+          object: k,
+          owner: { apiVersion: unresolvable.apiVersion, kind: unresolvable.kind, name: unresolvable.name },
+        });
+      }
+      return;
+    }
     const alive = refs.filter((ref) => this.ownerExists(ref.uid, ref.kind));
     if (alive.length === refs.length) return;
     if (alive.length === 0) {
@@ -164,4 +182,9 @@ export class GarbageCollector {
     const obj = this.store.peek(ref.resource, ref.name);
     return !!obj && obj.metadata.uid === uid && obj.kind === kind;
   }
+}
+
+/** servesKind is true when ref names a kind this server serves, in its group and version. */
+function servesKind(ref: OwnerReference): boolean {
+  return ref.apiVersion === apiVersion && kindByName(ref.kind) !== undefined;
 }

@@ -38,17 +38,32 @@ export class MemoryStorage implements Storage {
   close(): void {}
 }
 
+/** privateFileMode is the mode of the database files. */
+const privateFileMode = 0o600;
+
 /**
  * SqliteStorage keeps objects in `<dir>/ferry.db`, one row per object with the resourceVersion
  * it was written at. A commit is one transaction; one that deletes also records its last
  * resourceVersion in `meta`, so the last one handed out is the larger of the two.
+ * The database is readable by its owner only (0600), and so are its `-wal` and `-shm` files,
+ * which SQLite creates with the database file's mode.
  */
 export class SqliteStorage implements Storage {
   private db: Database.Database;
 
   constructor(dir: string) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    this.db = new Database(path.join(dir, 'ferry.db'));
+    const file = path.join(dir, 'ferry.db');
+    fs.closeSync(fs.openSync(file, 'a', privateFileMode));
+    // Files made by earlier versions were 0644.
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+      try {
+        fs.chmodSync(f, privateFileMode);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     // A process crash cannot lose a committed transaction in WAL mode with NORMAL sync;
     // only a power loss can, which is the trade kube's etcd makes differently.

@@ -2,10 +2,12 @@
  * Storage and the store's group commit: the last resourceVersion survives reopening whether the
  * newest change was a write or a delete; a database written before objects carried their
  * resourceVersion is upgraded in place; the writes of one turn of the event loop are committed
- * together, announced only once committed, and undone when the commit fails.
+ * together, announced only once committed, and undone when the commit fails. The database
+ * files are readable by their owner only, whatever the umask, and older open ones are closed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -129,4 +131,46 @@ test('a subscriber that throws neither stops the others nor leaves writers waiti
   store.write('configmaps', cm('b'));
   await store.committed();
   assert.deepEqual(seen, ['a', 'b']);
+});
+
+const modeOf = (f: string) => fs.statSync(f).mode & 0o777;
+const dbFiles = (dir: string) => ['ferry.db', 'ferry.db-wal', 'ferry.db-shm'].map((f) => path.join(dir, f));
+
+test('the database and its -wal and -shm files are created 0600 whatever the umask', () => {
+  const dir = tempDir();
+  const umask = process.umask(0);
+  let s: SqliteStorage;
+  try {
+    s = new SqliteStorage(dir);
+    s.commit([put('secret', '{"env":["TOKEN=x"]}', 1)]);
+  } finally {
+    process.umask(umask);
+  }
+  try {
+    for (const f of dbFiles(dir)) assert.equal(modeOf(f).toString(8), '600', f);
+  } finally {
+    s.close();
+  }
+});
+
+test('database files left readable by others (0644) are made 0600 when opened', () => {
+  const dir = tempDir();
+  // A writer killed in WAL mode leaves the database, its -wal and its -shm behind.
+  const script = `
+    process.umask(0o022);
+    const Database = require('better-sqlite3');
+    const db = new Database(${JSON.stringify(path.join(dir, 'ferry.db'))});
+    db.pragma('journal_mode = WAL');
+    db.exec("CREATE TABLE t (x); INSERT INTO t VALUES (1)");
+    process.kill(process.pid, 'SIGKILL');
+  `;
+  const r = spawnSync(process.execPath, ['-e', script], { cwd: path.resolve(import.meta.dirname, '../..') });
+  assert.equal(r.signal, 'SIGKILL', r.stderr.toString());
+  for (const f of dbFiles(dir)) assert.equal(modeOf(f).toString(8), '644', `${f} before`);
+  const s = new SqliteStorage(dir);
+  try {
+    for (const f of dbFiles(dir)) assert.equal(modeOf(f).toString(8), '600', f);
+  } finally {
+    s.close();
+  }
 });

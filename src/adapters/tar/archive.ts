@@ -7,8 +7,16 @@
  * and group names, the local mode and mtime; symlinks are stored as links and never followed;
  * sockets, FIFOs and devices are skipped. Small files are read whole before their header is
  * written, so a file rewritten while archived can never make the header and the data disagree.
+ *
+ * Nothing is read through a link. Planning stats every path through its directory, opened and
+ * checked to lie at its place below the mapping's root with no link on the way (the kernel names
+ * an open directory in /proc/self/fd); a path below a link is left out. Reading opens a file
+ * without following a link and sends it only when it is still the file planned (same device
+ * and inode, a regular file): a file swapped for a symlink since planning is sent as that
+ * symlink, one swapped for anything else (or reached through a directory swapped for a link)
+ * is left out.
  */
-import { promises as fsp, lstatSync, readFileSync, type Stats } from 'node:fs';
+import { constants as fsConstants, existsSync, promises as fsp, closeSync, fstatSync, lstatSync, openSync, readSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import tarStream, { type Header, type Pack } from 'tar-stream';
@@ -21,6 +29,11 @@ export interface PathMapping {
   containerPath: string;
   /** directoryOnly archives a directory's own entry (owner, mode, mtime) without its contents. */
   directoryOnly?: boolean;
+  /**
+   * root is the directory (the sync root) below which no link is followed to reach localPath.
+   * Default: localPath itself for a directory, its parent directory for anything else.
+   */
+  root?: string;
 }
 
 /** ArchiveFilter decides which local paths are left out (the FileWatch ignores, for initial sync). */
@@ -42,6 +55,9 @@ export interface ArchiveEntry {
   /** size is the file size when planned (files only). */
   size: number;
   linkname?: string;
+  /** dev and ino identify the file planned (files only): a different file there is not read. */
+  dev?: number;
+  ino?: number;
 }
 
 /** ArchiveOptions tune planning. */
@@ -49,7 +65,10 @@ export interface ArchiveOptions {
   filter?: ArchiveFilter;
   /** smallFileLimitBytes: files below it are read whole before writing. Default 5 MiB. */
   smallFileLimitBytes?: number;
-  /** onSkip is told about local paths that could not be archived (sockets, devices). */
+  /**
+   * onSkip is told about local paths that could not be archived (sockets, devices, files that
+   * changed into something else since planning).
+   */
   onSkip?: (localPath: string, why: string) => void;
 }
 
@@ -67,6 +86,15 @@ const planWindow = 64;
 const readAhead = 32;
 /** syncReadLimitBytes: files below it are read synchronously. */
 const syncReadLimitBytes = 64 * 1024;
+/**
+ * readFlags open a file without following a link at its last component (ELOOP instead), and
+ * without blocking on a FIFO swapped in for it.
+ */
+const readFlags = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK;
+const dirFlags = fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW;
+/** fdPaths: the kernel names what an open descriptor is (Linux). */
+const fdPaths = existsSync('/proc/self/fd');
+const fdPath = (fd: number) => `/proc/self/fd/${fd}`;
 
 /**
  * planArchive walks the mappings and returns the entries to archive. A local path that does not
@@ -75,6 +103,8 @@ const syncReadLimitBytes = 64 * 1024;
  */
 export async function planArchive(mappings: PathMapping[], opts: ArchiveOptions = {}): Promise<PlannedArchive> {
   const byName = new Map<string, ArchiveEntry>();
+  const roots = new Map<string, string | null>();
+  const stats = statBelowRoots(mappings, roots);
   const add = (e: ArchiveEntry) => {
     byName.delete(e.name);
     byName.set(e.name, e);
@@ -85,7 +115,7 @@ export async function planArchive(mappings: PathMapping[], opts: ArchiveOptions 
     const found = await Promise.all(
       window.map(async (m) => {
         const out: ArchiveEntry[] = [];
-        await collect(m, opts, (e) => out.push(e));
+        await collect(m, opts, roots, stats, (e) => out.push(e));
         return out;
       }),
     );
@@ -93,7 +123,7 @@ export async function planArchive(mappings: PathMapping[], opts: ArchiveOptions 
   }
   const entries = [...byName.values()];
   const limit = opts.smallFileLimitBytes ?? defaultSmallFileLimitBytes;
-  return { entries, stream: () => streamEntries(entries, limit) };
+  return { entries, stream: () => streamEntries(entries, limit, opts.onSkip) };
 }
 
 /** archiveName turns an absolute container path into a tar entry name. */
@@ -102,9 +132,19 @@ export function archiveName(containerPath: string): string {
   return cleaned === '' ? '.' : cleaned;
 }
 
-async function collect(m: PathMapping, opts: ArchiveOptions, add: (e: ArchiveEntry) => void): Promise<void> {
-  const root = await lstatOrNull(m.localPath);
+async function collect(
+  m: PathMapping,
+  opts: ArchiveOptions,
+  roots: Map<string, string | null>,
+  stats: Map<string, Stats | null | BelowLink>,
+  add: (e: ArchiveEntry) => void,
+): Promise<void> {
+  const root = stats.has(m.localPath) ? stats.get(m.localPath)! : await lstatOrNull(m.localPath);
   if (!root) return;
+  if (root === belowLink) {
+    opts.onSkip?.(m.localPath, 'below a link');
+    return;
+  }
   if (opts.filter?.matches(m.localPath)) return;
   if (!root.isDirectory()) {
     // A single path: `dest/` means "into the directory dest".
@@ -116,46 +156,135 @@ async function collect(m: PathMapping, opts: ArchiveOptions, add: (e: ArchiveEnt
   const rootName = archiveName(m.containerPath);
   const rootEntry = await entryFor(m.localPath, rootName, root, opts);
   if (rootEntry) add(rootEntry);
-  if (!m.directoryOnly) await walk(m.localPath, rootName, opts, add);
+  if (m.directoryOnly) return;
+  const base = m.root ?? m.localPath;
+  const realBase = resolvedRoot(base, roots);
+  if (realBase !== null) await walk(m.localPath, rootName, path.join(realBase, path.relative(base, m.localPath)), root, opts, add);
 }
 
-async function walk(dir: string, name: string, opts: ArchiveOptions, add: (e: ArchiveEntry) => void): Promise<void> {
-  let children: string[];
+const belowLink = 'below a link';
+type BelowLink = typeof belowLink;
+
+/**
+ * statBelowRoots lstat's the paths of the mappings that name a root through their parent
+ * directory, opened once per directory and checked to lie at its resolved place below the
+ * root; a path whose directory is reached through a link is `belowLink`, a missing one null.
+ * The result is what planning uses for these paths, so a file's planned identity is never
+ * that of a file elsewhere. Where the kernel cannot name open directories, nothing is done.
+ */
+function statBelowRoots(mappings: PathMapping[], roots: Map<string, string | null>): Map<string, Stats | null | BelowLink> {
+  const out = new Map<string, Stats | null | BelowLink>();
+  if (!fdPaths) return out;
+  const byDir = new Map<string, { root: string; paths: string[] }>();
+  for (const m of mappings) {
+    // Paths are absolute and clean: a prefix test is enough (and cheap for 10,000 files).
+    if (m.root === undefined || !m.localPath.startsWith(m.root + path.sep)) continue;
+    const dir = path.dirname(m.localPath);
+    let group = byDir.get(dir);
+    if (!group) byDir.set(dir, (group = { root: m.root, paths: [] }));
+    group.paths.push(m.localPath);
+  }
+  for (const [dir, { root, paths }] of byDir) {
+    const realRoot = resolvedRoot(root, roots);
+    let fd: number | undefined;
+    let found: (name: string) => Stats | null | BelowLink;
+    try {
+      // The root itself is trusted, and may be a link (a sync root that is a symlink).
+      fd = openSync(dir, dir === root ? fsConstants.O_RDONLY | fsConstants.O_DIRECTORY : dirFlags);
+      const expected = realRoot === null ? null : dir === root ? realRoot : realRoot + dir.slice(root.length);
+      const opened = `${fdPath(fd)}/`;
+      found = expected !== null && isAt(fd, expected) ? (name) => lstatSyncOrNull(opened + name) : () => belowLink;
+    } catch (err) {
+      // A link opened with O_DIRECTORY | O_NOFOLLOW fails with ENOTDIR (or ELOOP).
+      if (isLink(err) || (isMissing(err) && lstatSyncOrNull(dir)?.isSymbolicLink())) found = () => belowLink;
+      else if (isMissing(err)) found = () => null;
+      else throw err;
+    }
+    try {
+      for (const p of paths) out.set(p, found(p.slice(dir.length + 1)));
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+  return out;
+}
+
+/** resolvedRoot is dir with its links resolved, once per plan; null when it is gone. */
+function resolvedRoot(dir: string, roots: Map<string, string | null>): string | null {
+  let real = roots.get(dir);
+  if (real === undefined) {
+    try {
+      real = realpathSync.native(dir);
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+      real = null;
+    }
+    roots.set(dir, real);
+  }
+  return real;
+}
+
+/**
+ * walk archives what lies below dir. The directory is opened without following a link and
+ * must be the one planned (st) at its resolved path; its children are listed and stat'ed
+ * through that open directory, so a directory swapped for a link meanwhile is never entered.
+ */
+async function walk(dir: string, name: string, resolved: string, st: Stats, opts: ArchiveOptions, add: (e: ArchiveEntry) => void): Promise<void> {
+  let fh: fsp.FileHandle;
   try {
-    children = (await fsp.readdir(dir)).sort();
+    fh = await fsp.open(dir, dirFlags);
   } catch (err) {
-    if (isMissing(err)) return;
+    if (isMissing(err) || isLink(err)) return;
     throw err;
   }
-  for (const child of children) {
-    const local = path.join(dir, child);
-    const childName = name === '.' ? child : `${name}/${child}`;
-    const st = await lstatOrNull(local);
-    if (!st) continue;
-    if (st.isDirectory()) {
-      if (opts.filter?.matchesEntireDir?.(local)) continue;
-      if (!opts.filter?.matches(local)) {
-        const e = await entryFor(local, childName, st, opts);
-        if (e) add(e);
-      }
-      await walk(local, childName, opts, add);
-      continue;
+  try {
+    const now = await fh.stat();
+    if (now.dev !== st.dev || now.ino !== st.ino || !isAt(fh.fd, resolved)) {
+      opts.onSkip?.(dir, 'changed since planned');
+      return;
     }
-    if (opts.filter?.matches(local)) continue;
-    const e = await entryFor(local, childName, st, opts);
-    if (e) add(e);
+    const listed = fdPaths ? fdPath(fh.fd) : dir;
+    let children: string[];
+    try {
+      children = (await fsp.readdir(listed)).sort();
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw err;
+    }
+    for (const child of children) {
+      const local = path.join(dir, child);
+      const childName = name === '.' ? child : `${name}/${child}`;
+      const childResolved = path.join(resolved, child);
+      const cst = await lstatOrNull(path.join(listed, child));
+      if (!cst) continue;
+      if (cst.isDirectory()) {
+        if (opts.filter?.matchesEntireDir?.(local)) continue;
+        if (!opts.filter?.matches(local)) {
+          const e = await entryFor(local, childName, cst, opts);
+          if (e) add(e);
+        }
+        await walk(local, childName, childResolved, cst, opts, add);
+        continue;
+      }
+      if (opts.filter?.matches(local)) continue;
+      const e = await entryFor(local, childName, cst, opts, path.join(listed, child));
+      if (e) add(e);
+    }
+  } finally {
+    await fh.close();
   }
 }
 
-async function entryFor(localPath: string, name: string, st: Stats, opts: ArchiveOptions): Promise<ArchiveEntry | null> {
+/** entryFor makes the entry for a path stat'ed as st; a link's target is read at statPath. */
+async function entryFor(localPath: string, name: string, st: Stats, opts: ArchiveOptions, statPath = localPath): Promise<ArchiveEntry | null> {
   const base = { name, localPath, mode: st.mode & 0o7777, mtime: st.mtime, size: st.isFile() ? st.size : 0 };
   if (st.isDirectory()) return { ...base, type: 'directory' };
-  if (st.isFile()) return { ...base, type: 'file' };
+  if (st.isFile()) return { ...base, type: 'file', dev: st.dev, ino: st.ino };
   if (st.isSymbolicLink()) {
     try {
-      return { ...base, type: 'symlink', linkname: await fsp.readlink(localPath) };
+      return { ...base, type: 'symlink', linkname: await fsp.readlink(statPath) };
     } catch (err) {
-      if (isMissing(err)) return null;
+      if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'EINVAL') return null;
       throw err;
     }
   }
@@ -163,22 +292,18 @@ async function entryFor(localPath: string, name: string, st: Stats, opts: Archiv
   return null;
 }
 
-function streamEntries(entries: ArchiveEntry[], smallFileLimitBytes: number): Readable {
+function streamEntries(entries: ArchiveEntry[], smallFileLimitBytes: number, onSkip?: ArchiveOptions['onSkip']): Readable {
   const pack = tarStream.pack();
   // Small files are read ahead of the writer, a bounded window at a time.
-  const reads = new Map<number, Promise<Buffer | null>>();
+  const reads = new Map<number, Promise<Content>>();
   const startRead = (i: number) => {
     const e = entries[i];
     if (!e || reads.has(i) || e.type !== 'file' || e.size >= smallFileLimitBytes) return;
     // Tiny files are cheaper to read at once than through the thread pool (one round trip per
     // open, stat, read and close); the event loop is held a few microseconds per file.
-    const read = e.size < syncReadLimitBytes ? readSmallSync(e.localPath) : fsp.readFile(e.localPath);
-    const settled = read.catch((err: unknown) => {
-      if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'EISDIR') return null;
-      throw err;
-    });
-    settled.catch(() => undefined); // awaited in order below; never left unhandled
-    reads.set(i, settled);
+    const read = e.size < syncReadLimitBytes ? readSmallSync(e, onSkip) : readSmall(e, onSkip);
+    read.catch(() => undefined); // awaited in order below; never left unhandled
+    reads.set(i, read);
   };
   // Buffered entries are handed over without waiting for each to be consumed; the writer waits
   // only when `inFlight` of them are pending, which keeps memory bounded.
@@ -191,14 +316,14 @@ function streamEntries(entries: ArchiveEntry[], smallFileLimitBytes: number): Re
       const read = reads.get(i);
       if (read) {
         reads.delete(i);
-        const data = await read;
-        if (!data) continue;
-        inFlight.push(entryDone(pack, { name: e.name, mode: e.mode, mtime: e.mtime, uid: 0, gid: 0, uname: '', gname: '', type: 'file', size: data.length }, data));
+        const content = await read;
+        if (!content) continue;
+        inFlight.push(entryDone(pack, contentHeader(e, content), content.type === 'file' ? content.data : undefined));
         if (inFlight.length >= readAhead) await Promise.all(inFlight.splice(0));
         continue;
       }
       await Promise.all(inFlight.splice(0));
-      await writeEntry(pack, e, smallFileLimitBytes);
+      await writeEntry(pack, e, smallFileLimitBytes, onSkip);
     }
     await Promise.all(inFlight.splice(0));
     pack.finalize();
@@ -206,6 +331,108 @@ function streamEntries(entries: ArchiveEntry[], smallFileLimitBytes: number): Re
   write().catch((err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
   // tar-stream's pack is a streamx Readable; wrap it so callers get a Node stream.
   return Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false });
+}
+
+/** Content is what a planned file turned out to be when read: nothing to send, its data, or a symlink. */
+type Content = null | { type: 'file'; data: Buffer } | { type: 'symlink'; linkname: string };
+
+function contentHeader(e: ArchiveEntry, c: Exclude<Content, null>): Headers {
+  if (c.type === 'symlink') return { name: e.name, mode: 0o777, mtime: e.mtime, uid: 0, gid: 0, uname: '', gname: '', type: 'symlink', linkname: c.linkname };
+  return { name: e.name, mode: e.mode, mtime: e.mtime, uid: 0, gid: 0, uname: '', gname: '', type: 'file', size: c.data.length };
+}
+
+/**
+ * isPlanned is true when an open file (stat'ed as st) is the regular file planned for e: the
+ * same inode, which planning found below the root, however the path leads to it now.
+ */
+function isPlanned(e: ArchiveEntry, st: Stats): boolean {
+  return st.isFile() && st.dev === e.dev && st.ino === e.ino;
+}
+
+/** isAt is true when the kernel names fd's file as resolvedPath (always true where it cannot say). */
+function isAt(fd: number, resolvedPath: string): boolean {
+  if (!fdPaths) return true;
+  try {
+    return readlinkSync(fdPath(fd)) === resolvedPath;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * notOpened decides what to send for e when opening it failed: a symlink now at its path is sent
+ * as a symlink (its target read, never followed); a missing file is nothing to send.
+ */
+function notOpened(e: ArchiveEntry, err: unknown, onSkip: ArchiveOptions['onSkip']): Content {
+  if (isLink(err)) {
+    try {
+      return { type: 'symlink', linkname: readlinkSync(e.localPath) };
+    } catch (readErr) {
+      if (!isMissing(readErr) && (readErr as NodeJS.ErrnoException).code !== 'EINVAL') throw readErr;
+      onSkip?.(e.localPath, 'changed since planned');
+      return null;
+    }
+  }
+  if (isMissing(err)) return null; // deleted since planning: nothing to send
+  if ((err as NodeJS.ErrnoException).code === 'ENXIO') {
+    onSkip?.(e.localPath, 'changed since planned'); // now a socket
+    return null;
+  }
+  throw err;
+}
+
+function readSmallSync(e: ArchiveEntry, onSkip: ArchiveOptions['onSkip']): Promise<Content> {
+  try {
+    let fd: number;
+    try {
+      fd = openSync(e.localPath, readFlags);
+    } catch (err) {
+      return Promise.resolve(notOpened(e, err, onSkip));
+    }
+    try {
+      const st = fstatSync(fd);
+      if (!isPlanned(e, st)) {
+        onSkip?.(e.localPath, 'changed since planned');
+        return Promise.resolve(null);
+      }
+      return Promise.resolve({ type: 'file', data: readWholeSync(fd, st.size) });
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** readWholeSync reads an open file from its start: size bytes as stat'ed, fewer if it shrank. */
+function readWholeSync(fd: number, size: number): Buffer {
+  const buf = Buffer.allocUnsafe(size);
+  let got = 0;
+  while (got < size) {
+    const n = readSync(fd, buf, got, size - got, got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got === size ? buf : buf.subarray(0, got);
+}
+
+async function readSmall(e: ArchiveEntry, onSkip: ArchiveOptions['onSkip']): Promise<Content> {
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(e.localPath, readFlags);
+  } catch (err) {
+    return notOpened(e, err, onSkip);
+  }
+  try {
+    const st = await fh.stat();
+    if (!isPlanned(e, st)) {
+      onSkip?.(e.localPath, 'changed since planned');
+      return null;
+    }
+    return { type: 'file', data: await fh.readFile() };
+  } finally {
+    await fh.close();
+  }
 }
 
 function entryDone(pack: Pack, header: Headers, data?: Buffer): Promise<void> {
@@ -216,21 +443,25 @@ function entryDone(pack: Pack, header: Headers, data?: Buffer): Promise<void> {
   });
 }
 
-async function writeEntry(pack: Pack, e: ArchiveEntry, smallFileLimitBytes: number): Promise<void> {
+async function writeEntry(pack: Pack, e: ArchiveEntry, smallFileLimitBytes: number, onSkip: ArchiveOptions['onSkip']): Promise<void> {
   const header: Headers = { name: e.name, mode: e.mode, mtime: e.mtime, uid: 0, gid: 0, uname: '', gname: '' };
   if (e.type === 'directory') return entryDone(pack, { ...header, type: 'directory' });
   if (e.type === 'symlink') return entryDone(pack, { ...header, type: 'symlink', linkname: e.linkname });
 
   let fh: fsp.FileHandle;
   try {
-    fh = await fsp.open(e.localPath, 'r');
+    fh = await fsp.open(e.localPath, readFlags);
   } catch (err) {
-    if (isMissing(err)) return; // deleted since planning: nothing to send
-    throw err;
+    const now = notOpened(e, err, onSkip);
+    if (now) await entryDone(pack, contentHeader(e, now));
+    return;
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) return;
+    if (!isPlanned(e, st)) {
+      onSkip?.(e.localPath, 'changed since planned');
+      return;
+    }
     const fresh = { ...header, mode: st.mode & 0o7777, mtime: st.mtime };
     if (st.size < smallFileLimitBytes) {
       const data = await fh.readFile();
@@ -262,22 +493,24 @@ async function writeEntry(pack: Pack, e: ArchiveEntry, smallFileLimitBytes: numb
   }
 }
 
-function readSmallSync(p: string): Promise<Buffer> {
-  try {
-    return Promise.resolve(readFileSync(p));
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
-
-/** lstatOrNull stats without following links; synchronous, as a thread-pool round trip costs far more. */
-async function lstatOrNull(p: string): Promise<Stats | null> {
+/** lstatSyncOrNull stats without following links; null when missing. */
+function lstatSyncOrNull(p: string): Stats | null {
   try {
     return lstatSync(p, { throwIfNoEntry: false }) ?? null;
   } catch (err) {
     if (isMissing(err)) return null;
     throw err;
   }
+}
+
+/** lstatOrNull is lstatSyncOrNull: synchronous, as a thread-pool round trip costs far more. */
+async function lstatOrNull(p: string): Promise<Stats | null> {
+  return lstatSyncOrNull(p);
+}
+
+/** isLink is true for the error of an open refused because the path is a symlink. */
+function isLink(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'ELOOP';
 }
 
 function isMissing(err: unknown): boolean {

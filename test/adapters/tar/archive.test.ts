@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -218,4 +219,105 @@ test('many small files stream in order with their contents', async (t) => {
   const entries = await readTar(plan.stream());
   assert.deepEqual(entries.map((e) => e.name), names.map((n) => `x/${n}`));
   assert.ok(entries.every((e) => e.data === e.name.slice(2)));
+});
+
+// Swaps between planning and reading: nothing is ever read through a link.
+
+/** swapFixture makes `src/a.txt` (planned) and, outside the tree, a secret a link can point at. */
+async function swapFixture(t: { after(fn: () => Promise<void>): void }, size: number) {
+  const dir = await tmpdir(t);
+  const outside = await tmpdir(t);
+  const secret = path.join(outside, 'secret.txt');
+  await fsp.writeFile(secret, 'SECRET'.repeat(Math.ceil(size / 6)));
+  await fsp.mkdir(path.join(dir, 'src'));
+  const file = path.join(dir, 'src/a.txt');
+  await fsp.writeFile(file, 'p'.repeat(size));
+  return { dir, outside, secret, file };
+}
+
+for (const [label, size, limit] of [
+  ['a small file', 10, undefined],
+  ['a file read through the thread pool', 100 * 1024, undefined],
+  ['a large (streamed) file', 10, 1],
+] as const) {
+  test(`${label} swapped for a symlink after planning is sent as that symlink, never its target`, async (t) => {
+    const f = await swapFixture(t, size);
+    const plans = [
+      await planArchive([{ localPath: f.file, containerPath: '/app/a.txt', root: path.join(f.dir, 'src') }], { smallFileLimitBytes: limit }),
+      await planArchive([{ localPath: path.join(f.dir, 'src'), containerPath: '/app' }], { smallFileLimitBytes: limit }),
+    ];
+    await fsp.rm(f.file);
+    await fsp.symlink(f.secret, f.file);
+    for (const plan of plans) {
+      const entries = await readTar(plan.stream());
+      assert.equal(entries.some((e) => e.data.includes('SECRET')), false, 'the target is not read');
+      const a = entries.find((e) => e.name === 'app/a.txt');
+      assert.deepEqual(a && { type: a.type, linkname: a.linkname }, { type: 'symlink', linkname: f.secret });
+    }
+  });
+}
+
+test('a file swapped for another file, a directory, a FIFO or a socket after planning is left out, without blocking', async (t) => {
+  const f = await swapFixture(t, 10);
+  const plan = async () => planArchive([{ localPath: path.join(f.dir, 'src'), containerPath: '/app' }], { onSkip: (p, why) => skipped.push(`${path.basename(p)}: ${why}`) });
+  let skipped: string[] = [];
+  for (const swap of [
+    () => fsp.link(f.secret, f.file), // the same name, another file (a hard link to the secret)
+    () => fsp.mkdir(f.file),
+    async () => execFileSync('mkfifo', [f.file]),
+    async () => {
+      const server = net.createServer().listen(f.file);
+      await new Promise<void>((r) => server.once('listening', () => r()));
+      t.after(() => new Promise<void>((r) => server.close(() => r())));
+    },
+  ]) {
+    await fsp.rm(f.file, { recursive: true, force: true });
+    await fsp.writeFile(f.file, 'planned');
+    const p = await plan();
+    await fsp.rm(f.file);
+    await swap();
+    skipped = [];
+    const entries = await readTar(p.stream());
+    assert.deepEqual(entries.map((e) => `${e.type} ${e.name}`), ['directory app']);
+    assert.deepEqual(skipped, ['a.txt: changed since planned']);
+  }
+});
+
+test('a file below a directory that is a link inside the root is not read, however it was planned', async (t) => {
+  const f = await swapFixture(t, 10);
+  const src = path.join(f.dir, 'src');
+  await fsp.symlink(f.outside, path.join(src, 'sub'));
+  // A change reported below the link (or the link made while planning) maps through it.
+  await fsp.symlink('elsewhere', path.join(f.outside, 'link'));
+  const skipped: string[] = [];
+  const plan = await planArchive(
+    ['secret.txt', 'link'].map((n) => ({ localPath: path.join(src, 'sub', n), containerPath: `/app/sub/${n}`, root: src })),
+    { onSkip: (p, why) => skipped.push(`${path.basename(p)}: ${why}`) },
+  );
+  assert.deepEqual(await readTar(plan.stream()), []);
+  assert.deepEqual(skipped, ['secret.txt: below a link', 'link: below a link']);
+});
+
+test('a directory swapped for a link while it is walked is not entered', async (t) => {
+  const f = await swapFixture(t, 10);
+  const src = path.join(f.dir, 'src');
+  await fsp.mkdir(path.join(src, 'sub'));
+  await fsp.writeFile(path.join(src, 'sub/b.txt'), 'b');
+  let swapped = false;
+  // The filter is asked about `sub` after it was stat'ed as a directory and before it is read.
+  const filter = {
+    matches: () => false,
+    matchesEntireDir: (p: string) => {
+      if (p === path.join(src, 'sub') && !swapped) {
+        swapped = true;
+        execFileSync('mv', [p, `${p}-old`]);
+        execFileSync('ln', ['-s', f.outside, p]);
+      }
+      return false;
+    },
+  };
+  const plan = await planArchive([{ localPath: src, containerPath: '/app' }], { filter });
+  assert.ok(swapped);
+  const entries = await readTar(plan.stream());
+  assert.equal(entries.some((e) => e.data.includes('SECRET') || e.name.includes('secret')), false, entries.map((e) => e.name).join(' '));
 });
