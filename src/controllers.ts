@@ -25,6 +25,8 @@ export interface ControllerSettings {
   filewatchQuietMs?: number;
   /** clusterKubeconfig is the kubeconfig of the dev cluster (Cluster `default`). Default KUBECONFIG or ~/.kube/config. */
   clusterKubeconfig?: string;
+  /** buildTimeoutMs bounds every CmdImage build (`--build-timeout`). Default 15 minutes. */
+  buildTimeoutMs?: number;
   /** execTimeoutMs bounds every exec of a live update. Default 60,000. */
   execTimeoutMs?: number;
   /** logs receives build, live update and command output for `ferry logs`. Default: a new buffer. */
@@ -44,7 +46,7 @@ export function setupControllers(mgr: Manager, s: ControllerSettings): Controlle
   setupClusterController(mgr, { kubeconfigPath: s.clusterKubeconfig });
   filewatch.setup(mgr, { log, quietMs: s.filewatchQuietMs });
   imagemap.setup(mgr, {});
-  const builds = cmdimage.setup(mgr, { log, cwd, logs });
+  const builds = cmdimage.setup(mgr, { log, cwd, logs, buildTimeoutMs: s.buildTimeoutMs });
   const cmds = cmd.setup(mgr, { log, cwd, logs });
   dockercomposeservice.setup(mgr, { log, cwd, onOutput: (resource, line) => logs.append(resource, { source: 'DockerComposeService', line }) });
   kubernetesdiscovery.setup(mgr, { log, kubeconfigPath: s.clusterKubeconfig });

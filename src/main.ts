@@ -55,6 +55,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--log-format <format>', 'log format').choices([...logFormats]))
     .option('--log-level <level>', 'log level (error, warn, info, debug)', 'info')
     .option('--filewatch-quiet-ms <ms>', 'quiet period before a batch of file changes is reported', '200')
+    .option('--build-timeout <duration>', 'kill a CmdImage build that runs longer than this, failing it with reason Timeout (Go duration: 90s, 15m, 1h)', '15m')
     .option('--cluster-kubeconfig <file>', 'kubeconfig of the dev cluster (default $KUBECONFIG or ~/.kube/config)')
     .option('--health-addr <host:port>', 'also serve /healthz, /readyz and /metrics over plain HTTP here (e.g. for probes in external mode)')
     .action(async (o, cmd: Command) => {
@@ -62,6 +63,13 @@ export function buildProgram(): Command {
       const log = createLogger({ format: o.logFormat as LogFormat | undefined, level: o.logLevel });
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be a port number, got ${o.port}`);
+      let buildTimeoutMs: number;
+      try {
+        buildTimeoutMs = parseGoDuration(o.buildTimeout);
+      } catch {
+        throw new CliError(`--build-timeout must be a duration such as 90s or 15m, got "${o.buildTimeout}"`);
+      }
+      if (!(buildTimeoutMs > 0)) throw new CliError(`--build-timeout must be positive, got "${o.buildTimeout}"`);
       const daemon = await startDaemon({
         dataDir: dataDir(g.dataDir),
         host: o.host,
@@ -71,6 +79,7 @@ export function buildProgram(): Command {
         kubeconfig: g.kubeconfig,
         context: g.context,
         filewatchQuietMs: Number(o.filewatchQuietMs),
+        buildTimeoutMs,
         clusterKubeconfig: o.clusterKubeconfig,
         healthAddr: o.healthAddr,
         cwd: process.cwd(),

@@ -83,6 +83,7 @@ export async function runBuild(
   if (!proc) throw new BuildError('Custom build has no args');
   const result = await proc.done;
   const shown = displayArgs(plan.argv);
+  if (signal?.aborted) throw new BuildError(`Custom build ${JSON.stringify(shown)} was cancelled: ${exitStatusString(result)}`);
   if (result.error) throw new BuildError(`Custom build ${JSON.stringify(shown)} failed: ${result.error.message}`);
   if (result.exitCode !== 0) {
     let msg = `Custom build ${JSON.stringify(shown)} failed: ${exitStatusString(result)}`;
@@ -94,7 +95,7 @@ export async function runBuild(
   let local: ImageRef;
   let cluster: ImageRef;
   if (plan.outputsImageRefTo) {
-    local = await readOutputRef(plan.outputsImageRefTo);
+    local = await abortable(readOutputRef(plan.outputsImageRefTo), signal);
     cluster = clusterRefFor(local, registry);
   } else {
     local = plan.expected!.local;
@@ -104,9 +105,10 @@ export async function runBuild(
   if (!plan.remote) {
     let id: string;
     try {
-      id = (await deps.images.inspect(local.familiarString())).id;
+      id = (await abortable(deps.images.inspect(local.familiarString()), signal)).id;
     } catch (err) {
       if (err instanceof ImageNotFoundError) throw new BuildError(`${imageNotFoundMessage}: ${err.message}`, { cause: err });
+      if (err instanceof BuildError) throw err;
       throw new Error('inspecting the built image', { cause: err });
     }
     if (!plan.outputsImageRefTo) {
@@ -117,7 +119,7 @@ export async function runBuild(
         throw new BuildError((err as Error).message, { cause: err });
       }
       const tagged = plan.refs.tagged(tag);
-      await deps.images.tag(id, tagged.local.familiarString());
+      await abortable(deps.images.tag(id, tagged.local.familiarString()), signal);
       note(`Tagged ${tagged.local.familiarString()}`);
       local = tagged.local;
       cluster = tagged.cluster;
@@ -127,8 +129,9 @@ export async function runBuild(
   if (plan.push) {
     note(`Pushing ${local.familiarString()}`);
     try {
-      await deps.images.push(local.familiarString(), (l) => note(`  ${l}`));
+      await abortable(deps.images.push(local.familiarString(), (l) => note(`  ${l}`)), signal);
     } catch (err) {
+      if (err instanceof BuildError) throw err;
       throw new BuildError(`docker push: ${(err as Error).message}`, { cause: err });
     }
   } else if (plan.skipPushMessage) {
@@ -139,7 +142,7 @@ export async function runBuild(
     // Compose files name the image as configured: keep that name on the newest build too. The
     // ImageMap still gets the content-tagged ref, so that a new build is a new reference.
     const ref = composeRef(plan.refs);
-    await deps.images.tag(local.familiarString(), ref.familiarString());
+    await abortable(deps.images.tag(local.familiarString(), ref.familiarString()), signal);
     note(`Tagged ${ref.familiarString()}`);
   }
   return {
@@ -151,6 +154,37 @@ export async function runBuild(
       imageFromCluster: cluster.familiarString(),
     },
   };
+}
+
+/**
+ * abortable settles like step, except that aborting signal rejects at once with a BuildError:
+ * a cancelled or timed-out build does not wait for a step that hangs (a push to a registry that
+ * stopped answering). The step itself is left to finish or fail on its own.
+ */
+function abortable<T>(step: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return step;
+  const cancelled = () => new BuildError('Build cancelled');
+  if (signal.aborted) {
+    step.catch(() => {});
+    return Promise.reject(cancelled());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      step.catch(() => {});
+      reject(cancelled());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    step.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 async function readOutputRef(file: string): Promise<ImageRef> {

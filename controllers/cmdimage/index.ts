@@ -16,12 +16,13 @@ import { CmdImageReconciler, indexes, kind } from './reconciler.ts';
 import { clusterName, fileWatchImageMap, liveUpdateImageMaps, targetImageMapName } from './status.ts';
 import { triggerQueueResources } from './trigger-queue.ts';
 
-export { CmdImageReconciler, indexes, type CmdImageReconcilerDeps } from './reconciler.ts';
+export { CmdImageReconciler, indexes, defaultBuildTimeoutMs, type CmdImageReconcilerDeps } from './reconciler.ts';
 export { runBuild, BuildError, type BuildOutcome, type BuildDeps } from './builder.ts';
 export { planBuild, registryFromCluster, isComposeCluster, composeRef, buildTagPrefix, type BuildPlan, type PlanInput } from './plan.ts';
 export {
   buildReasons,
   waitReasons,
+  timeoutReason,
   buildReasonsFor,
   waitFor,
   initialMemory,
@@ -55,6 +56,11 @@ export interface CmdImageSetupDeps {
   runner?: ProcessRunner;
   /** baseEnv is the environment builds start from. Default: the daemon's. */
   baseEnv?: NodeJS.ProcessEnv;
+  /**
+   * buildTimeoutMs bounds each build; past it the build is killed and fails with reason Timeout.
+   * Default defaultBuildTimeoutMs (15 minutes); set by `ferry serve --build-timeout`.
+   */
+  buildTimeoutMs?: number;
   /** concurrency is how many CmdImages are reconciled at once (builds themselves run beside). Default 4. */
   concurrency?: number;
 }
@@ -64,7 +70,8 @@ export interface CmdImageSetupDeps {
  * to it; to the ImageMap it fills and those it depends on; to its Cluster; to the trigger queue
  * naming its resource; to the FileWatches annotated `tilt.dev/target-id: image:<its ImageMap>`;
  * to the LiveUpdates using its ImageMap; to the ConfigMaps disabling its ImageMap; and when a
- * build ends. Stopping the manager kills running builds. Build durations go to the manager's
+ * build ends. A spec change kills the running build and starts the new one; a build that runs
+ * past buildTimeoutMs is killed and fails with reason Timeout. Stopping the manager kills running builds. Build durations go to the manager's
  * metrics registry as `ferry_cmdimage_build_duration_seconds{result}`.
  */
 export function setup(
@@ -94,6 +101,7 @@ export function setup(
     logs,
     cwd: deps.cwd ?? process.cwd(),
     baseEnv: deps.baseEnv,
+    buildTimeoutMs: deps.buildTimeoutMs,
     onBuildDone: ({ durationMs, ok }) => buildDuration.observe({ result: ok ? 'ok' : 'error' }, durationMs / 1000),
   });
 

@@ -35,6 +35,7 @@ import {
   type Request,
 } from '../../src/runtime/index.ts';
 import type { LogBuffer } from '../../src/util/log-buffer.ts';
+import { formatGoDuration } from '../../src/util/duration.ts';
 import { BuildError, runBuild, type BuildOutcome } from './builder.ts';
 import { planBuild, registryFromCluster } from './plan.ts';
 import {
@@ -50,10 +51,14 @@ import {
   type BuildInputs,
   type BuildMemory,
   type BuildReason,
+  timeoutReason,
 } from './status.ts';
 import { removeFromTriggerQueue, triggerQueueResources } from './trigger-queue.ts';
 
 export const kind = 'CmdImage';
+
+/** defaultBuildTimeoutMs bounds one build (command, tag and push) when no timeout is given: 15 minutes. */
+export const defaultBuildTimeoutMs = 15 * 60_000;
 
 /** Index names on the cache. */
 export const indexes = {
@@ -88,11 +93,26 @@ export interface CmdImageReconcilerDeps {
   baseEnv?: NodeJS.ProcessEnv;
   /** onBuildDone is told how each build went (for metrics). */
   onBuildDone?: (result: { durationMs: number; ok: boolean }) => void;
+  /**
+   * buildTimeoutMs bounds each build: past it the build's processes are killed and it fails with
+   * reason Timeout. Default defaultBuildTimeoutMs (15 minutes); `ferry serve --build-timeout`.
+   */
+  buildTimeoutMs?: number;
 }
+
+/**
+ * CancelCause says why a running build was killed: its CmdImage was deleted, the daemon stops,
+ * its spec changed (a new build replaces it), or it ran past the build timeout.
+ */
+type CancelCause = 'Deleted' | 'Stopping' | 'SpecChanged' | 'Timeout';
 
 interface Running {
   abort: AbortController;
   done: Promise<void>;
+  /** generation is the CmdImage's metadata.generation the build runs for. */
+  generation: number;
+  /** cancelled is why the build was killed, the first cause only. */
+  cancelled?: CancelCause;
 }
 
 /** Entry is what the reconciler remembers about one CmdImage. */
@@ -156,6 +176,12 @@ export class CmdImageReconciler implements Reconciler {
 
   private async decide(ci: CmdImage, entry: Entry, target: ImageMap | undefined, ctx: ReconcileContext): Promise<void> {
     const { cache } = this.deps;
+    if (entry.running && !entry.running.cancelled && (ci.metadata.generation ?? 0) !== entry.running.generation) {
+      // The build runs an outdated spec: kill it; when it has ended, the next reconcile starts
+      // the new one (reason SpecChanged).
+      ctx.log.info('Build cancelled', { reason: 'SpecChanged' });
+      cancel(entry.running, 'SpecChanged');
+    }
     if (!entry.running) {
       const inputs = this.inputs(ci, target, entry.triggered);
       if (!entry.last && !entry.status) entry.last = initialMemory(inputs);
@@ -192,7 +218,7 @@ export class CmdImageReconciler implements Reconciler {
   /** stopAll kills every running build and waits for them to end. */
   async stopAll(): Promise<void> {
     this.stopping = true;
-    for (const e of this.entries.values()) e.running?.abort.abort();
+    for (const e of this.entries.values()) if (e.running) cancel(e.running, 'Stopping');
     await this.idle();
   }
 
@@ -203,7 +229,7 @@ export class CmdImageReconciler implements Reconciler {
 
   private forget(name: string): void {
     const entry = this.entries.get(name);
-    entry?.running?.abort.abort();
+    if (entry?.running) cancel(entry.running, 'Deleted');
     this.entries.delete(name);
   }
 
@@ -303,6 +329,14 @@ export class CmdImageReconciler implements Reconciler {
     ctx.log.info('Build started', { reason });
 
     const abort = new AbortController();
+    const running: Running = { abort, done: Promise.resolve(), generation: ci.metadata.generation ?? 0 };
+    // Timers cannot wait longer than 2^31-1 ms (about 24 days); a longer timeout is that long.
+    const timeoutMs = Math.min(this.deps.buildTimeoutMs ?? defaultBuildTimeoutMs, 2 ** 31 - 1);
+    const timer = this.deps.clock.setTimeout(() => {
+      if (running.cancelled) return;
+      log.warn('Build timed out', { timeoutMs });
+      cancel(running, 'Timeout');
+    }, timeoutMs);
     const registry = registryFromCluster(cluster).registry;
     const deps = inputs.dependencies;
     const spec = ci.spec!;
@@ -330,12 +364,21 @@ export class CmdImageReconciler implements Reconciler {
       } catch (err) {
         error = err instanceof BuildError || err instanceof RefError ? err.message : describe(err);
       }
-      // A build killed because its CmdImage went away, or because the daemon stops, has no
-      // result: the next daemon finds `building` and rebuilds, reason Interrupted.
-      if (abort.signal.aborted && (this.stopping || this.entries.get(name) !== entry)) return;
+      this.deps.clock.clearTimeout(timer);
+      // A build killed because its CmdImage went away or because the daemon stops has no result
+      // (the next daemon finds `building` and rebuilds, reason Interrupted); one killed for a
+      // spec change neither: the build of the new spec replaces it.
+      const cancelled = running.cancelled ?? (this.stopping ? 'Stopping' : undefined);
+      if (cancelled === 'SpecChanged') onLine('Build cancelled: the spec changed, building again', 'ferry');
+      if (cancelled && cancelled !== 'Timeout') return;
       const finishedAt = toMicroTime(this.deps.clock.now());
       const durationMs = this.deps.clock.now().getTime() - startMs;
-      if (outcome) {
+      if (cancelled === 'Timeout' && !outcome) {
+        const error = `Build timed out after ${formatGoDuration(timeoutMs)} (ferry serve --build-timeout); its processes were killed`;
+        entry.status = { completed: { reason: timeoutReason, error, startedAt, finishedAt } };
+        onLine(`Build failed: ${error}`, 'ferry');
+        this.deps.onBuildDone?.({ durationMs, ok: false });
+      } else if (outcome) {
         entry.status = { ref: outcome.localRef.familiarString(), completed: { reason, startedAt, finishedAt } };
         entry.imageMap = { name: targetImageMapName(ci), status: { ...outcome.imageMap, buildStartTime: startedAt } };
         entry.builtGeneration = ci.metadata.generation ?? 0;
@@ -351,13 +394,15 @@ export class CmdImageReconciler implements Reconciler {
     };
     const done = run()
       .catch((err) => {
+        this.deps.clock.clearTimeout(timer);
         log.error('Build crashed', { error: describe(err) });
       })
       .finally(() => {
-        if (entry.running?.done === done) entry.running = undefined;
+        if (entry.running === running) entry.running = undefined;
         this.enqueue(name);
       });
-    entry.running = { abort, done };
+    running.done = done;
+    entry.running = running;
     // The command runs while the building status is written (a failed write is retried by the
     // next reconcile, which publishes whatever the status is by then).
     await this.publish(ci, entry);
@@ -385,6 +430,12 @@ export class CmdImageReconciler implements Reconciler {
       if (entry.builtGeneration === generation) entry.builtGeneration = undefined;
     }
   }
+}
+
+/** cancel kills a running build (its whole process group), remembering the first cause. */
+function cancel(running: Running, cause: CancelCause): void {
+  running.cancelled ??= cause;
+  running.abort.abort();
 }
 
 function describe(err: unknown): string {

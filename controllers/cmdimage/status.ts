@@ -22,6 +22,12 @@ export const buildReasons = [
 ] as const;
 export type BuildReason = (typeof buildReasons)[number];
 
+/**
+ * timeoutReason is completed.reason of a build that ran past the build timeout (`ferry serve
+ * --build-timeout`) and was killed; completed.error says so.
+ */
+export const timeoutReason = 'Timeout';
+
 /** waitReasons say why a wanted build cannot start yet (waiting.reason). */
 export const waitReasons = ['WaitingForImageMap', 'WaitingForCluster', 'ClusterNotReady', 'ImageMapDisabled'] as const;
 export type WaitReason = (typeof waitReasons)[number];

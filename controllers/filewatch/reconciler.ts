@@ -17,6 +17,7 @@ import {
   type Result,
 } from '../../src/runtime/index.ts';
 import {
+  changedSinceMs,
   errorTexts,
   fileWatchStatus,
   initialRestartBackoffMs,
@@ -83,6 +84,8 @@ export class FileWatchReconciler implements Reconciler {
   }
 
   async reconcile(req: Request, _ctx?: ReconcileContext): Promise<Result | void> {
+    // Wall time, not the clock: it is compared with the files' own timestamps.
+    const startedMs = Date.now();
     const fw = await this.deps.client.get<FileWatch>(kind, req.name);
     if (!fw || fw.metadata.deletionTimestamp) {
       await this.stop(req.name);
@@ -100,11 +103,11 @@ export class FileWatchReconciler implements Reconciler {
     const specKey = watchSpecKey(fw.spec ?? { watchedPaths: [] });
     let run = this.running.get(req.name);
     if (!run || run.specKey !== specKey) {
-      run = await this.start(req.name, fw, run);
+      run = await this.start(req.name, fw, run, changedSinceMs(fw, startedMs));
     } else if (run.done) {
       const waitMs = (run.doneAtMs ?? 0) + run.backoffMs - now.getTime();
       if (waitMs > 0) result = { requeueAfterMs: waitMs };
-      else run = await this.start(req.name, fw, run);
+      else run = await this.start(req.name, fw, run, changedSinceMs(fw, startedMs));
     }
 
     if (run.error && run.error !== run.reported) this.deps.log.warn('FileWatch failed', { name: req.name, error: run.error });
@@ -125,9 +128,10 @@ export class FileWatchReconciler implements Reconciler {
 
   /**
    * start builds and starts a watcher for fw, replacing prev (closed after the new one started).
-   * The history carries over; the error and the backoff only when the spec is the same.
+   * The history carries over; the error and the backoff only when the spec is the same. Files
+   * changed from sinceMs (wall time) on, before the watcher was ready, are reported too.
    */
-  private async start(name: string, fw: FileWatch, prev: Running | undefined): Promise<Running> {
+  private async start(name: string, fw: FileWatch, prev: Running | undefined, sinceMs: number): Promise<Running> {
     const spec = fw.spec ?? { watchedPaths: [] };
     const specKey = watchSpecKey(spec);
     const sameSpec = prev?.specKey === specKey;
@@ -159,6 +163,7 @@ export class FileWatchReconciler implements Reconciler {
         paths: run.watchedPaths,
         ignore: createIgnoreMatcher(spec.ignores ?? []),
         clock: this.deps.clock,
+        changedSinceMs: sinceMs,
         handlers: {
           onChange: (paths) => batcher.add(paths),
           onBusy: (busy) => batcher.setBusy(busy),

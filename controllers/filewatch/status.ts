@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { DisableStatus, FileEvent, FileWatchSpec, FileWatchStatus } from '../../src/apis/index.ts';
+import type { DisableStatus, FileEvent, FileWatch, FileWatchSpec, FileWatchStatus } from '../../src/apis/index.ts';
 import { toMicroTime } from '../../src/apis/index.ts';
 
 /** maxFileEventHistory is how many batches status.fileEvents keeps: the 20 most recent. */
@@ -21,11 +21,11 @@ export interface WatchHistory {
 }
 
 /**
- * boundSeenFiles applies the size rule to one batch of changed paths (in arrival order, not
- * deduplicated, as Tilt records them):
+ * boundSeenFiles applies the size rule to one batch of changed paths (in arrival order), listing
+ * each path once, at its first place:
  *
  * - up to maxSeenFilesChars of path text, the paths are kept as they are;
- * - past it, they are deduplicated; if still too large, every path deeper than N directories
+ * - past it, every path deeper than N directories
  *   is replaced by its ancestor at depth N, for N decreasing from the deepest, until the list
  *   fits. No path is cut above the watched path that contains it, so in the worst case the list
  *   is the watched paths themselves.
@@ -37,7 +37,6 @@ export interface WatchHistory {
  * directory's contents in the container rather than adding to them.
  */
 export function boundSeenFiles(paths: readonly string[], watchedPaths: readonly string[], maxChars = maxSeenFilesChars): string[] {
-  if (textSize(paths) <= maxChars) return [...paths];
   let list = unique(paths);
   if (textSize(list) <= maxChars) return list;
   const roots = watchedPaths.map((p) => path.resolve(p));
@@ -110,6 +109,30 @@ export function fileWatchStatus(
   if (watcher.error) status.error = watcher.error;
   status.disableStatus = disableStatus;
   return status;
+}
+
+/**
+ * fileTimestampSlackMs widens changedSinceMs: the kernel stamps files with a coarse clock (one
+ * scheduler tick, a few milliseconds) that can lag behind the time the daemon reads.
+ */
+export const fileTimestampSlackMs = 50;
+
+/**
+ * changedSinceMs is the wall time from which a new watcher also reports changes made before it
+ * was ready (see FileWatcherOptions.changedSinceMs):
+ * - a FileWatch no watcher has written to yet (no monitorStartTime, disableStatus or events: it
+ *   was just created) reports what changed since its creation, so a file written right after
+ *   `kubectl apply` is seen. creationTimestamp has whole seconds: a file changed within the
+ *   second the object was created in, a moment before it, may be reported too;
+ * - any other (a spec change, enabled again, a restart of the daemon or the watcher) reports
+ *   what changed since the reconcile that starts it began.
+ */
+export function changedSinceMs(fw: FileWatch, reconcileStartMs: number): number {
+  const s = fw.status;
+  const fresh = !s?.monitorStartTime && !s?.disableStatus && !s?.fileEvents?.length && !s?.error;
+  const created = Date.parse(fw.metadata.creationTimestamp ?? '');
+  const from = fresh && Number.isFinite(created) ? Math.min(created, reconcileStartMs) : reconcileStartMs;
+  return from - fileTimestampSlackMs;
 }
 
 /** watchSpecKey identifies what a watcher is built from: a change restarts the watcher. */

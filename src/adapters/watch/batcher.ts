@@ -7,7 +7,8 @@ export const defaultMaxBatchMs = 10_000;
 
 /**
  * EventBatcher collects changed paths into batches: a batch is flushed quietMs after its last
- * change, or maxBatchMs after its first, whichever comes first. While the watcher says it is busy
+ * change, or maxBatchMs after its first, whichever comes first. A batch lists each path once, in
+ * the order of its first change. While the watcher says it is busy
  * (catching up after a burst) the quiet period does not end the batch; the maximum still does.
  */
 export class EventBatcher {
@@ -15,7 +16,7 @@ export class EventBatcher {
   private readonly quietMs: number;
   private readonly maxBatchMs: number;
   private readonly onBatch: (paths: string[]) => void;
-  private pending: string[] = [];
+  private pending = new Set<string>();
   private quietTimer: TimerHandle | undefined;
   private maxTimer: TimerHandle | undefined;
   private busy = false;
@@ -31,15 +32,15 @@ export class EventBatcher {
 
   add(paths: readonly string[]): void {
     if (this.closed || paths.length === 0) return;
-    if (this.pending.length === 0) this.maxTimer = this.clock.setTimeout(() => this.flush(), this.maxBatchMs);
-    for (const p of paths) this.pending.push(p);
+    if (this.pending.size === 0) this.maxTimer = this.clock.setTimeout(() => this.flush(), this.maxBatchMs);
+    for (const p of paths) this.pending.add(p);
     this.armQuiet();
   }
 
   setBusy(busy: boolean): void {
     this.busy = busy;
     if (busy) this.clearQuiet();
-    else if (this.pending.length > 0) this.armQuiet();
+    else if (this.pending.size > 0) this.armQuiet();
   }
 
   /** flush hands over the pending batch now, if any. */
@@ -47,9 +48,9 @@ export class EventBatcher {
     this.clearQuiet();
     if (this.maxTimer) this.clock.clearTimeout(this.maxTimer);
     this.maxTimer = undefined;
-    if (this.pending.length === 0 || this.closed) return;
-    const batch = this.pending;
-    this.pending = [];
+    if (this.pending.size === 0 || this.closed) return;
+    const batch = [...this.pending];
+    this.pending = new Set();
     this.onBatch(batch);
   }
 
@@ -58,7 +59,7 @@ export class EventBatcher {
     this.clearQuiet();
     if (this.maxTimer) this.clock.clearTimeout(this.maxTimer);
     this.closed = true;
-    this.pending = [];
+    this.pending = new Set();
   }
 
   private armQuiet(): void {

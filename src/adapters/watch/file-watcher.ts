@@ -28,6 +28,13 @@ export interface FileWatcherOptions {
   ignore: IgnoreMatcher;
   clock: Clock;
   handlers: FileWatcherHandlers;
+  /**
+   * changedSinceMs is a wall time (ms since the epoch): once the watches are registered, start()
+   * also reports what changed from then on before the watcher saw it: files whose mtime or
+   * ctime is at or after it, and entries that appeared while the trees were walked. Default:
+   * none (only changes after start() are reported). FsWatchWatcher honours it.
+   */
+  changedSinceMs?: number;
 }
 
 /**

@@ -65,6 +65,7 @@ export class FsWatchWatcher implements FileWatcher {
   private readonly filter: PathFilter;
   private readonly rescanThreshold: number;
   private readonly burstQuietMs: number;
+  private readonly changedSinceMs: number | undefined;
   private readonly dirs = new Map<string, DirWatch>();
   private closed = false;
   private started = false;
@@ -94,6 +95,7 @@ export class FsWatchWatcher implements FileWatcher {
     this.filter = new PathFilter(this.roots, this.ignore);
     this.rescanThreshold = opts.rescanThreshold ?? defaultRescanThreshold();
     this.burstQuietMs = opts.burstQuietMs ?? defaultBurstQuietMs;
+    this.changedSinceMs = opts.changedSinceMs;
   }
 
   async start(): Promise<void> {
@@ -105,6 +107,28 @@ export class FsWatchWatcher implements FileWatcher {
       await this.close();
       throw err;
     }
+    if (this.changedSinceMs !== undefined) await this.reportChangedSince(this.changedSinceMs);
+  }
+
+  /**
+   * reportChangedSince reports, once the watches are registered, what changed at or after
+   * sinceMs that no event will report: the watches did not exist yet when it changed.
+   */
+  private async reportChangedSince(sinceMs: number): Promise<void> {
+    try {
+      for (const root of this.roots) {
+        if (this.dirs.get(root)?.names) {
+          await this.rescanDir(root, sinceMs);
+          continue;
+        }
+        const st = await lstatOrUndefined(root);
+        if (st && !st.isDirectory() && Math.max(st.mtimeMs, st.ctimeMs) >= sinceMs) this.report(root);
+      }
+    } catch (err) {
+      if (!this.closed) this.handlers.onError(new Error('looking for changes made before the watch started', { cause: err }));
+    }
+    // What it reported counts as one burst's: a later rescan must not skip those paths.
+    if (this.burstCount === 0) this.burstSeen.clear();
   }
 
   async close(): Promise<void> {

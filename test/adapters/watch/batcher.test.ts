@@ -22,6 +22,17 @@ describe('EventBatcher', () => {
     assert.deepEqual(batches, [['a', 'b']]);
   });
 
+  it('lists a path changed many times once, at its first change', async () => {
+    const { clock, batches, b } = fixture();
+    b.add(['a', 'b', 'a']);
+    for (let i = 0; i < 100; i++) b.add(['b', 'a', 'c']);
+    await clock.advance(200);
+    assert.deepEqual(batches, [['a', 'b', 'c']]);
+    b.add(['a']);
+    await clock.advance(200);
+    assert.deepEqual(batches, [['a', 'b', 'c'], ['a']], 'a new batch lists it again');
+  });
+
   it('uses the configured quiet period', async () => {
     const { clock, batches, b } = fixture(50);
     b.add(['a']);

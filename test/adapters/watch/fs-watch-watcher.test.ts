@@ -26,6 +26,36 @@ describe('FsWatchWatcher', () => {
     assert.deepEqual(r.errors, []);
   });
 
+  it('with changedSinceMs, reports at start the files changed since then, and only those', async (t) => {
+    const dir = tempDir(t);
+    const other = tempDir(t);
+    for (const f of ['a.txt', 'sub/deeper/b.txt', 'ignored/c.txt']) write(path.join(dir, f));
+    const fileRoot = path.join(other, 'single.txt');
+    write(fileRoot);
+    const start = async (changedSinceMs: number) => {
+      const seen: string[] = [];
+      const w = new FsWatchWatcher({
+        paths: [dir, fileRoot],
+        ignore: createIgnoreMatcher([{ basePath: dir, patterns: ['ignored'] }]),
+        clock: realClock,
+        changedSinceMs,
+        handlers: { onChange: (ps) => seen.push(...ps), onError: (e) => assert.fail(e) },
+      });
+      await w.start();
+      t.after(() => w.close());
+      return seen;
+    };
+
+    const later = await start(Date.now() + 60_000);
+    const earlier = await start(Date.now() - 60_000);
+    const { waitFor } = await import('../../support/wait.ts');
+    const want = [path.join(dir, 'a.txt'), path.join(dir, 'sub', 'deeper', 'b.txt'), fileRoot];
+    await waitFor(() => want.every((p) => earlier.includes(p)), { message: `changed files reported: ${want}` });
+    assert.equal(earlier.includes(path.join(dir, 'ignored', 'c.txt')), false, 'ignored files stay ignored');
+    assert.equal(new Set(earlier).size, earlier.length, 'each path once');
+    assert.deepEqual(later, [], 'nothing changed after a later changedSinceMs');
+  });
+
   it('reports the files of a new directory tree created at once', async (t) => {
     const dir = tempDir(t);
     const r = await Recorder.start(t, [dir]);

@@ -3,7 +3,7 @@ import { toMicroTime } from '../../../src/apis/index.ts';
 import { FerryClient } from '../../../src/client/index.ts';
 import { FakeClock, Manager, type Controller } from '../../../src/runtime/index.ts';
 import { FakeImageClient } from '../../../src/adapters/images/index.ts';
-import { FakeProcessRunner, type FakeScript, type ProcessSpec } from '../../../src/adapters/process/index.ts';
+import { FakeProcessRunner, type FakeScript, type ProcessRunner, type ProcessSpec } from '../../../src/adapters/process/index.ts';
 import { setup, type CmdImageReconciler } from '../../../controllers/cmdimage/index.ts';
 import type { LogBuffer } from '../../../src/util/log-buffer.ts';
 import { startTestApiServer, type TestApiServer } from '../../support/apiserver.ts';
@@ -19,6 +19,14 @@ export function imageId(n: number): string {
 /** contentTagOf is the content tag of imageId(n). */
 export function contentTagOf(n: number): string {
   return 'tilt-' + (n % 256).toString(16).padStart(2, '0').repeat(8);
+}
+
+/** FixtureOptions change how the controller is set up. */
+export interface FixtureOptions {
+  /** runner replaces the fake process runner (e.g. real processes). */
+  runner?: ProcessRunner;
+  /** buildTimeoutMs is the controller's build timeout, on the fake clock. Default the controller's. */
+  buildTimeoutMs?: number;
 }
 
 /**
@@ -40,13 +48,14 @@ export class Fixture {
   private constructor(
     readonly server: TestApiServer,
     readonly client: FerryClient,
+    private readonly opts: FixtureOptions = {},
   ) {
     this.runner.fallback = { run: (spec) => this.tagExpected(spec) };
   }
 
-  static async start(opts: { server?: TestApiServer; cluster?: boolean } = {}): Promise<Fixture> {
+  static async start(opts: FixtureOptions & { server?: TestApiServer; cluster?: boolean } = {}): Promise<Fixture> {
     const server = opts.server ?? (await startTestApiServer());
-    const f = new Fixture(server, new FerryClient(server.kubeConfig));
+    const f = new Fixture(server, new FerryClient(server.kubeConfig), opts);
     await f.startManager();
     if (opts.cluster !== false) await f.create<Cluster>({ kind: 'Cluster', metadata: { name: 'default' }, spec: {} });
     return f;
@@ -54,7 +63,13 @@ export class Fixture {
 
   async startManager(): Promise<void> {
     this.mgr = new Manager({ kubeConfig: this.server.kubeConfig, log: silentLogger(), clock: this.clock });
-    const s = setup(this.mgr, { runner: this.runner, images: this.images, cwd: '/work', baseEnv: { PATH: '/bin' } });
+    const s = setup(this.mgr, {
+      runner: this.opts.runner ?? this.runner,
+      images: this.images,
+      cwd: '/work',
+      baseEnv: { PATH: '/bin' },
+      buildTimeoutMs: this.opts.buildTimeoutMs,
+    });
     this.controller = s.controller;
     this.reconciler = s.reconciler;
     this.logs = s.logs;
@@ -231,7 +246,7 @@ export async function closeSharedServer(): Promise<void> {
 }
 
 /** newFixture starts a Fixture on the shared server, cleaned up after the test. */
-export async function newFixture(t: { after(fn: () => Promise<void>): void }, opts: { cluster?: boolean } = {}): Promise<Fixture> {
+export async function newFixture(t: { after(fn: () => Promise<void>): void }, opts: FixtureOptions & { cluster?: boolean } = {}): Promise<Fixture> {
   const f = await Fixture.start({ ...opts, server: await sharedServer() });
   t.after(() => f.close());
   return f;

@@ -99,6 +99,32 @@ describe('FileWatchReconciler with real files', () => {
     assert.equal(inotifyWatchesUnder(b), 0);
   });
 
+  it('reports a file written right after the FileWatch is created, every time', async (t) => {
+    const f = await Fixture.start(t);
+    for (let i = 0; i < 10; i++) {
+      const dir = tempDir(t);
+      const name = `early-${i}`;
+      await f.create(name, { watchedPaths: [dir] });
+      write(path.join(dir, 'a.txt'), 'hello');
+      const fw = await f.waitStatus(name, (o) => seen(o).includes(path.join(dir, 'a.txt')), `a.txt seen (try ${i})`);
+      assert.deepEqual(seen(fw), [path.join(dir, 'a.txt')], `try ${i}: reported once`);
+      await f.mgr.client.delete('FileWatch', name);
+    }
+  });
+
+  it('lists a path touched many times in one burst once in its batch', async (t) => {
+    const f = await Fixture.start(t);
+    const dir = tempDir(t);
+    await f.create('burst', { watchedPaths: [dir] });
+    await f.waitStatus('burst', (o) => !!o.status?.monitorStartTime, 'started');
+    const file = path.join(dir, 'same.txt');
+    for (let i = 0; i < 100; i++) fs.appendFileSync(file, `${i}\n`);
+    write(path.join(dir, 'last.txt'));
+    const fw = await f.waitStatus('burst', (o) => seen(o).includes(path.join(dir, 'last.txt')), 'last.txt seen');
+    for (const e of fw.status!.fileEvents!) assert.equal(new Set(e.seenFiles).size, e.seenFiles.length, `no duplicates in ${JSON.stringify(e.seenFiles)}`);
+    assert.ok(seen(fw).includes(file));
+  });
+
   it('picks up a watched path created later', async (t) => {
     const f = await Fixture.start(t);
     const dir = tempDir(t);
@@ -131,7 +157,7 @@ describe('FileWatchReconciler with a fake watcher', () => {
     w.change('/src/c');
     await clock.advance(200);
     let fw = await f.waitStatus('b', (o) => o.status?.fileEvents?.length === 1, 'one batch');
-    assert.deepEqual(fw.status!.fileEvents![0]!.seenFiles, ['/src/a', '/src/b', '/src/a', '/src/c']);
+    assert.deepEqual(fw.status!.fileEvents![0]!.seenFiles, ['/src/a', '/src/b', '/src/c'], 'each path once, at its first change');
     assert.equal(fw.status!.fileEvents![0]!.time, '2024-01-01T00:00:00.549000Z');
 
     // A change every 100 ms never goes quiet: the batch is cut at 10 s.

@@ -13,8 +13,8 @@ import type { DisableStatus } from '../../../src/apis/index.ts';
 const enabled: DisableStatus = { disabled: false, lastUpdateTime: '2024-01-01T00:00:00Z', reason: 'x', state: 'Enabled' };
 
 describe('boundSeenFiles', () => {
-  it('keeps a small batch as it came, duplicates included', () => {
-    assert.deepEqual(boundSeenFiles(['/r/a', '/r/b', '/r/a'], ['/r']), ['/r/a', '/r/b', '/r/a']);
+  it('keeps a small batch in arrival order, each path once', () => {
+    assert.deepEqual(boundSeenFiles(['/r/a', '/r/b', '/r/a', '/r/c', '/r/b'], ['/r']), ['/r/a', '/r/b', '/r/c']);
   });
 
   it('lists directories instead of files past the size bound, never above the watched path', () => {
