@@ -75,7 +75,7 @@ function breaks(imp: Import): Rule[] {
   if (!to) return [];
   return rules.filter((rule) => {
     const own = rule.from.map((p) => partOf(p, imp.from)).find((p) => p !== undefined);
-    if (own === undefined || to.startsWith(own) || to === own) return false;
+    if (own === undefined || to === own || (own.endsWith('/') && to.startsWith(own))) return false;
     if (rule.only && !rule.only.some((p) => partOf(p, to))) return true;
     return !!rule.never?.some((p) => partOf(p, to));
   });
