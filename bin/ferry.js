@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// ferry runs its compiled JavaScript (dist/, made by `npm run build`) when that is up to date
-// with the sources, else the TypeScript sources through tsx's loader.
+// ferry runs its compiled JavaScript (dist/) when there is no source tree beside it or dist/ is
+// current (see compiled.js), else the TypeScript sources through tsx's loader.
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { compiledIsFresh, root } from './compiled.js';
 
 let main;
 if (compiledIsFresh()) {
-  ({ main } = await import(path.join(root, 'dist/src/main.js')));
+  ({ main } = await import(pathToFileURL(path.join(root, 'dist/src/main.js')).href));
 } else {
   const { register } = await import('tsx/esm/api');
   register();

@@ -13,6 +13,9 @@ export FERRY_TEST_BUSYBOX_IMAGE=${FERRY_TEST_BUSYBOX_IMAGE:-ferry-test/busybox:l
 export FERRY_TEST_BUSYBOX_USER_IMAGE=${FERRY_TEST_BUSYBOX_USER_IMAGE:-ferry-test/busybox-user:latest}
 export FERRY_TEST_NOTAR_IMAGE=${FERRY_TEST_NOTAR_IMAGE:-ferry-test/notar:latest}
 export FERRY_TEST_OLD_KUBECTL=${FERRY_TEST_OLD_KUBECTL:-/var/lib/ferry-test-kubectl/usr/bin/kubectl}
+# The ferry processes the tests start run the sources as they are, never a dist/ built before
+# an edit (bin/compiled.js); FERRY_FROM_SOURCE= (empty) lets them run a fresh dist/.
+export FERRY_FROM_SOURCE=${FERRY_FROM_SOURCE-1}
 
 # Provisioning comes first: it installs the compilers better-sqlite3 is built with.
 bash scripts/provision.sh

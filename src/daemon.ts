@@ -13,7 +13,7 @@ import { loadKubeConfig } from './client/kubeconfig.ts';
 import { Manager } from './runtime/manager.ts';
 import { setupControllers, ensureDefaultObjects, type ControllerSettings } from './controllers.ts';
 import { LogBuffer } from './util/log-buffer.ts';
-import { logsPath, logsRoute } from './cli/logs.ts';
+import { logsPath, logsRoute } from './util/log-route.ts';
 import { DataDirLock, securePrivateDir } from './data-dir.ts';
 
 export interface DaemonOptions extends ControllerSettings {

@@ -1,40 +1,18 @@
 /**
  * `ferry logs`: build output, live update actions and command output per resource, from
- * the running daemon's log buffer, served at /ferry/v1/logs (NDJSON, optionally followed).
+ * the running daemon's log buffer, which it serves at /ferry/v1/logs (src/util/log-route.ts).
  */
 import https from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { LogBuffer, LogLine } from '../util/log-buffer.ts';
+import type { LogLine } from '../util/log-buffer.ts';
+import { logsPath } from '../util/log-route.ts';
 import { CliError } from './context.ts';
-
-export const logsPath = '/ferry/v1/logs';
 
 /** parseDuration reads kubectl-style durations for --since: 30s, 5m, 1h. */
 export function parseSince(s: string): number {
   const m = /^(\d+)(s|m|h)$/.exec(s.trim());
   if (!m) throw new CliError(`--since must be a duration such as 30s, 5m or 1h, got "${s}"`);
   return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
-}
-
-/** logsRoute serves the daemon's log buffer: ?resource=&sinceMs=&follow=true. */
-export function logsRoute(buffer: LogBuffer) {
-  return (req: IncomingMessage, res: ServerResponse, url: URL) => {
-    const resource = url.searchParams.get('resource') || undefined;
-    const sinceMs = url.searchParams.get('sinceMs');
-    const follow = url.searchParams.get('follow') === 'true';
-    res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
-    res.flushHeaders();
-    for (const l of buffer.lines({ resource, sinceMs: sinceMs ? Number(sinceMs) : undefined })) res.write(JSON.stringify(l) + '\n');
-    if (!follow) {
-      res.end();
-      return;
-    }
-    const unsubscribe = buffer.subscribe((l) => {
-      if (!resource || l.resource === resource) res.write(JSON.stringify(l) + '\n');
-    });
-    res.on('close', unsubscribe);
-  };
 }
 
 export function formatLogLine(l: LogLine, withResource: boolean): string {
