@@ -10,6 +10,7 @@ import type { KubernetesDiscovery, Pod } from '../../../src/apis/kubernetesdisco
 import { apiVersion, type KubeObject } from '../../../src/apis/meta.ts';
 import { Manager, type ReconcileContext } from '../../../src/runtime/index.ts';
 import { setup, type KubernetesDiscoveryReconciler } from '../../../controllers/kubernetesdiscovery/index.ts';
+import { kubeconfigResolver } from '../../../src/adapters/kubernetes/index.ts';
 import { KubeCluster } from '../../fixtures/kube-cluster/index.ts';
 import { startTestApiServer, type TestApiServer } from '../../support/apiserver.ts';
 import { requireDocker, testImages } from '../../support/docker.ts';
@@ -40,7 +41,7 @@ class Fixture {
     const api = await startTestApiServer();
     const log = silentLogger();
     const mgr = new Manager({ kubeConfig: api.kubeConfig, log });
-    const { reconciler } = setup(mgr, { kubeconfigPath, watchRetryMs: 100 });
+    const { reconciler } = setup(mgr, { resolve: kubeconfigResolver({ kubeconfigPath }), watchRetryMs: 100 });
     await mgr.start();
     return new Fixture(kube, kubeconfigPath, api, mgr, reconciler, log);
   }

@@ -24,6 +24,7 @@ import {
 import { FakeContainerUpdater } from '../../../src/adapters/containers/index.ts';
 import { LiveUpdateReconciler } from '../../../controllers/liveupdate/reconciler.ts';
 import { setup as setupLiveUpdate } from '../../../controllers/liveupdate/index.ts';
+import { DockerContainerUpdater } from '../../../src/adapters/containers/index.ts';
 import { startTestApiServer } from '../../support/apiserver.ts';
 import { requireDocker, runContainer, testImages } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
@@ -310,7 +311,7 @@ export async function startDockerLiveUpdate(
 ): Promise<DockerE2E | undefined> {
   const docker = await requireDocker(t);
   if (!docker) return undefined;
-  const { client, dir } = await startControllers(t, opts.dirPrefix, (mgr, log) => setupLiveUpdate(mgr, { log, clock: realClock, docker, execTimeoutMs: 20_000 }));
+  const { client, dir } = await startControllers(t, opts.dirPrefix, (mgr, log) => setupLiveUpdate(mgr, { log, clock: realClock, updaters: { docker: new DockerContainerUpdater({ docker, clock: realClock, stepTimeoutMs: 20_000 }) }, execTimeoutMs: 20_000 }));
   const id = opts.first ? await opts.first(docker) : (await runContainer(docker, { image: testImages.busybox })).id;
 
   const e: DockerE2E = {
