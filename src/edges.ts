@@ -8,9 +8,9 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { Cluster } from './apis/cluster.ts';
-import { kubernetesUpdaters } from './adapters/containers/index.ts';
-import { DockerEngine } from './adapters/docker/index.ts';
-import { ClientNodeKubernetesProber, KubeconfigClusters } from './adapters/kubernetes/index.ts';
+import { kubernetesUpdaters, type ContainerUpdater } from './adapters/containers/index.ts';
+import { DockerEngine, type DockerPinger } from './adapters/docker/index.ts';
+import { ClientNodeKubernetesProber, KubeconfigClusters, type KubernetesProber } from './adapters/kubernetes/index.ts';
 import { LocalProcessRunner, type ProcessRunner } from './adapters/process/index.ts';
 import { loadKubeConfig } from './client/kubeconfig.ts';
 import type { Clock } from './runtime/clock.ts';
@@ -75,12 +75,16 @@ export function clusterKubeConfigs(mgr: Manager, clusters: KubeconfigClusters): 
 }
 
 /** clusterHealth is what the Cluster kind needs of the edges: a Docker pinger and a Kubernetes prober. */
-export function clusterHealth(edges: Edges) {
+export function clusterHealth(edges: Edges): { docker: DockerPinger; kubernetes: KubernetesProber } {
   return { docker: edges.docker.pinger(), kubernetes: new ClientNodeKubernetesProber({ clusters: edges.clusters }) };
 }
 
 /** liveUpdaters are LiveUpdate's container updaters over the edges; stepTimeoutMs defaults to 60,000. */
-export function liveUpdaters(mgr: Manager, edges: Edges, opts: { stepTimeoutMs?: number } = {}) {
+export function liveUpdaters(
+  mgr: Manager,
+  edges: Edges,
+  opts: { stepTimeoutMs?: number } = {},
+): { docker: ContainerUpdater; kubernetes: (cluster: string) => ContainerUpdater | undefined } {
   return {
     docker: edges.docker.containerUpdater({ clock: edges.clock, stepTimeoutMs: opts.stepTimeoutMs }),
     kubernetes: kubernetesUpdaters({ kubeConfigFor: clusterKubeConfigs(mgr, edges.clusters), clock: edges.clock, stepTimeoutMs: opts.stepTimeoutMs }),
