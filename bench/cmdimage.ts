@@ -27,7 +27,7 @@ import { setup } from '../controllers/cmdimage/index.ts';
 import * as dockercomposeservice from '../controllers/dockercomposeservice/index.ts';
 import * as liveupdate from '../controllers/liveupdate/index.ts';
 import { ComposeCli } from '../src/adapters/compose/index.ts';
-import { DockerodeClient } from '../src/adapters/docker/index.ts';
+import { DockerEngine } from '../src/adapters/docker/index.ts';
 import { toMicroTime, type DockerComposeService, type FileWatch, type ImageMap, type LiveUpdate } from '../src/apis/index.ts';
 import { triggerResource } from '../src/cli/trigger.ts';
 
@@ -91,7 +91,7 @@ async function runBuildBench(runs: number): Promise<CmdImageBench> {
   const client = new FerryClient(kc);
   const docker = new Docker();
   const mgr = new Manager({ kubeConfig: kc, log: silentLogger() });
-  setup(mgr, { docker, cwd: dataDir });
+  setup(mgr, { images: DockerEngine.connect().images(), cwd: dataDir });
   await mgr.start();
   const ref = `ferry-bench-${process.pid}`;
   try {
@@ -157,9 +157,10 @@ export async function runLoopBench(runs: number): Promise<LoopBench> {
   const log = silentLogger();
   const mgr = new Manager({ kubeConfig: kc, log });
   const src = path.join(dataDir, 'src');
-  setup(mgr, { docker, cwd: src, log });
-  dockercomposeservice.setup(mgr, { log, compose: new ComposeCli(), docker: new DockerodeClient(), workDir: path.join(dataDir, 'compose') });
-  liveupdate.setup(mgr, { log, docker });
+  const engine = DockerEngine.connect();
+  setup(mgr, { images: engine.images(), cwd: src, log });
+  dockercomposeservice.setup(mgr, { log, compose: new ComposeCli(), docker: engine.client(), workDir: path.join(dataDir, 'compose') });
+  liveupdate.setup(mgr, { log, updaters: { docker: engine.containerUpdater({ clock: mgr.clock }) } });
   await mgr.start();
   const ref = `ferry-bench-loop-${process.pid}`;
   const project = `ferrybenchloop${process.pid}`;

@@ -1,13 +1,14 @@
 /**
  * Every reconciler of the daemon, registered with one manager, and the objects the
- * daemon creates when they are missing (the default Clusters and the Session).
+ * daemon creates when they are missing (the default Clusters and the Session). Each kind's
+ * `setup` gets its edges (Docker, Kubernetes clusters, runner, logs) from src/edges.ts.
  */
 import type { Logger } from 'winston';
 import type { Manager } from './runtime/manager.ts';
-import { LogBuffer } from './util/log-buffer.ts';
+import type { LogBuffer } from './util/log-buffer.ts';
+import { buildEdges, clusterHealth, liveUpdaters, type Edges } from './edges.ts';
 import { setupClusterController } from '../controllers/cluster/setup.ts';
 import { ensureDefaultClusters } from '../controllers/cluster/defaults.ts';
-import { currentKubeContext } from '../controllers/cluster/kubernetes.ts';
 import * as cmd from '../controllers/cmd/index.ts';
 import * as cmdimage from '../controllers/cmdimage/index.ts';
 import * as dockercomposeservice from '../controllers/dockercomposeservice/index.ts';
@@ -35,32 +36,42 @@ export interface ControllerSettings {
 
 export interface ControllerExtras {
   logs: LogBuffer;
+  /** edges are the connections every kind was given. */
+  edges: Edges;
   /** stop releases what the controllers hold beyond the manager (processes, watchers). */
   stop(): Promise<void>;
 }
 
-export function setupControllers(mgr: Manager, s: ControllerSettings): ControllerExtras {
-  const logs = s.logs ?? new LogBuffer();
+/** setupControllers registers every kind with mgr, each given its edges (default: buildEdges(s) on the manager's clock). */
+export function setupControllers(mgr: Manager, s: ControllerSettings, edges: Edges = buildEdges(s, mgr.clock)): ControllerExtras {
+  const { logs, runner } = edges;
   const cwd = s.cwd ?? process.cwd();
   const log = s.log;
-  setupClusterController(mgr, { kubeconfigPath: s.clusterKubeconfig });
+  setupClusterController(mgr, clusterHealth(edges));
   filewatch.setup(mgr, { log, quietMs: s.filewatchQuietMs });
   imagemap.setup(mgr, {});
-  const builds = cmdimage.setup(mgr, { log, cwd, logs, buildTimeoutMs: s.buildTimeoutMs });
-  const cmds = cmd.setup(mgr, { log, cwd, logs });
-  dockercomposeservice.setup(mgr, { log, cwd, onOutput: (resource, line) => logs.append(resource, { source: 'DockerComposeService', line }) });
-  kubernetesdiscovery.setup(mgr, { log, kubeconfigPath: s.clusterKubeconfig });
-  liveupdate.setup(mgr, { log, logs, cwd, execTimeoutMs: s.execTimeoutMs, clusterKubeconfig: s.clusterKubeconfig });
+  const builds = cmdimage.setup(mgr, { log, cwd, logs, runner, images: edges.docker.images(), buildTimeoutMs: s.buildTimeoutMs });
+  const cmds = cmd.setup(mgr, { log, cwd, logs, runner });
+  dockercomposeservice.setup(mgr, {
+    log,
+    cwd,
+    docker: edges.docker.client(),
+    onOutput: (resource, line) => logs.append(resource, { source: 'DockerComposeService', line }),
+  });
+  kubernetesdiscovery.setup(mgr, { log, resolve: edges.clusters.resolver() });
+  liveupdate.setup(mgr, { log, logs, cwd, execTimeoutMs: s.execTimeoutMs, updaters: liveUpdaters(mgr, edges, { stepTimeoutMs: s.execTimeoutMs }) });
   session.setup(mgr, { log, cwd });
   return {
     logs,
+    edges,
     async stop() {
       await Promise.all([builds.stopAll(), cmds.stopAll()]);
     },
   };
 }
 
-export async function ensureDefaultObjects(mgr: Manager, s: ControllerSettings): Promise<void> {
-  await ensureDefaultClusters(mgr.client, { kubeContext: currentKubeContext(s.clusterKubeconfig) });
+/** ensureDefaultObjects creates the default Clusters (Cluster `default` when the dev kubeconfig has a current context) and the Session. */
+export async function ensureDefaultObjects(mgr: Manager, s: ControllerSettings, edges: Edges): Promise<void> {
+  await ensureDefaultClusters(mgr.client, { kubeContext: edges.clusters.currentContext() });
   await session.ensureDefaultSession(mgr.client, { pid: process.pid, startTime: new Date(), cwd: s.cwd });
 }

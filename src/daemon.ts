@@ -5,13 +5,13 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'winston';
 import { startApiServer, type ApiServer } from './apiserver/server.ts';
-import { loadKubeConfig } from './client/kubeconfig.ts';
 import { Manager } from './runtime/manager.ts';
 import { setupControllers, ensureDefaultObjects, type ControllerSettings } from './controllers.ts';
+import { apiKubeConfig } from './edges.ts';
 import { LogBuffer } from './util/log-buffer.ts';
 import { logsPath, logsRoute } from './util/log-route.ts';
 import { DataDirLock, securePrivateDir } from './data-dir.ts';
@@ -55,7 +55,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   let lock: DataDirLock | undefined;
   const logs = opts.logs ?? new LogBuffer();
   if (opts.kubeconfig) {
-    kubeConfig = loadKubeConfig(opts.kubeconfig, opts.context);
+    kubeConfig = apiKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context });
     kubeconfigPath = opts.kubeconfig;
   } else {
     // One daemon per data directory: a second would run controllers over the same objects
@@ -77,15 +77,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       throw err;
     });
     lock.announce(api.url);
-    kubeConfig = new KubeConfig();
-    kubeConfig.loadFromString(api.kubeconfig);
+    kubeConfig = apiKubeConfig({ kubeconfigText: api.kubeconfig });
     kubeconfigPath = api.kubeconfigPath;
   }
   manager = new Manager({ kubeConfig, log: log.child({ component: 'runtime' }), metrics });
   const extra = setupControllers(manager, { ...opts, log, logs });
   try {
     await manager.start();
-    await ensureDefaultObjects(manager, { ...opts, log });
+    await ensureDefaultObjects(manager, { ...opts, log }, extra.edges);
   } catch (err) {
     await manager.stop().catch(() => undefined);
     await api?.close();

@@ -1,7 +1,7 @@
 /** The Cluster controller: is the Docker Engine or the Kubernetes cluster reachable, and what is it. */
 export { ClusterReconciler, type ClusterReconcilerDeps } from './reconciler.ts';
 export { clusterStatus, noConnectionError, retryDelayMs, type Probe } from './status.ts';
-export { DockerodePinger, defaultDockerHost, dockerodeOptions, effectiveDockerHost, type DockerEngineInfo, type DockerPinger } from './docker.ts';
+export { defaultDockerHost, type DockerEngineInfo, type DockerPinger } from './docker.ts';
 export {
   ClientNodeKubernetesProber,
   currentKubeContext,
@@ -13,4 +13,4 @@ export {
   type KubernetesProber,
 } from './kubernetes.ts';
 export { ensureDefaultClusters, defaultClusterNames } from './defaults.ts';
-export { setupClusterController } from './setup.ts';
+export { setupClusterController, type ClusterSetupDeps } from './setup.ts';

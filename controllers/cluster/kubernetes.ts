@@ -1,177 +1,27 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import {
-  ApiException,
-  CoreV1Api,
-  KubeConfig,
-  Observable,
-  VersionApi,
-  type RequestContext,
-  type ResponseContext,
-} from '@kubernetes/client-node';
-import { parse as parseYaml } from 'yaml';
-import type { RegistryHosting } from '../../src/apis/cluster.ts';
+/**
+ * What the Cluster kind needs of a Kubernetes cluster: a probe through a kubeconfig context.
+ * The prober and the kubeconfig resolution live in src/adapters/kubernetes; the wiring builds them.
+ */
+import { KubeconfigClusters } from '../../src/adapters/kubernetes/index.ts';
 
-/** KubernetesClusterInfo is what ferry learns from a cluster reached through a kubeconfig context. */
-export interface KubernetesClusterInfo {
-  context: string;
-  cluster: string;
-  namespace: string;
-  configPath: string;
-  /** product guesses the distribution from the context name (kind, minikube, k3d, ...), else unknown. */
-  product: string;
-  /** version is the server's gitVersion, e.g. v1.29.2. */
-  version: string;
-  /** arch is the server's architecture, e.g. amd64. */
-  arch: string;
-  /** registry is the cluster's advertised local registry (KEP-1755), when it has one. */
-  registry?: RegistryHosting;
-}
-
-/** KubernetesProber reaches a cluster through a kubeconfig context; it throws when it cannot. */
-export interface KubernetesProber {
-  probe(opts: { context?: string; namespace?: string }): Promise<KubernetesClusterInfo>;
-}
+export {
+  ClientNodeKubernetesProber,
+  localRegistryHosting,
+  parseLocalRegistryHosting,
+  productOf,
+  type KubernetesClusterInfo,
+  type KubernetesProber,
+} from '../../src/adapters/kubernetes/index.ts';
 
 /**
  * defaultKubeconfigPath is the kubeconfig kubectl would use: the first existing file of
  * KUBECONFIG, else ~/.kube/config when it exists, else undefined.
  */
 export function defaultKubeconfigPath(): string | undefined {
-  const env = process.env.KUBECONFIG;
-  const candidates = env ? env.split(path.delimiter).filter(Boolean) : [path.join(os.homedir(), '.kube', 'config')];
-  return candidates.find((f) => fs.existsSync(f));
+  return new KubeconfigClusters().defaultConfigPath();
 }
 
-/** currentKubeContext is the current context of a kubeconfig, or undefined when there is none. */
-export function currentKubeContext(kubeconfigPath = defaultKubeconfigPath()): string | undefined {
-  if (!kubeconfigPath) return undefined;
-  try {
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfigPath);
-    const ctx = kc.getCurrentContext();
-    return ctx && kc.getContextObject(ctx) ? ctx : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The ConfigMap through which a cluster advertises its local registry (KEP-1755). */
-export const localRegistryHosting = { namespace: 'kube-public', name: 'local-registry-hosting', key: 'localRegistryHosting.v1' } as const;
-
-/**
- * parseLocalRegistryHosting reads the `localRegistryHosting.v1` YAML of KEP-1755. Undefined when
- * it names no host; throws when it is not YAML.
- */
-export function parseLocalRegistryHosting(text: string): RegistryHosting | undefined {
-  const doc = parseYaml(text) as Record<string, unknown> | null;
-  if (!doc || typeof doc !== 'object') return undefined;
-  const str = (k: string) => (typeof doc[k] === 'string' && doc[k] ? (doc[k] as string) : undefined);
-  const host = str('host');
-  if (!host) return undefined;
-  const out: RegistryHosting = { host };
-  const fromRuntime = str('hostFromContainerRuntime');
-  const fromNetwork = str('hostFromClusterNetwork');
-  const help = str('help');
-  if (fromNetwork) out.hostFromClusterNetwork = fromNetwork;
-  if (fromRuntime) out.hostFromContainerRuntime = fromRuntime;
-  if (help) out.help = help;
-  return out;
-}
-
-const products: Array<[RegExp, string]> = [
-  [/^kind-/, 'kind'],
-  [/^minikube/, 'minikube'],
-  [/^docker-desktop$|^docker-for-desktop$/, 'docker-desktop'],
-  [/^k3d-/, 'k3d'],
-  [/^microk8s/, 'microk8s'],
-  [/^rancher-desktop$/, 'rancher-desktop'],
-  [/^colima/, 'colima'],
-  [/^orbstack$/, 'orbstack'],
-  [/^gke_/, 'gke'],
-  [/^arn:aws:eks:/, 'eks'],
-];
-
-/** productOf guesses a cluster's product from its context name. */
-export function productOf(context: string): string {
-  return products.find(([re]) => re.test(context))?.[1] ?? 'unknown';
-}
-
-/** ClientNodeKubernetesProber is the KubernetesProber over @kubernetes/client-node. */
-export class ClientNodeKubernetesProber implements KubernetesProber {
-  private readonly kubeconfigPath?: string;
-  private readonly timeoutMs: number;
-
-  /** kubeconfigPath defaults to defaultKubeconfigPath() at each probe; timeoutMs (default 10,000) bounds each request. */
-  constructor(opts: { kubeconfigPath?: string; timeoutMs?: number } = {}) {
-    this.kubeconfigPath = opts.kubeconfigPath;
-    this.timeoutMs = opts.timeoutMs ?? 10_000;
-  }
-
-  async probe(opts: { context?: string; namespace?: string }): Promise<KubernetesClusterInfo> {
-    const configPath = this.kubeconfigPath ?? defaultKubeconfigPath();
-    if (!configPath) throw new Error('no kubeconfig found (KUBECONFIG or ~/.kube/config)');
-    const kc = new KubeConfig();
-    kc.loadFromFile(configPath);
-    const context = opts.context || kc.getCurrentContext();
-    const ctxObj = context ? kc.getContextObject(context) : null;
-    if (!ctxObj) throw new Error(`context ${JSON.stringify(context ?? '')} not found in kubeconfig ${configPath}`);
-    kc.setCurrentContext(context);
-    const withTimeout = timeoutOptions(this.timeoutMs);
-
-    let code;
-    try {
-      code = await kc.makeApiClient(VersionApi).getCode(withTimeout());
-    } catch (err) {
-      throw new Error(`reading the version of cluster ${ctxObj.cluster} (context ${context}): ${errorText(err)}`, { cause: err });
-    }
-    const platform = code.platform ?? '';
-    const arch = platform.includes('/') ? platform.split('/')[1] : '';
-
-    let registry: RegistryHosting | undefined;
-    try {
-      const cm = await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap(
-        { name: localRegistryHosting.name, namespace: localRegistryHosting.namespace },
-        withTimeout(),
-      );
-      const text = cm.data?.[localRegistryHosting.key];
-      if (text) registry = parseLocalRegistryHosting(text);
-    } catch (err) {
-      if (!(err instanceof ApiException && (err.code === 404 || err.code === 403))) {
-        throw new Error(`reading ${localRegistryHosting.namespace}/${localRegistryHosting.name}: ${errorText(err)}`, { cause: err });
-      }
-    }
-
-    return {
-      context,
-      cluster: ctxObj.cluster,
-      namespace: opts.namespace || ctxObj.namespace || 'default',
-      configPath,
-      product: productOf(context),
-      version: code.gitVersion,
-      arch,
-      registry,
-    };
-  }
-}
-
-function timeoutOptions(ms: number) {
-  return () => ({
-    middleware: [
-      {
-        pre: (ctx: RequestContext) => {
-          ctx.setSignal(AbortSignal.timeout(ms));
-          return new Observable(Promise.resolve(ctx));
-        },
-        post: (rsp: ResponseContext) => new Observable(Promise.resolve(rsp)),
-      },
-    ],
-    middlewareMergeStrategy: 'append' as const,
-  });
-}
-
-function errorText(err: unknown): string {
-  if (err instanceof ApiException) return `the server answered ${err.code}`;
-  return err instanceof Error ? err.message : String(err);
+/** currentKubeContext is the current context of a kubeconfig (default: defaultKubeconfigPath()), or undefined when there is none. */
+export function currentKubeContext(kubeconfigPath?: string): string | undefined {
+  return new KubeconfigClusters({ kubeconfigPath }).currentContext();
 }

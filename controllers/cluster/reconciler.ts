@@ -3,7 +3,7 @@ import type { Client } from '../../src/client/client.ts';
 import type { Clock } from '../../src/runtime/clock.ts';
 import type { ReconcileContext, Reconciler, Request, Result } from '../../src/runtime/reconciler.ts';
 import { updateStatusIfChanged } from '../../src/runtime/status.ts';
-import { effectiveDockerHost, type DockerPinger } from './docker.ts';
+import { defaultDockerHost, type DockerPinger } from './docker.ts';
 import type { KubernetesProber } from './kubernetes.ts';
 import { clusterStatus, noConnectionError, retryDelayMs, type Probe } from './status.ts';
 
@@ -66,7 +66,7 @@ export class ClusterReconciler implements Reconciler {
       try {
         return { ok: true, docker: await this.deps.docker.ping(conn.docker.host) };
       } catch (err) {
-        return { ok: false, error: errorText(err), connection: { docker: { host: effectiveDockerHost(conn.docker.host) } } };
+        return { ok: false, error: errorText(err), connection: { docker: { host: dockerAddress(this.deps.docker, conn.docker.host) } } };
       }
     }
     if (conn?.kubernetes) {
@@ -79,6 +79,11 @@ export class ClusterReconciler implements Reconciler {
     }
     return { ok: false, error: noConnectionError };
   }
+}
+
+/** dockerAddress is where a ping to host goes, as the pinger says, else host or the local socket. */
+function dockerAddress(docker: DockerPinger, host: string | undefined): string {
+  return docker.address?.(host) ?? (host || defaultDockerHost);
 }
 
 function errorText(err: unknown): string {

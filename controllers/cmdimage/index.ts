@@ -3,12 +3,11 @@
  * the ImageMaps, and builds again on a spec change, a new dependency image, a trigger, or file
  * changes no LiveUpdate can apply. `setup` wires it into a Manager.
  */
-import Docker from 'dockerode';
 import { Histogram } from 'prom-client';
 import type { Logger } from 'winston';
 import type { CmdImage, ConfigMap, FileWatch, ImageMap, LiveUpdate, Cluster } from '../../src/apis/index.ts';
 import { resourceName, triggerQueueName } from '../../src/apis/index.ts';
-import { DockerodeImageClient, type ImageClient } from '../../src/adapters/images/index.ts';
+import type { ImageClient } from '../../src/adapters/images/index.ts';
 import { LocalProcessRunner, type ProcessRunner } from '../../src/adapters/process/index.ts';
 import { disableSourceConfigMaps, type Clock, type Controller, type Disableable, type Manager } from '../../src/runtime/index.ts';
 import { LogBuffer } from '../../src/util/log-buffer.ts';
@@ -38,16 +37,14 @@ export {
 } from './status.ts';
 export { addToTriggerQueue, removeFromTriggerQueue, triggerQueueResources, reasonCodeTriggerCli } from './trigger-queue.ts';
 
-/** CmdImageSetupDeps are what `setup` needs beyond the manager. */
+/** CmdImageSetupDeps are what `setup` needs beyond the manager; every field but images has a default. */
 export interface CmdImageSetupDeps {
   /** log is the parent logger. Default: the manager's. */
   log?: Logger;
   /** clock for build timestamps. Default: the manager's. */
   clock?: Clock;
-  /** docker is the Docker Engine connection images are inspected, tagged and pushed with. Default: DOCKER_HOST or the local socket. */
-  docker?: Docker;
-  /** images replaces the image store built from `docker` (tests use FakeImageClient). */
-  images?: ImageClient;
+  /** images is the Docker Engine's image store builds inspect, tag and push with (the wiring passes the shared Docker adapter's; tests use FakeImageClient). */
+  images: ImageClient;
   /** cwd is where builds run when spec.dir is empty. Default: process.cwd(). */
   cwd?: string;
   /** logs receives build output per resource for `ferry logs`. Default: a new LogBuffer. */
@@ -76,7 +73,7 @@ export interface CmdImageSetupDeps {
  */
 export function setup(
   mgr: Manager,
-  deps: CmdImageSetupDeps = {},
+  deps: CmdImageSetupDeps,
 ): { controller: Controller; reconciler: CmdImageReconciler; logs: LogBuffer; stopAll: () => Promise<void> } {
   const clock = deps.clock ?? mgr.clock;
   const log = (deps.log ?? mgr.log).child({ controller: 'cmdimage' });
@@ -97,7 +94,7 @@ export function setup(
     clock,
     log,
     runner: deps.runner ?? new LocalProcessRunner({ clock }),
-    images: deps.images ?? new DockerodeImageClient(deps.docker ?? new Docker()),
+    images: deps.images,
     logs,
     cwd: deps.cwd ?? process.cwd(),
     baseEnv: deps.baseEnv,

@@ -3,19 +3,19 @@ import type { DockerComposeService } from '../../src/apis/dockercomposeservice.t
 import type { ImageMap } from '../../src/apis/imagemap.ts';
 import { disableSourceMapper, type Controller, type Manager } from '../../src/runtime/index.ts';
 import { ComposeCli, type ComposeRunner } from '../../src/adapters/compose/index.ts';
-import { DockerodeClient, type DockerClient } from '../../src/adapters/docker/index.ts';
+import type { DockerClient } from '../../src/adapters/docker/index.ts';
 import { DockerEventSource } from './events.ts';
 import { DockerComposeServiceReconciler, kind } from './reconciler.ts';
 
 export { DockerComposeServiceReconciler, type DockerComposeServiceReconcilerDeps } from './reconciler.ts';
 export { DockerEventSource } from './events.ts';
 
-/** SetupDeps are what `setup` needs beyond the manager; every field has a default. */
+/** SetupDeps are what `setup` needs beyond the manager; every field but docker has a default. */
 export interface DockerComposeServiceSetupDeps {
   /** compose runs the Compose CLI. Default: a ComposeCli that detects `docker compose`, else `docker-compose`. */
   compose?: ComposeRunner;
-  /** docker reaches the Docker Engine. Default: a DockerodeClient for DOCKER_HOST or the local socket. */
-  docker?: DockerClient;
+  /** docker reaches the Docker Engine (the wiring passes the shared Docker adapter's client). */
+  docker: DockerClient;
   /** log is the parent logger. Default: the manager's. */
   log?: Logger;
   /** workDir holds generated Compose files. Default `<tmpdir>/ferry-compose-<pid>`. */
@@ -33,9 +33,9 @@ export interface DockerComposeServiceSetupDeps {
  * to the object, to the ImageMaps it names, to its disable ConfigMaps, and on Docker container
  * events for its Compose service.
  */
-export function setup(mgr: Manager, deps: DockerComposeServiceSetupDeps = {}): { controller: Controller; reconciler: DockerComposeServiceReconciler } {
+export function setup(mgr: Manager, deps: DockerComposeServiceSetupDeps): { controller: Controller; reconciler: DockerComposeServiceReconciler } {
   const log = (deps.log ?? mgr.log).child({ controller: 'dockercomposeservice' });
-  const docker = deps.docker ?? new DockerodeClient();
+  const docker = deps.docker;
   const reconciler = new DockerComposeServiceReconciler({
     client: mgr.client,
     cache: mgr.cache,

@@ -2,24 +2,21 @@ import type { Logger } from 'winston';
 import type { Cluster } from '../../src/apis/cluster.ts';
 import type { KubernetesDiscovery } from '../../src/apis/kubernetesdiscovery.ts';
 import type { Controller, Manager } from '../../src/runtime/index.ts';
-import { kubeconfigResolver, type ConnectionResolver } from './connection.ts';
+import type { ConnectionResolver } from './connection.ts';
 import { PodWatchers } from './pod-watcher.ts';
 import { clusterNameOf, KubernetesDiscoveryReconciler, kind } from './reconciler.ts';
 
 export { KubernetesDiscoveryReconciler, type KubernetesDiscoveryReconcilerDeps, clusterNameOf, defaultClusterName } from './reconciler.ts';
-export { kubeconfigResolver, kubeconfigPathFromEnv, type ConnectionResolver } from './connection.ts';
+export type { ConnectionResolver } from './connection.ts';
 export { PodWatchers, type ClusterConnection } from './pod-watcher.ts';
 
-/** KubernetesDiscoverySetupDeps are what `setup` needs beyond the manager; every field has a default. */
+/** KubernetesDiscoverySetupDeps are what `setup` needs beyond the manager; every field but resolve has a default. */
 export interface KubernetesDiscoverySetupDeps {
   /**
-   * resolve turns a Cluster into a connection. Default: kubeconfigResolver({kubeconfigPath}),
-   * which reads the kubeconfig the Cluster's status names, else `kubeconfigPath`, else
-   * KUBECONFIG or ~/.kube/config.
+   * resolve turns a Cluster into a connection: the wiring passes the shared kubeconfig
+   * resolution (KubeconfigClusters.resolver() of src/adapters/kubernetes).
    */
-  resolve?: ConnectionResolver;
-  /** kubeconfigPath is the dev cluster's kubeconfig (the daemon's `--cluster-kubeconfig`), for the default resolver. */
-  kubeconfigPath?: string;
+  resolve: ConnectionResolver;
   /** log is the parent logger. Default: the manager's. */
   log?: Logger;
   /** watchRetryMs is the first pause before a failed pod watch restarts, doubling to 30 s. Default 500. */
@@ -31,7 +28,7 @@ export interface KubernetesDiscoverySetupDeps {
  * to the object, to its Cluster, and on every pod change in the namespaces it watches. The pod
  * watches stop with the manager.
  */
-export function setup(mgr: Manager, deps: KubernetesDiscoverySetupDeps = {}): { controller: Controller; reconciler: KubernetesDiscoveryReconciler } {
+export function setup(mgr: Manager, deps: KubernetesDiscoverySetupDeps): { controller: Controller; reconciler: KubernetesDiscoveryReconciler } {
   const log = (deps.log ?? mgr.log).child({ controller: 'kubernetesdiscovery' });
   let controller: Controller | undefined;
   const watchers = new PodWatchers({ clock: mgr.clock, log, retryMs: deps.watchRetryMs, wake: (name) => controller?.enqueue(name) });
@@ -41,7 +38,7 @@ export function setup(mgr: Manager, deps: KubernetesDiscoverySetupDeps = {}): { 
     clock: mgr.clock,
     log,
     watchers,
-    resolve: deps.resolve ?? kubeconfigResolver({ kubeconfigPath: deps.kubeconfigPath }),
+    resolve: deps.resolve,
   });
   const byCluster = (c: Cluster) =>
     mgr.cache.list<KubernetesDiscovery>(kind).filter((kd) => clusterNameOf(kd) === c.metadata.name).map((kd) => kd.metadata.name!);

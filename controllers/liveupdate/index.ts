@@ -1,18 +1,14 @@
 /** The LiveUpdate controller: copies changed files into running containers. */
-import Docker from 'dockerode';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
-import { resourceName, triggerQueueName, type Cluster, type ConfigMap, type KubeObject, type LiveUpdate } from '../../src/apis/index.ts';
+import { resourceName, triggerQueueName, type ConfigMap, type KubeObject, type LiveUpdate } from '../../src/apis/index.ts';
 import type { Clock, Controller, Manager } from '../../src/runtime/index.ts';
 import type { LogBuffer } from '../../src/util/log-buffer.ts';
-import { DockerContainerUpdater, ExecContainerUpdater, type ContainerUpdater } from '../../src/adapters/containers/index.ts';
-import { kubeconfigResolver } from '../kubernetesdiscovery/connection.ts';
 import { LiveUpdateReconciler, type Updaters } from './reconciler.ts';
 import { sourcesOf } from './monitor.ts';
 
 export { LiveUpdateReconciler, type LiveUpdateReconcilerDeps, type Updaters } from './reconciler.ts';
 
-/** LiveUpdateSetupDeps are what `ferry serve` gives the LiveUpdate controller; every field has a default. */
+/** LiveUpdateSetupDeps are what `ferry serve` gives the LiveUpdate controller; every field but updaters has a default. */
 export interface LiveUpdateSetupDeps {
   /** log is the parent logger. Default: the manager's. */
   log?: Logger;
@@ -20,19 +16,14 @@ export interface LiveUpdateSetupDeps {
   clock?: Clock;
   /** logs receives each update's lines by resource, for `ferry logs`. */
   logs?: LogBuffer;
-  /** docker reaches the Engine for Docker Compose services. Default: DOCKER_HOST, else /var/run/docker.sock. */
-  docker?: Docker;
   /**
-   * kubeConfigForCluster gives the KubeConfig of a Cluster by name. Default: the kubeconfig the
-   * Cluster object's status names, else `clusterKubeconfig`, else KUBECONFIG or ~/.kube/config.
+   * updaters reach the containers: `docker` for Docker Compose services, `kubernetes` per Cluster
+   * name for pods. The wiring builds them from the shared Docker connection and kubeconfig
+   * resolution; tests pass fakes or their own.
    */
-  kubeConfigForCluster?: (cluster: string) => KubeConfig | undefined;
-  /** clusterKubeconfig is the dev cluster's kubeconfig, for the default kubeConfigForCluster. */
-  clusterKubeconfig?: string;
-  /** execTimeoutMs bounds each exec without its own timeout, each copy and each deletion. Default 60,000. */
+  updaters: Updaters;
+  /** execTimeoutMs bounds each exec without its own timeout. Default 60,000. */
   execTimeoutMs?: number;
-  /** updaters replace the ones built from docker and kubeConfigForCluster (tests). */
-  updaters?: Updaters;
   /** concurrency is how many LiveUpdates sync at once. Default 4. */
   concurrency?: number;
   /** cwd is where file lists in messages are shown from. Default process.cwd(). */
@@ -62,45 +53,19 @@ export function dependencyKeys(lu: LiveUpdate): string[] {
  * wakes on their FileWatches, ImageMaps, KubernetesDiscoveries, DockerComposeServices and the
  * trigger-queue ConfigMap.
  */
-export function setup(mgr: Manager, deps: LiveUpdateSetupDeps = {}): { controller: Controller; reconciler: LiveUpdateReconciler } {
+export function setup(mgr: Manager, deps: LiveUpdateSetupDeps): { controller: Controller; reconciler: LiveUpdateReconciler } {
   const cache = mgr.cache;
   const clock = deps.clock ?? mgr.clock;
   const log = deps.log ?? mgr.log;
   cache.addIndex<LiveUpdate>('LiveUpdate', depsIndex, dependencyKeys);
   const referrers = (kind: string) => (obj: KubeObject) =>
     cache.byIndex<LiveUpdate>('LiveUpdate', depsIndex, `${kind}/${obj.metadata.name}`).map((lu) => lu.metadata.name!);
-  const stepTimeoutMs = deps.execTimeoutMs ?? 60_000;
-
-  let kubeConfigForCluster = deps.kubeConfigForCluster;
-  if (!kubeConfigForCluster) {
-    cache.inform('Cluster');
-    const resolve = kubeconfigResolver({ kubeconfigPath: deps.clusterKubeconfig });
-    kubeConfigForCluster = (name) => {
-      const cluster = cache.get<Cluster>('Cluster', name) ?? ({ metadata: { name } } as Cluster);
-      return resolve(cluster).kubeConfig;
-    };
-  }
-  const byServer = new Map<string, ContainerUpdater>();
-  const updaters: Updaters = deps.updaters ?? {
-    docker: new DockerContainerUpdater({ docker: deps.docker ?? new Docker(), clock, stepTimeoutMs }),
-    kubernetes: (cluster) => {
-      const kc = kubeConfigForCluster(cluster);
-      if (!kc) return undefined;
-      const key = `${kc.getCurrentContext()}\u0000${kc.getCurrentCluster()?.server}`;
-      let u = byServer.get(key);
-      if (!u) {
-        u = new ExecContainerUpdater({ kubeConfig: kc, clock, stepTimeoutMs });
-        byServer.set(key, u);
-      }
-      return u;
-    },
-  };
   const reconciler = new LiveUpdateReconciler({
     client: mgr.client,
     reader: cache,
     clock,
     log: log.child({ controller: 'liveupdate' }),
-    updaters,
+    updaters: deps.updaters,
     execTimeoutMs: deps.execTimeoutMs,
     cwd: deps.cwd,
     onLog: deps.logs ? (resource, line) => deps.logs!.append(resource, { source: 'LiveUpdate', line }) : undefined,

@@ -8,8 +8,9 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import Docker from 'dockerode';
 import { VersionApi, type KubeConfig } from '@kubernetes/client-node';
+import { DockerEngine } from '../adapters/docker/index.ts';
+import { kubeconfigPathFromEnv } from '../adapters/kubernetes/index.ts';
 import { FerryClient } from '../client/client.ts';
 import { loadKubeConfig } from '../client/kubeconfig.ts';
 import type { Cluster } from '../apis/cluster.ts';
@@ -29,7 +30,7 @@ export interface CheckResult {
 
 /** DoctorOptions say where to look; every default follows what `ferry serve` would use. */
 export interface DoctorOptions {
-  /** env supplies DOCKER_HOST, FERRY_REGISTRY, FERRY_DATA_DIR, KUBECONFIG and HOME. Default process.env. */
+  /** env supplies DOCKER_HOST (and the docker context, TLS settings), FERRY_REGISTRY, FERRY_DATA_DIR, KUBECONFIG and HOME. Default process.env. */
   env?: NodeJS.ProcessEnv;
   /** dataDir is the daemon's data directory. Default $FERRY_DATA_DIR, else ~/.ferry. */
   dataDir?: string;
@@ -72,36 +73,32 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** dockerTarget turns DOCKER_HOST into dockerode options and the address to show. */
-function dockerTarget(env: NodeJS.ProcessEnv): { options: Docker.DockerOptions; address: string } {
-  const host = env.DOCKER_HOST;
-  if (!host) return { options: { socketPath: '/var/run/docker.sock' }, address: 'unix:///var/run/docker.sock' };
-  if (host.startsWith('unix://')) return { options: { socketPath: host.slice('unix://'.length) }, address: host };
-  const url = new URL(host.replace(/^tcp:/, env.DOCKER_TLS_VERIFY ? 'https:' : 'http:'));
-  return {
-    options: { host: url.hostname, port: Number(url.port || 2375), protocol: url.protocol === 'https:' ? 'https' : 'http' },
-    address: host,
-  };
-}
-
 async function checkDocker(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CheckResult> {
   const name = 'Docker';
-  let target: ReturnType<typeof dockerTarget>;
+  let engine: DockerEngine;
   try {
-    target = dockerTarget(env);
+    engine = DockerEngine.connect({ env });
   } catch (err) {
-    return { name, status: 'fail', message: `DOCKER_HOST ${JSON.stringify(env.DOCKER_HOST)} is not an address (${errText(err)})`, fix: 'set DOCKER_HOST to unix:///path/to/docker.sock or tcp://host:port, or unset it' };
+    const what = env.DOCKER_HOST ? `DOCKER_HOST ${JSON.stringify(env.DOCKER_HOST)} is not an address` : 'the current docker context is unusable';
+    return {
+      name,
+      status: 'fail',
+      message: `${what} (${errText(err)})`,
+      fix: env.DOCKER_HOST
+        ? 'set DOCKER_HOST to unix:///path/to/docker.sock or tcp://host:port, or unset it'
+        : 'select a working context: docker context use NAME (or set DOCKER_CONTEXT)',
+    };
   }
+  const address = engine.connection.context ? `${engine.host} (docker context ${engine.connection.context})` : engine.host;
   try {
-    const docker = new Docker({ ...target.options, timeout: timeoutMs });
-    const v = await withTimeout(docker.version(), timeoutMs, 'docker version');
-    return { name, status: 'ok', message: `Docker Engine ${v.Version} (API ${v.ApiVersion}) at ${target.address}` };
+    const v = await withTimeout(engine.version({ timeoutMs }), timeoutMs, 'docker version');
+    return { name, status: 'ok', message: `Docker Engine ${v.version} (API ${v.apiVersion}) at ${address}` };
   } catch (err) {
     const text = errText(err);
     const fix = /EACCES/.test(text)
       ? 'give your user the socket\'s group: sudo usermod -aG docker "$USER" (in a container: --group-add "$(stat -c %g /var/run/docker.sock)")'
       : 'start the Docker Engine (dockerd, Docker Desktop), or point DOCKER_HOST at a running one';
-    return { name, status: 'fail', message: `no Docker Engine answers at ${target.address} (${text})`, fix };
+    return { name, status: 'fail', message: `no Docker Engine answers at ${address} (${text})`, fix };
   }
 }
 
@@ -166,9 +163,10 @@ async function checkRegistry(opts: Required<Pick<DoctorOptions, 'timeoutMs'>> & 
   return [{ name: 'Registry', status: 'ok', message: 'none configured: images stay in the local Docker Engine (set FERRY_REGISTRY or a Cluster spec.defaultRegistry to push)' }];
 }
 
+/** defaultKubeconfig is the kubeconfig `ferry serve` would read, else where it would be looked for. */
 function defaultKubeconfig(env: NodeJS.ProcessEnv): string {
-  const first = env.KUBECONFIG?.split(path.delimiter).find(Boolean);
-  return first ?? path.join(env.HOME || os.homedir(), '.kube', 'config');
+  const home = env.HOME || os.homedir();
+  return kubeconfigPathFromEnv(env, home) ?? path.join(home, '.kube', 'config');
 }
 
 async function checkKubeconfig(file: string, timeoutMs: number): Promise<CheckResult> {

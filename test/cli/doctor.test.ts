@@ -5,6 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -127,6 +128,25 @@ describe('ferry doctor', () => {
     for (const c of report.checks) if (c.status !== 'ok') assert.ok(c.fix, `${c.name} says what to fix`);
     assert.match(report.lines.join('\n'), /^\[fail\] Docker: .*\n {7}fix: /m);
     assert.match(report.lines.at(-1)!, /^3 checks failed, \d+ warnings?: apply the fixes above$/);
+  });
+
+  it('follows the current docker context, and names it when its Engine does not answer', async () => {
+    const home = fs.mkdtempSync(path.join(tmp, 'home-'));
+    const meta = path.join(home, '.docker', 'contexts', 'meta', createHash('sha256').update('remote').digest('hex'));
+    fs.mkdirSync(meta, { recursive: true });
+    const socket = path.join(tmp, 'no-engine', 'docker.sock');
+    fs.writeFileSync(path.join(meta, 'meta.json'), JSON.stringify({ Name: 'remote', Endpoints: { docker: { Host: `unix://${socket}` } } }));
+    fs.writeFileSync(path.join(home, '.docker', 'config.json'), JSON.stringify({ currentContext: 'remote' }));
+    const report = await runDoctor({ env: { ...cleanEnv(), HOME: home }, dataDir: path.join(tmp, 'ctx-data'), procDir: procWith(524_288, 512), timeoutMs: 2_000 });
+    const docker = check(report, 'Docker');
+    assert.equal(docker.status, 'fail');
+    assert.equal(docker.message.startsWith(`no Docker Engine answers at unix://${socket} (docker context remote)`), true, docker.message);
+
+    fs.writeFileSync(path.join(home, '.docker', 'config.json'), JSON.stringify({ currentContext: 'gone' }));
+    const broken = check(await runDoctor({ env: { ...cleanEnv(), HOME: home }, dataDir: path.join(tmp, 'ctx-data'), procDir: procWith(524_288, 512), timeoutMs: 2_000 }), 'Docker');
+    assert.equal(broken.status, 'fail');
+    assert.match(broken.message, /the current docker context is unusable \(.*docker context "gone" cannot be read/);
+    assert.match(broken.fix!, /docker context use/);
   });
 
   it('fails on an existing data directory it cannot write', async () => {

@@ -3,3 +3,4 @@ export * from './updater.ts';
 export { DockerContainerUpdater, dockerMessage, type DockerContainerUpdaterDeps } from './docker.ts';
 export { ExecContainerUpdater, restartUnsupported, type ExecContainerUpdaterDeps } from './kubernetes-exec.ts';
 export { FakeContainerUpdater, type FakeUpdateCall } from './fake.ts';
+export { kubernetesUpdaters } from './per-cluster.ts';

@@ -1,4 +1,4 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import type {
   ContainerDetails,
   ContainerRunState,
@@ -8,11 +8,17 @@ import type {
   DockerEventsOptions,
   PortBinding,
 } from './docker-client.ts';
+import { resolveDockerConnection, type DockerConnection } from './connection.ts';
+import { openDockerode } from './dockerode.ts';
 
-/** DockerodeClientOptions configure DockerodeClient. */
+/** DockerodeClientOptions configure DockerodeClient; without any, the Engine is resolved from the environment. */
 export interface DockerodeClientOptions {
-  /** host is a Docker host URL (unix:///var/run/docker.sock, tcp://host:2375); default DOCKER_HOST or the local socket. */
+  /** host is a Docker host URL (unix:///var/run/docker.sock, tcp://host:2375, ssh://user@host); default: resolveDockerConnection(). */
   host?: string;
+  /** connection is an already resolved Engine; it wins over host. */
+  connection?: DockerConnection;
+  /** dockerode shares an open connection to that Engine (DockerEngine passes its own). */
+  dockerode?: Docker;
 }
 
 /** DockerodeClient is the DockerClient that talks to a Docker Engine through dockerode. */
@@ -20,7 +26,7 @@ export class DockerodeClient implements DockerClient {
   private readonly docker: Docker;
 
   constructor(opts: DockerodeClientOptions = {}) {
-    this.docker = new Docker(dockerodeOptions(opts.host ?? process.env.DOCKER_HOST));
+    this.docker = opts.dockerode ?? openDockerode(opts.connection ?? resolveDockerConnection({ host: opts.host }));
   }
 
   async ping(): Promise<void> {
@@ -112,13 +118,6 @@ export class DockerodeClient implements DockerClient {
     }
     if (!opts.signal?.aborted) throw new Error('the Docker event stream ended');
   }
-}
-
-function dockerodeOptions(host: string | undefined): Docker.DockerOptions {
-  if (!host) return {};
-  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
-  const url = new URL(host.replace(/^tcp:/, 'http:'));
-  return { protocol: url.protocol === 'https:' ? 'https' : 'http', host: url.hostname, port: Number(url.port) || 2375 };
 }
 
 interface RawEvent {

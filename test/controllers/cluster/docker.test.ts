@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Cluster } from '../../../src/apis/cluster.ts';
 import { Manager } from '../../../src/runtime/manager.ts';
-import { DockerodePinger } from '../../../controllers/cluster/docker.ts';
+import { DockerodePinger } from '../../../src/adapters/docker/index.ts';
 import { setupClusterController } from '../../../controllers/cluster/setup.ts';
 import type { KubernetesProber } from '../../../controllers/cluster/kubernetes.ts';
 import { requireDocker } from '../../support/docker.ts';
@@ -64,7 +64,7 @@ test('a Cluster on an Engine that is not there gets an error, which clears by it
     await mgr.stop();
     await server.close();
   });
-  setupClusterController(mgr, { kubernetes: noKubernetes, initialRetryMs: 100, maxRetryMs: 400 });
+  setupClusterController(mgr, { docker: new DockerodePinger(), kubernetes: noKubernetes, initialRetryMs: 100, maxRetryMs: 400 });
   await mgr.start();
   await mgr.client.create<Cluster>({ kind: 'Cluster', metadata: { name: 'docker' }, spec: { connection: { docker: { host: `unix://${socketPath}` } } } });
 

@@ -12,6 +12,7 @@ import { FerryClient } from '../../../src/client/index.ts';
 import { Manager, realClock } from '../../../src/runtime/index.ts';
 import { setup, type CmdImageReconciler } from '../../../controllers/cmdimage/index.ts';
 import { triggerResource } from '../../../src/cli/trigger.ts';
+import { DockerodeImageClient } from '../../../src/adapters/images/index.ts';
 import type { LogBuffer } from '../../../src/util/log-buffer.ts';
 import { requireDocker, testImages, testRegistry } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
@@ -44,7 +45,7 @@ async function start(t: { after(fn: () => Promise<void>): void }, docker: Docker
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-cmdimage-e2e-')));
   const log = silentLogger();
   const mgr = new Manager({ kubeConfig: server.kubeConfig, log, clock: realClock });
-  const { reconciler, logs } = setup(mgr, { docker, cwd: dir });
+  const { reconciler, logs } = setup(mgr, { images: new DockerodeImageClient(docker), cwd: dir });
   await mgr.start();
   t.after(async () => {
     await mgr.stop();

@@ -24,6 +24,8 @@ import { Manager, realClock } from '../../../src/runtime/index.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { ComposeCli } from '../../../src/adapters/compose/index.ts';
 import { DockerodeClient } from '../../../src/adapters/docker/index.ts';
+import { DockerContainerUpdater } from '../../../src/adapters/containers/index.ts';
+import { DockerodeImageClient } from '../../../src/adapters/images/index.ts';
 import * as cmdimage from '../../../controllers/cmdimage/index.ts';
 import * as dockercomposeservice from '../../../controllers/dockercomposeservice/index.ts';
 import * as liveupdate from '../../../controllers/liveupdate/index.ts';
@@ -45,9 +47,9 @@ test('loop: a stop-path change rebuilds the image, recreates the service, and li
   const client = new FerryClient(server.kubeConfig);
   const log = silentLogger();
   const mgr = new Manager({ kubeConfig: server.kubeConfig, log, clock: realClock });
-  const builds = cmdimage.setup(mgr, { log, docker, cwd: dir });
+  const builds = cmdimage.setup(mgr, { log, images: new DockerodeImageClient(docker), cwd: dir });
   dockercomposeservice.setup(mgr, { log, compose: new ComposeCli({ form: 'standalone' }), docker: new DockerodeClient(), workDir: path.join(dir, '.compose') });
-  liveupdate.setup(mgr, { log, clock: realClock, docker, execTimeoutMs: 20_000 });
+  liveupdate.setup(mgr, { log, clock: realClock, updaters: { docker: new DockerContainerUpdater({ docker, clock: realClock, stepTimeoutMs: 20_000 }) }, execTimeoutMs: 20_000 });
   await mgr.start();
   t.after(async () => {
     await mgr.stop();

@@ -9,6 +9,7 @@ import type { KubernetesDiscovery, Pod } from '../../../src/apis/kubernetesdisco
 import { apiVersion, type KubeObject } from '../../../src/apis/meta.ts';
 import type { Manager } from '../../../src/runtime/index.ts';
 import { setup, type KubernetesDiscoveryReconciler } from '../../../controllers/kubernetesdiscovery/index.ts';
+import { kubeconfigResolver } from '../../../src/adapters/kubernetes/index.ts';
 import { KubeCluster } from '../../fixtures/kube-cluster/index.ts';
 import { ControllerHarness } from '../../support/controllers.ts';
 import { requireDocker, testImages } from '../../support/docker.ts';
@@ -43,7 +44,7 @@ class Fixture {
     const kubeconfigPath = await kube.writeKubeconfig(undefined, { context: 'fixture' });
     const f = new Fixture(kube, kubeconfigPath);
     f.h = await ControllerHarness.start({ after: (fn: () => Promise<void>) => f.cleanups.push(fn) }, {
-      setup: (mgr) => setup(mgr, { kubeconfigPath, watchRetryMs: 100 }),
+      setup: (mgr) => setup(mgr, { resolve: kubeconfigResolver({ kubeconfigPath }), watchRetryMs: 100 }),
     });
     return f;
   }

@@ -23,6 +23,7 @@ import { FakeContainerUpdater } from '../../../src/adapters/containers/index.ts'
 import { LiveUpdateReconciler } from '../../../controllers/liveupdate/reconciler.ts';
 import { setup as setupLiveUpdate } from '../../../controllers/liveupdate/index.ts';
 import { ControllerHarness } from '../../support/controllers.ts';
+import { DockerContainerUpdater } from '../../../src/adapters/containers/index.ts';
 import { requireDocker, runContainer, testImages } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
 
@@ -271,7 +272,7 @@ export async function startDockerLiveUpdate(
 ): Promise<DockerE2E | undefined> {
   const docker = await requireDocker(t);
   if (!docker) return undefined;
-  const { client, dir } = await startControllers(t, opts.dirPrefix, (mgr, log) => setupLiveUpdate(mgr, { log, clock: realClock, docker, execTimeoutMs: 20_000 }));
+  const { client, dir } = await startControllers(t, opts.dirPrefix, (mgr, log) => setupLiveUpdate(mgr, { log, clock: realClock, updaters: { docker: new DockerContainerUpdater({ docker, clock: realClock, stepTimeoutMs: 20_000 }) }, execTimeoutMs: 20_000 }));
   const id = opts.first ? await opts.first(docker) : (await runContainer(docker, { image: testImages.busybox })).id;
 
   const e: DockerE2E = {

@@ -12,6 +12,8 @@ import { FerryClient } from '../../../src/client/index.ts';
 import { realClock } from '../../../src/runtime/index.ts';
 import { setup as setupLiveUpdate } from '../../../controllers/liveupdate/index.ts';
 import { setup as setupDiscovery } from '../../../controllers/kubernetesdiscovery/index.ts';
+import { kubernetesUpdaters } from '../../../src/adapters/containers/index.ts';
+import { kubeconfigResolver } from '../../../src/adapters/kubernetes/index.ts';
 import { KubeCluster, type KubeClusterOptions } from '../../fixtures/kube-cluster/index.ts';
 import { cleanupContainers, execIn, readFileIn, requireDocker, testImages } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
@@ -47,8 +49,13 @@ async function start(t: TestContext, clusterOptions: KubeClusterOptions = {}, sp
     t,
     'ferry-lu-k8s-life-',
     (mgr, log) => {
-      setupDiscovery(mgr, { log, kubeconfigPath, watchRetryMs: 100 });
-      setupLiveUpdate(mgr, { log, clock: realClock, kubeConfigForCluster: () => cluster.kubeConfig(), execTimeoutMs: 20_000 });
+      setupDiscovery(mgr, { log, resolve: kubeconfigResolver({ kubeconfigPath }), watchRetryMs: 100 });
+      setupLiveUpdate(mgr, {
+        log,
+        clock: realClock,
+        updaters: { kubernetes: kubernetesUpdaters({ kubeConfigFor: () => cluster.kubeConfig(), clock: realClock, stepTimeoutMs: 20_000 }) },
+        execTimeoutMs: 20_000,
+      });
     },
     async () => {
       await cluster.stop();

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { toMicroTime, type FileWatch, type KubernetesDiscovery, type LiveUpdate } from '../../../src/apis/index.ts';
 import { realClock } from '../../../src/runtime/index.ts';
 import { setup } from '../../../controllers/liveupdate/index.ts';
+import { kubernetesUpdaters } from '../../../src/adapters/containers/index.ts';
 import { KubeCluster } from '../../fixtures/kube-cluster/index.ts';
 import { cleanupContainers, readFileIn, requireDocker, testImages } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
@@ -24,7 +25,12 @@ test('kubernetes: a changed file reaches the pod container over exec; an exec fa
   const containerId = cluster.containerId('default', 'web-1', 'main')!;
 
   const { client, dir } = await startControllers(t, 'ferry-lu-k8s-', (mgr, log) =>
-    setup(mgr, { log, clock: realClock, kubeConfigForCluster: () => cluster.kubeConfig(), execTimeoutMs: 20_000 }),
+    setup(mgr, {
+      log,
+      clock: realClock,
+      updaters: { kubernetes: kubernetesUpdaters({ kubeConfigFor: () => cluster.kubeConfig(), clock: realClock, stepTimeoutMs: 20_000 }) },
+      execTimeoutMs: 20_000,
+    }),
   );
 
   await client.create<FileWatch>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name: 'fw' }, spec: { watchedPaths: [dir] } });

@@ -1,0 +1,20 @@
+/**
+ * Kubernetes clusters ferry develops against (not ferry's own API server, see src/client):
+ * one kubeconfig resolution shared by every kind, and the cluster prober.
+ */
+export {
+  KubeconfigClusters,
+  kubeconfigPathFromEnv,
+  kubeconfigResolver,
+  type ClusterConnection,
+  type ConnectionResolver,
+  type KubeconfigClustersOptions,
+} from './clusters.ts';
+export {
+  ClientNodeKubernetesProber,
+  localRegistryHosting,
+  parseLocalRegistryHosting,
+  productOf,
+  type KubernetesClusterInfo,
+  type KubernetesProber,
+} from './prober.ts';
