@@ -23,7 +23,7 @@ import type { FileWatcher, FileWatcherOptions } from '../src/adapters/watch/file
 import { FsWatchWatcher } from '../src/adapters/watch/fs-watch-watcher.ts';
 import { inotifyWatchCount, inotifyWatchesUnder } from '../src/adapters/watch/inotify.ts';
 import { ParcelWatcher } from '../src/adapters/watch/parcel-watcher.ts';
-import { realClock } from '../src/runtime/clock.ts';
+import { realClock } from '../src/util/clock.ts';
 
 export const candidates = ['fs-watch', 'parcel', 'chokidar'] as const;
 export type Candidate = (typeof candidates)[number];

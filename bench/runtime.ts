@@ -22,7 +22,7 @@ import { startApiServer } from '../src/apiserver/server.ts';
 import type { ConfigMap } from '../src/apis/configmap.ts';
 import { FerryClient } from '../src/client/client.ts';
 import { silentLogger } from '../src/log.ts';
-import { realClock } from '../src/runtime/clock.ts';
+import { realClock } from '../src/util/clock.ts';
 import { Controller } from '../src/runtime/controller.ts';
 import { Manager } from '../src/runtime/manager.ts';
 import { RuntimeMetrics } from '../src/runtime/metrics.ts';

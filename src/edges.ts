@@ -13,7 +13,7 @@ import { DockerEngine, type DockerPinger } from './adapters/docker/index.ts';
 import { ClientNodeKubernetesProber, KubeconfigClusters, type KubernetesProber } from './adapters/kubernetes/index.ts';
 import { LocalProcessRunner, type ProcessRunner } from './adapters/process/index.ts';
 import { loadKubeConfig } from './client/kubeconfig.ts';
-import type { Clock } from './runtime/clock.ts';
+import type { Clock } from './util/clock.ts';
 import type { Manager } from './runtime/manager.ts';
 import { LogBuffer } from './util/log-buffer.ts';
 

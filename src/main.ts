@@ -16,7 +16,7 @@ import { deleteObjects, describe, get, outputFormats, targetsOf, type OutputForm
 import { parseSince, streamLogs } from './cli/logs.ts';
 import { triggerResource } from './cli/trigger.ts';
 import { runCi } from './cli/ci.ts';
-import { parseGoDuration } from './util/duration.ts';
+import { parseGoDuration } from './apis/go.ts';
 import { registerDoctor } from './cli/doctor.ts';
 
 /** packageJson finds ferry's package.json above this module (src/ when run from sources, dist/src/ when compiled). */

@@ -1,6 +1,6 @@
 import type { Cluster, ClusterSpec } from '../../src/apis/cluster.ts';
 import type { Client } from '../../src/client/client.ts';
-import type { Clock } from '../../src/runtime/clock.ts';
+import type { Clock } from '../../src/util/clock.ts';
 import type { ReconcileContext, Reconciler, Request, Result } from '../../src/runtime/reconciler.ts';
 import { updateStatusIfChanged } from '../../src/runtime/status.ts';
 import { defaultDockerHost, type DockerPinger } from './docker.ts';

@@ -5,7 +5,8 @@
 import type { Logger } from 'winston';
 import { triggerQueueName, type Cmd, type ConfigMap, type FileWatch } from '../../src/apis/index.ts';
 import { LocalProcessRunner, type ProcessRunner } from '../../src/adapters/process/index.ts';
-import { disableSourceMapper, type Clock, type Controller, type Manager } from '../../src/runtime/index.ts';
+import { type Clock, type Controller, type Manager } from '../../src/runtime/index.ts';
+import { disableSourceMapper } from '../../src/tilt/index.ts';
 import { LogBuffer } from '../../src/util/log-buffer.ts';
 import { CmdReconciler, kind } from './reconciler.ts';
 

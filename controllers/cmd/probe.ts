@@ -8,7 +8,7 @@ import https from 'node:https';
 import net from 'node:net';
 import type { Probe } from '../../src/apis/cmd.ts';
 import type { ProcessRunner } from '../../src/adapters/process/index.ts';
-import type { Clock, TimerHandle } from '../../src/runtime/clock.ts';
+import type { Clock, TimerHandle } from '../../src/util/clock.ts';
 
 /** Kubernetes' probe defaults, in seconds. */
 export const probeDefaults = {

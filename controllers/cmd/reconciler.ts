@@ -25,17 +25,8 @@ import {
   type ConfigMap,
   type FileWatch,
 } from '../../src/apis/index.ts';
-import {
-  disableStatusFor,
-  updateStatusIfChanged,
-  type Cache,
-  type Client,
-  type Clock,
-  type ReconcileContext,
-  type Reconciler,
-  type Request,
-  type Result,
-} from '../../src/runtime/index.ts';
+import { updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request, type Result } from '../../src/runtime/index.ts';
+import { disableStatusFor } from '../../src/tilt/index.ts';
 import { exitStatusString, mergeEnv, type ProcessResult, type ProcessRunner, type RunningProcess } from '../../src/adapters/process/index.ts';
 import type { LogBuffer } from '../../src/util/log-buffer.ts';
 import { Prober } from './probe.ts';

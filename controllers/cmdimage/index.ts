@@ -9,7 +9,8 @@ import type { CmdImage, ConfigMap, FileWatch, ImageMap, LiveUpdate, Cluster } fr
 import { resourceName, triggerQueueName } from '../../src/apis/index.ts';
 import type { ImageClient } from '../../src/adapters/images/index.ts';
 import { LocalProcessRunner, type ProcessRunner } from '../../src/adapters/process/index.ts';
-import { disableSourceConfigMaps, type Clock, type Controller, type Disableable, type Manager } from '../../src/runtime/index.ts';
+import { type Clock, type Controller, type Manager } from '../../src/runtime/index.ts';
+import { disableSourceConfigMaps, type Disableable } from '../../src/tilt/index.ts';
 import { LogBuffer } from '../../src/util/log-buffer.ts';
 import { CmdImageReconciler, indexes, kind } from './reconciler.ts';
 import { clusterName, fileWatchImageMap, liveUpdateImageMaps, targetImageMapName } from './status.ts';

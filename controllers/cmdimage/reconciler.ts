@@ -23,19 +23,10 @@ import {
 } from '../../src/apis/index.ts';
 import { RefError, type ImageClient } from '../../src/adapters/images/index.ts';
 import type { OutputStream, ProcessRunner } from '../../src/adapters/process/index.ts';
-import {
-  evaluateDisableSource,
-  isAlreadyExists,
-  updateStatusIfChanged,
-  type Cache,
-  type Client,
-  type Clock,
-  type ReconcileContext,
-  type Reconciler,
-  type Request,
-} from '../../src/runtime/index.ts';
+import { isAlreadyExists, updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request } from '../../src/runtime/index.ts';
+import { evaluateDisableSource } from '../../src/tilt/index.ts';
 import type { LogBuffer } from '../../src/util/log-buffer.ts';
-import { formatGoDuration } from '../../src/util/duration.ts';
+import { formatGoDuration } from '../../src/apis/go.ts';
 import { BuildError, runBuild, type BuildOutcome } from './builder.ts';
 import { planBuild, registryFromCluster } from './plan.ts';
 import {

@@ -1,7 +1,7 @@
 import type { Logger } from 'winston';
 import type { DockerComposeService } from '../../src/apis/dockercomposeservice.ts';
 import type { Cache } from '../../src/runtime/cache.ts';
-import type { Clock } from '../../src/runtime/clock.ts';
+import type { Clock } from '../../src/util/clock.ts';
 import type { DockerClient, DockerEvent } from '../../src/adapters/docker/index.ts';
 import { projectName } from './project.ts';
 import { composeLabels, kind } from './reconciler.ts';

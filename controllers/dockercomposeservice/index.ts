@@ -1,7 +1,8 @@
 import type { Logger } from 'winston';
 import type { DockerComposeService } from '../../src/apis/dockercomposeservice.ts';
 import type { ImageMap } from '../../src/apis/imagemap.ts';
-import { disableSourceMapper, type Controller, type Manager } from '../../src/runtime/index.ts';
+import { type Controller, type Manager } from '../../src/runtime/index.ts';
+import { disableSourceMapper } from '../../src/tilt/index.ts';
 import { ComposeCli, type ComposeRunner } from '../../src/adapters/compose/index.ts';
 import type { DockerClient } from '../../src/adapters/docker/index.ts';
 import { DockerEventSource } from './events.ts';

@@ -5,7 +5,8 @@ import type { DockerComposeService, DockerComposeServiceStatus } from '../../src
 import type { ImageMap } from '../../src/apis/imagemap.ts';
 import { apiVersion, resourceName, toMicroTime } from '../../src/apis/meta.ts';
 import type { Client } from '../../src/client/client.ts';
-import { disableStatusFor, updateStatusIfChanged, type Cache, type Clock, type ReconcileContext, type Reconciler, type Request, type Result } from '../../src/runtime/index.ts';
+import { updateStatusIfChanged, type Cache, type Clock, type ReconcileContext, type Reconciler, type Request, type Result } from '../../src/runtime/index.ts';
+import { disableStatusFor } from '../../src/tilt/index.ts';
 import {
   ComposeError,
   impliedImageName,

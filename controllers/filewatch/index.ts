@@ -2,7 +2,8 @@
 import type { Logger } from 'winston';
 import { defaultQuietMs } from '../../src/adapters/watch/batcher.ts';
 import type { FileWatcherFactory } from '../../src/adapters/watch/file-watcher.ts';
-import { disableSourceMapper, type Clock, type Controller, type Manager } from '../../src/runtime/index.ts';
+import { type Clock, type Controller, type Manager } from '../../src/runtime/index.ts';
+import { disableSourceMapper } from '../../src/tilt/index.ts';
 import { FileWatchReconciler, kind } from './reconciler.ts';
 
 export { FileWatchReconciler, type FileWatchReconcilerDeps } from './reconciler.ts';

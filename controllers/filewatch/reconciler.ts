@@ -5,17 +5,8 @@ import { createIgnoreMatcher } from '../../src/adapters/ignore/matcher.ts';
 import { EventBatcher, defaultQuietMs } from '../../src/adapters/watch/batcher.ts';
 import type { FileWatcher, FileWatcherFactory } from '../../src/adapters/watch/file-watcher.ts';
 import { FsWatchWatcher } from '../../src/adapters/watch/fs-watch-watcher.ts';
-import {
-  disableStatusFor,
-  updateStatusIfChanged,
-  type Cache,
-  type Client,
-  type Clock,
-  type ReconcileContext,
-  type Reconciler,
-  type Request,
-  type Result,
-} from '../../src/runtime/index.ts';
+import { updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request, type Result } from '../../src/runtime/index.ts';
+import { disableStatusFor } from '../../src/tilt/index.ts';
 import {
   changedSinceMs,
   errorTexts,

@@ -4,7 +4,8 @@
  * disable-state changes. `setup` wires it into a Manager.
  */
 import type { Logger } from 'winston';
-import { disableSourceMapper, type Controller, type Manager } from '../../src/runtime/index.ts';
+import { type Controller, type Manager } from '../../src/runtime/index.ts';
+import { disableSourceMapper } from '../../src/tilt/index.ts';
 import { ImageMapReconciler, kind } from './reconciler.ts';
 
 export { ImageMapReconciler, type ImageMapReconcilerDeps } from './reconciler.ts';

@@ -5,7 +5,7 @@
 import type { ConfigMap } from '../../src/apis/configmap.ts';
 import type { ImageMap } from '../../src/apis/imagemap.ts';
 import { parseSelector } from '../../src/adapters/images/index.ts';
-import { evaluateDisableSource, type DisableVerdict } from '../../src/runtime/index.ts';
+import { evaluateDisableSource, type DisableVerdict } from '../../src/tilt/index.ts';
 
 /** selectorError is why an ImageMap's selector selects nothing, or undefined when it is a valid reference. */
 export function selectorError(im: ImageMap): string | undefined {

@@ -4,7 +4,7 @@
  * mapping and the rules).
  *
  * A client such as `ferry ci` creates a Session with `exitCondition: ci` (its `ci.timeout` etc.
- * as Go durations, e.g. formatGoDuration from src/util/duration.ts) and watches it until
+ * as Go durations, e.g. formatGoDuration from src/apis/go.ts) and watches it until
  * `status.done` is true: `status.error` empty means success, otherwise it says why the run
  * failed. `status.targets` changes as resources progress, for a live view. A Session's run
  * starts when this daemon first reconciles it, or when its spec changes (`status.startTime`);

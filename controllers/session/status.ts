@@ -84,7 +84,7 @@ import {
   type Target,
   type TargetState,
 } from '../../src/apis/index.ts';
-import { formatGoDuration, parseGoDurationOr } from '../../src/util/duration.ts';
+import { formatGoDuration, parseGoBool, parseGoDurationOr } from '../../src/apis/go.ts';
 
 /** The annotation that says whether a Cmd is a `server` or a `job` (see cmdTargetType). */
 export const cmdTypeAnnotation = 'ferry.dev/cmd-type';
@@ -133,12 +133,6 @@ export function cmdTargetType(cmd: Cmd): 'server' | 'job' {
   return cmd.spec?.readinessProbe ? 'server' : 'job';
 }
 
-/** parseGoBool reads a bool as Go's strconv.ParseBool; undefined when it is not one. */
-function parseGoBool(v: string): boolean | undefined {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
-  return undefined;
-}
 
 const epoch = '1970-01-01T00:00:00.000000Z';
 

@@ -1,5 +1,6 @@
 /** The tilt.dev/v1alpha1 API: kinds, their types and the rules shared by server and clients. */
 export * from './meta.ts';
+export * from './go.ts';
 export * from './field-errors.ts';
 export * from './kind.ts';
 export * from './registry.ts';

@@ -19,7 +19,7 @@ import { applyOne } from './apply.ts';
 import { kubeConfigFor, CliError } from './context.ts';
 import { readManifests } from './manifests.ts';
 import { formatLogLine, streamLogs } from './logs.ts';
-import { formatGoDuration } from '../util/duration.ts';
+import { formatGoDuration } from '../apis/go.ts';
 
 export interface CiOptions {
   files: string[];

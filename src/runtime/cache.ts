@@ -1,6 +1,6 @@
 import type { Logger } from 'winston';
 import type { KubeObject } from '../apis/meta.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../util/clock.ts';
 import { Informer, type InformerOptions, type ListWatcher } from './informer.ts';
 import type { IndexFn } from './store.ts';
 

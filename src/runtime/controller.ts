@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import type { Logger } from 'winston';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../util/clock.ts';
 import type { ControllerMetrics, ReconcileOutcome } from './metrics.ts';
 import { TerminalError, type Reconciler, type Result } from './reconciler.ts';
 import type { RateLimiter } from './rate-limiter.ts';

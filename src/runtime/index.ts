@@ -31,7 +31,7 @@
 export type { Reconciler, Request, Result, ReconcileContext } from './reconciler.ts';
 export { TerminalError } from './reconciler.ts';
 
-export { realClock, FakeClock, settle, sleep, type Clock, type TimerHandle } from './clock.ts';
+export { realClock, FakeClock, settle, sleep, type Clock, type TimerHandle } from '../util/clock.ts';
 
 export { WorkQueue, type WorkQueueMetrics } from './work-queue.ts';
 export {
@@ -54,19 +54,6 @@ export { Manager, type ManagerDeps, type Runnable } from './manager.ts';
 export { RuntimeMetrics, reconcileOutcomes, type ReconcileOutcome } from './metrics.ts';
 
 export { updateStatusIfChanged, jsonEqual } from './status.ts';
-export {
-  disableStatus,
-  disableStatusFor,
-  disableSourceMapper,
-  disableSourceConfigMaps,
-  disableSourceIndex,
-  evaluateDisableSource,
-  parseGoBool,
-  goQuote,
-  type ConfigMapLookup,
-  type DisableVerdict,
-  type Disableable,
-} from './disable.ts';
 
 export type { Client, ListOptions, DeleteOptions } from '../client/client.ts';
 export { ApiError, isNotFound, isConflict, isAlreadyExists, isGone } from '../client/errors.ts';

@@ -2,7 +2,7 @@ import type { Logger } from 'winston';
 import { apiVersion, type KubeList, type KubeObject } from '../apis/meta.ts';
 import type { WatchEvent, WatchHandle, WatchOptions } from '../client/client.ts';
 import { ApiError } from '../client/errors.ts';
-import type { Clock, TimerHandle } from './clock.ts';
+import type { Clock, TimerHandle } from '../util/clock.ts';
 import { Store } from './store.ts';
 
 /** A watch that the server ends sooner than this without any event counts as a failure. */

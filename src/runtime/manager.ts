@@ -4,7 +4,7 @@ import type { Logger } from 'winston';
 import { FerryClient, type Client } from '../client/client.ts';
 import { ControllerBuilder } from './builder.ts';
 import { Cache } from './cache.ts';
-import { realClock, type Clock } from './clock.ts';
+import { realClock, type Clock } from '../util/clock.ts';
 import { Controller, type ControllerOptions } from './controller.ts';
 import type { InformerOptions, ListWatcher } from './informer.ts';
 import { RuntimeMetrics } from './metrics.ts';

@@ -1,4 +1,4 @@
-import type { Clock } from './clock.ts';
+import type { Clock } from '../util/clock.ts';
 
 /**
  * RateLimiter decides how long a key waits before it is retried. `when` records one more

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from './clock.ts';
+import type { Clock, TimerHandle } from '../util/clock.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 
 /** WorkQueueMetrics receives the queue's counters; the controller binds it to prom-client. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock, settle } from '../../src/runtime/clock.ts';
+import { FakeClock, settle } from '../../src/util/clock.ts';
 import { Controller } from '../../src/runtime/controller.ts';
 import { defaultControllerRateLimiter } from '../../src/runtime/rate-limiter.ts';
 import { TerminalError, type ReconcileContext, type Reconciler, type Result } from '../../src/runtime/reconciler.ts';

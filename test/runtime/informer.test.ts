@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { KubeList, KubeObject } from '../../src/apis/meta.ts';
 import type { WatchEvent, WatchHandle, WatchOptions } from '../../src/client/client.ts';
 import { ApiError } from '../../src/client/errors.ts';
-import { FakeClock, settle } from '../../src/runtime/clock.ts';
+import { FakeClock, settle } from '../../src/util/clock.ts';
 import { Informer, type ListWatcher, type ObjectEvent } from '../../src/runtime/informer.ts';
 import { silentLogger } from '../../src/log.ts';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../src/runtime/clock.ts';
+import { FakeClock } from '../../src/util/clock.ts';
 import {
   BucketRateLimiter,
   ItemExponentialFailureRateLimiter,

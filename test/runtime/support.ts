@@ -1,4 +1,4 @@
-import { settle } from '../../src/runtime/clock.ts';
+import { settle } from '../../src/util/clock.ts';
 
 export interface Deferred<T = void> {
   promise: Promise<T>;

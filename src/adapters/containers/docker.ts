@@ -1,6 +1,6 @@
 import { PassThrough, type Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { sleep, type Clock } from '../../runtime/clock.ts';
+import { sleep, type Clock } from '../../util/clock.ts';
 import {
   RunStepFailure,
   displayCommand,

@@ -1,6 +1,6 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
-import type { Clock } from '../../runtime/clock.ts';
+import type { Clock } from '../../util/clock.ts';
 import {
   RunStepFailure,
   cannotExecTarHelp,

@@ -1,5 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Clock } from '../../runtime/clock.ts';
+import type { Clock } from '../../util/clock.ts';
 import { ExecContainerUpdater } from './kubernetes-exec.ts';
 import type { ContainerUpdater } from './updater.ts';
 

@@ -4,8 +4,8 @@
  * ExecContainerUpdater (Kubernetes pods/exec).
  */
 import type { Readable } from 'node:stream';
-import type { Clock } from '../../runtime/clock.ts';
-import { formatGoDuration } from '../../util/duration.ts';
+import type { Clock } from '../../util/clock.ts';
+import { formatGoDuration } from '../../apis/go.ts';
 
 /** ContainerTarget names the container to update. Docker Compose containers have no pod. */
 export interface ContainerTarget {

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { Clock } from '../../runtime/clock.ts';
+import type { Clock } from '../../util/clock.ts';
 import { DockerContainerUpdater } from '../containers/docker.ts';
 import type { ContainerUpdater } from '../containers/updater.ts';
 import { DockerodeImageClient, type ImageClient } from '../images/docker.ts';

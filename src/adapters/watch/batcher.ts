@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../../runtime/clock.ts';
+import type { Clock, TimerHandle } from '../../util/clock.ts';
 
 /** defaultQuietMs is the quiet period that ends a batch: 200 ms with no new change. */
 export const defaultQuietMs = 200;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Clock } from '../../runtime/clock.ts';
+import type { Clock } from '../../util/clock.ts';
 import type { IgnoreMatcher } from '../ignore/matcher.ts';
 import { isUnder } from '../ignore/matcher.ts';
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Clock, TimerHandle } from '../../runtime/clock.ts';
+import type { Clock, TimerHandle } from '../../util/clock.ts';
 import { isUnder, type IgnoreMatcher } from '../ignore/matcher.ts';
 import {
   PathFilter,

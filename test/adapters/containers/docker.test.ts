@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { realClock } from '../../../src/runtime/clock.ts';
+import { realClock } from '../../../src/util/clock.ts';
 import { planArchive } from '../../../src/adapters/tar/archive.ts';
 import { DockerContainerUpdater } from '../../../src/adapters/containers/docker.ts';
 import { RunStepFailure, type ContainerTarget, type ContainerUpdate } from '../../../src/adapters/containers/updater.ts';

@@ -6,7 +6,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type Docker from 'dockerode';
-import { realClock } from '../../../src/runtime/clock.ts';
+import { realClock } from '../../../src/util/clock.ts';
 import { planArchive } from '../../../src/adapters/tar/archive.ts';
 import { ExecContainerUpdater, restartUnsupported } from '../../../src/adapters/containers/kubernetes-exec.ts';
 import { RunStepFailure, type ContainerUpdate } from '../../../src/adapters/containers/updater.ts';

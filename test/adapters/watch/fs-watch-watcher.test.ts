@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createIgnoreMatcher } from '../../../src/adapters/ignore/matcher.ts';
 import { FsWatchWatcher } from '../../../src/adapters/watch/fs-watch-watcher.ts';
 import { inotifyWatchesUnder } from '../../../src/adapters/watch/inotify.ts';
-import { realClock } from '../../../src/runtime/clock.ts';
+import { realClock } from '../../../src/util/clock.ts';
 import { Recorder, tempDir, write } from './helpers.ts';
 
 describe('FsWatchWatcher', () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { createIgnoreMatcher } from '../../../src/adapters/ignore/matcher.ts';
 import type { IgnoreDef } from '../../../src/apis/index.ts';
-import { realClock } from '../../../src/runtime/clock.ts';
+import { realClock } from '../../../src/util/clock.ts';
 import { FsWatchWatcher } from '../../../src/adapters/watch/fs-watch-watcher.ts';
 import type { FileWatcher, FileWatcherOptions } from '../../../src/adapters/watch/file-watcher.ts';
 import { waitFor } from '../../support/wait.ts';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Cluster } from '../../../src/apis/cluster.ts';
 import { FerryClient } from '../../../src/client/client.ts';
-import { FakeClock } from '../../../src/runtime/clock.ts';
+import { FakeClock } from '../../../src/util/clock.ts';
 import type { Result } from '../../../src/runtime/reconciler.ts';
 import { ClusterReconciler } from '../../../controllers/cluster/reconciler.ts';
 import { noConnectionError } from '../../../controllers/cluster/status.ts';

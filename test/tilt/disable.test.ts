@@ -5,14 +5,13 @@ import type { ConfigMap } from '../../src/apis/configmap.ts';
 import type { KubeList, KubeObject } from '../../src/apis/meta.ts';
 import type { WatchEvent, WatchHandle } from '../../src/client/client.ts';
 import { Cache } from '../../src/runtime/cache.ts';
-import { FakeClock } from '../../src/runtime/clock.ts';
+import { FakeClock } from '../../src/util/clock.ts';
 import {
   disableSourceMapper,
   disableStatus,
   evaluateDisableSource,
-  goQuote,
-  parseGoBool,
-} from '../../src/runtime/disable.ts';
+} from '../../src/tilt/disable.ts';
+import { goQuote, parseGoBool } from '../../src/apis/go.ts';
 import { silentLogger } from '../../src/log.ts';
 
 

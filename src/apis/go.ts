@@ -1,4 +1,7 @@
 /**
+ * Go's text forms of the values Tilt's API carries: bools as strconv.ParseBool reads them,
+ * strings quoted as %q prints them, and durations.
+ *
  * Durations as Go writes and reads them (`time.Duration.String` and `time.ParseDuration`):
  * Session timeouts are given in this form and Tilt's messages print it (`1m0s`, `1.5s`, `500ms`).
  * In code, durations are milliseconds; these functions convert at the edges.
@@ -91,4 +94,63 @@ export function parseGoDuration(s: string): number {
 export function parseGoDurationOr(s: string | undefined, fallbackMs: number): number {
   if (s === undefined || s === '') return fallbackMs;
   return parseGoDuration(s);
+}
+
+/**
+ * parseGoBool parses a bool as Go's strconv.ParseBool does: 1 t T TRUE true True and
+ * 0 f F FALSE false False; anything else gives Go's error text.
+ */
+export function parseGoBool(s: string): boolean | { error: string } {
+  switch (s) {
+    case '1':
+    case 't':
+    case 'T':
+    case 'TRUE':
+    case 'true':
+    case 'True':
+      return true;
+    case '0':
+    case 'f':
+    case 'F':
+    case 'FALSE':
+    case 'false':
+    case 'False':
+      return false;
+    default:
+      return { error: `strconv.ParseBool: parsing ${goQuote(s)}: invalid syntax` };
+  }
+}
+
+const printable = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+const shortEscapes: Record<string, string> = {
+  '\x07': '\\a',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\v': '\\v',
+  '\\': '\\\\',
+  '"': '\\"',
+};
+
+/** goQuote quotes s as Go's %q (strconv.Quote) does, for messages that must match Tilt's. */
+export function goQuote(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const short = shortEscapes[ch];
+    if (short) {
+      out += short;
+      continue;
+    }
+    if (printable.test(ch)) {
+      out += ch;
+      continue;
+    }
+    const cp = ch.codePointAt(0)!;
+    if (cp < 0x80) out += `\\x${cp.toString(16).padStart(2, '0')}`;
+    else if (cp <= 0xffff) out += `\\u${cp.toString(16).padStart(4, '0')}`;
+    else out += `\\U${cp.toString(16).padStart(8, '0')}`;
+  }
+  return out + '"';
 }

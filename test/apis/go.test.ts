@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatGoDuration, parseGoDuration, parseGoDurationOr } from '../../src/util/duration.ts';
+import { formatGoDuration, parseGoDuration, parseGoDurationOr } from '../../src/apis/go.ts';
 
 test('formatGoDuration writes Go Duration.String', () => {
   const cases: Array<[number, string]> = [

@@ -1,8 +1,8 @@
 import type { DisableSource, DisableState, DisableStatus } from '../apis/common.ts';
+import { goQuote, parseGoBool } from '../apis/go.ts';
 import type { ConfigMap } from '../apis/configmap.ts';
 import { toTime, type KubeObject } from '../apis/meta.ts';
-import type { MapFn } from './builder.ts';
-import type { Cache } from './cache.ts';
+import type { Cache, MapFn } from '../runtime/index.ts';
 
 /** DisableVerdict is the state a DisableSource puts an object in, and why. */
 export interface DisableVerdict {
@@ -107,63 +107,4 @@ export function disableSourceMapper(cache: Cache, kind: string): MapFn<ConfigMap
   cache.addIndex(kind, disableSourceIndex, disableSourceConfigMaps as (o: KubeObject) => string[]);
   cache.inform('ConfigMap');
   return (cm) => cache.byIndex(kind, disableSourceIndex, cm.metadata.name ?? '').map((o) => o.metadata.name ?? '');
-}
-
-/**
- * parseGoBool parses a bool as Go's strconv.ParseBool does: 1 t T TRUE true True and
- * 0 f F FALSE false False; anything else gives Go's error text.
- */
-export function parseGoBool(s: string): boolean | { error: string } {
-  switch (s) {
-    case '1':
-    case 't':
-    case 'T':
-    case 'TRUE':
-    case 'true':
-    case 'True':
-      return true;
-    case '0':
-    case 'f':
-    case 'F':
-    case 'FALSE':
-    case 'false':
-    case 'False':
-      return false;
-    default:
-      return { error: `strconv.ParseBool: parsing ${goQuote(s)}: invalid syntax` };
-  }
-}
-
-const printable = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
-const shortEscapes: Record<string, string> = {
-  '\x07': '\\a',
-  '\b': '\\b',
-  '\f': '\\f',
-  '\n': '\\n',
-  '\r': '\\r',
-  '\t': '\\t',
-  '\v': '\\v',
-  '\\': '\\\\',
-  '"': '\\"',
-};
-
-/** goQuote quotes s as Go's %q (strconv.Quote) does, for messages that must match Tilt's. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const short = shortEscapes[ch];
-    if (short) {
-      out += short;
-      continue;
-    }
-    if (printable.test(ch)) {
-      out += ch;
-      continue;
-    }
-    const cp = ch.codePointAt(0)!;
-    if (cp < 0x80) out += `\\x${cp.toString(16).padStart(2, '0')}`;
-    else if (cp <= 0xffff) out += `\\u${cp.toString(16).padStart(4, '0')}`;
-    else out += `\\U${cp.toString(16).padStart(8, '0')}`;
-  }
-  return out + '"';
 }

@@ -1,0 +1,16 @@
+/**
+ * Tilt's API rules that several kinds share, kept in one place outside the runtime (which knows
+ * no kind): how a DisableSource disables an object, and the reasons and messages one kind reports
+ * and another reads.
+ */
+export {
+  disableStatus,
+  disableStatusFor,
+  disableSourceMapper,
+  disableSourceConfigMaps,
+  disableSourceIndex,
+  evaluateDisableSource,
+  type ConfigMapLookup,
+  type DisableVerdict,
+  type Disableable,
+} from './disable.ts';
