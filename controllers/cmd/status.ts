@@ -4,13 +4,8 @@
  */
 import { microTimeValue, type Cmd, type CmdSpec, type CmdStatus, type DisableStatus, type FileWatch } from '../../src/apis/index.ts';
 
-/** Waiting reasons the Cmd controller writes. */
-export const cmdWaitingReasons = {
-  /** The Cmd has a startOn and no start trigger has arrived. */
-  waitingForStartTrigger: 'WaitingForStartTrigger',
-  /** The Cmd is disabled by its disableSource. */
-  disabled: 'Disabled',
-} as const;
+/** Waiting reasons the Cmd controller writes (shared with the kinds that read them). */
+export { cmdWaitingReasons } from '../../src/tilt/index.ts';
 
 /** RunState is what the controller knows about the last process it started for a Cmd. */
 export interface RunState {

@@ -9,6 +9,7 @@ import type { ImageMap } from '../../src/apis/imagemap.ts';
 import type { LiveUpdate } from '../../src/apis/liveupdate.ts';
 import { annotations, apiVersion, microTimeValue } from '../../src/apis/meta.ts';
 import { tryParseRef } from '../../src/adapters/images/index.ts';
+import type { CmdImageWaitReason } from '../../src/tilt/index.ts';
 
 /** buildReasons say why a build ran (building.reason, completed.reason). */
 export const buildReasons = [
@@ -29,8 +30,8 @@ export type BuildReason = (typeof buildReasons)[number];
 export const timeoutReason = 'Timeout';
 
 /** waitReasons say why a wanted build cannot start yet (waiting.reason). */
-export const waitReasons = ['WaitingForImageMap', 'WaitingForCluster', 'ClusterNotReady', 'ImageMapDisabled'] as const;
-export type WaitReason = (typeof waitReasons)[number];
+export { cmdImageWaitReasons as waitReasons } from '../../src/tilt/index.ts';
+export type WaitReason = CmdImageWaitReason;
 
 /** defaultClusterName is the Cluster a CmdImage without spec.cluster builds for. */
 export const defaultClusterName = 'default';

@@ -29,6 +29,7 @@ import {
 } from '../../src/runtime/index.ts';
 import type { IgnoreMatcher } from '../../src/adapters/ignore/matcher.ts';
 import { errorText } from '../../src/util/errors.ts';
+import { liveUpdateMessages } from '../../src/tilt/index.ts';
 import { planArchive, type PlannedArchive } from '../../src/adapters/tar/archive.ts';
 import { RunStepFailure, displayCommand, type ContainerUpdater } from '../../src/adapters/containers/index.ts';
 import { Monitor, sourcesOf, type ContainerState } from './monitor.ts';
@@ -184,7 +185,7 @@ export class LiveUpdateReconciler implements Reconciler {
       view = kubernetesView(mon.lastKubernetesDiscovery!, spec.selector.kubernetes, mon.lastImageMap);
     } else {
       const dc = dockerComposeView(mon.lastDockerComposeService!);
-      if (!dc) return fail({ reason: 'Invalid', message: 'no docker compose status' });
+      if (!dc) return fail({ reason: 'Invalid', message: liveUpdateMessages.noDockerComposeStatus });
       view = dc;
     }
     const waitingOnTrigger = isWaitingOnTrigger(lu.metadata.annotations?.[annotations.updateMode], resourceName(lu), mon.lastTriggerQueue);

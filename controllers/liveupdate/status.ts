@@ -12,23 +12,14 @@ import type {
 } from '../../src/apis/index.ts';
 import { microTimeValue, toMicroTime } from '../../src/apis/index.ts';
 import { refNamesEqual } from '../../src/adapters/images/reference.ts';
+import type { LiveUpdateFailureReason, LiveUpdateWaitingReason } from '../../src/tilt/index.ts';
 
-/** Failure reasons a LiveUpdate reports. */
-export const failureReasons = [
-  'Invalid',
-  'ObjectNotFound',
-  'UpdateStopped',
-  'CrashLoopBackOff',
-  'Terminated',
-  'UpdateFailed',
-  'PodsInconsistent',
-  'InitialSyncError',
-] as const;
-export type FailureReason = (typeof failureReasons)[number];
+/** Failure reasons a LiveUpdate reports (shared with the kinds that read them). */
+export { liveUpdateFailureReasons as failureReasons } from '../../src/tilt/index.ts';
+export type FailureReason = LiveUpdateFailureReason;
 
 /** Waiting reasons a LiveUpdate container reports. */
-export const waitingReasons = ['ContainerWaiting', 'Trigger'] as const;
-export type WaitingReason = (typeof waitingReasons)[number];
+export type WaitingReason = LiveUpdateWaitingReason;
 
 /** SelectedContainer is one container a LiveUpdate keeps up to date, with what its state says. */
 export interface SelectedContainer {

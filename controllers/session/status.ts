@@ -85,12 +85,13 @@ import {
   type TargetState,
 } from '../../src/apis/index.ts';
 import { formatGoDuration, parseGoBool, parseGoDurationOr } from '../../src/apis/go.ts';
+import { cmdImageWaitReasons, cmdWaitingReasons, liveUpdateMessages, type CmdImageWaitReason } from '../../src/tilt/index.ts';
 
 /** The annotation that says whether a Cmd is a `server` or a `job` (see cmdTargetType). */
 export const cmdTypeAnnotation = 'ferry.dev/cmd-type';
 
 /** The Cmd waiting reason for a Cmd that waits for a start trigger; such a Cmd is inactive. */
-export const cmdWaitingForTrigger = 'WaitingForStartTrigger';
+export const cmdWaitingForTrigger = cmdWaitingReasons.waitingForStartTrigger;
 
 /** defaultCITimeoutMs is `ci.timeout` when unset: 30 minutes. */
 export const defaultCITimeoutMs = 30 * 60_000;
@@ -222,7 +223,7 @@ function missingImage(names: string[] | undefined, imageMaps: Map<string, ImageM
 }
 
 /** The CmdImage controller's waiting reasons, as Tilt's hold reasons name them. */
-const cmdImageHoldReasons: Record<string, string> = {
+const cmdImageHoldReasons: Record<CmdImageWaitReason, string> = {
   WaitingForImageMap: 'waiting-for-dependency',
   ImageMapDisabled: 'waiting-for-dependency',
   WaitingForCluster: 'waiting-for-cluster',
@@ -235,8 +236,7 @@ const cmdImageHoldReasons: Record<string, string> = {
  */
 export function holdReason(reason: string | undefined): string {
   if (!reason) return 'unknown';
-  const known = cmdImageHoldReasons[reason];
-  if (known) return known;
+  if ((cmdImageWaitReasons as readonly string[]).includes(reason)) return cmdImageHoldReasons[reason as CmdImageWaitReason];
   if (/^[A-Z][A-Za-z0-9]*$/.test(reason)) return reason.replace(/(?<!^)([A-Z])/g, '-$1').toLowerCase();
   return reason;
 }
@@ -280,7 +280,7 @@ function liveUpdatePart(lu: LiveUpdate, r: Resource): Part {
         return { kind: 'waiting', reason: 'waiting-for-dependency' };
       case 'Invalid':
         // Before its service has a container the live update has nothing to read: not a failure yet.
-        if (failed.message === 'no docker compose status') return { kind: 'waiting', reason: 'waiting-for-runtime' };
+        if (failed.message === liveUpdateMessages.noDockerComposeStatus) return { kind: 'waiting', reason: 'waiting-for-runtime' };
         return { kind: 'terminated', startTime: when, finishTime: when, error };
       case 'CrashLoopBackOff':
       case 'Terminated':

@@ -14,3 +14,13 @@ export {
   type DisableVerdict,
   type Disableable,
 } from './disable.ts';
+export {
+  liveUpdateFailureReasons,
+  liveUpdateWaitingReasons,
+  liveUpdateMessages,
+  cmdWaitingReasons,
+  cmdImageWaitReasons,
+  type LiveUpdateFailureReason,
+  type LiveUpdateWaitingReason,
+  type CmdImageWaitReason,
+} from './reasons.ts';
