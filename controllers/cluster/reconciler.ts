@@ -6,6 +6,7 @@ import { updateStatusIfChanged } from '../../src/runtime/status.ts';
 import { defaultDockerHost, type DockerPinger } from './docker.ts';
 import type { KubernetesProber } from './kubernetes.ts';
 import { clusterStatus, noConnectionError, retryDelayMs, type Probe } from './status.ts';
+import { errorText } from '../../src/util/errors.ts';
 
 /** ClusterReconcilerDeps are what ClusterReconciler is built from. */
 export interface ClusterReconcilerDeps {
@@ -86,6 +87,3 @@ function dockerAddress(docker: DockerPinger, host: string | undefined): string {
   return docker.address?.(host) ?? (host || defaultDockerHost);
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -9,6 +9,7 @@ import net from 'node:net';
 import type { Probe } from '../../src/apis/cmd.ts';
 import type { ProcessRunner } from '../../src/adapters/process/index.ts';
 import type { Clock, TimerHandle } from '../../src/util/clock.ts';
+import { errorText } from '../../src/util/errors.ts';
 
 /** Kubernetes' probe defaults, in seconds. */
 export const probeDefaults = {
@@ -53,7 +54,7 @@ export async function runCheck(handler: Handler, timeoutMs: number, ctx: ProbeCo
   try {
     return await Promise.race([attempt(handler, abort.signal, ctx), timedOut]);
   } catch (err) {
-    return { ok: false, message: err instanceof Error ? err.message : String(err) };
+    return { ok: false, message: errorText(err) };
   } finally {
     if (timer) ctx.clock.clearTimeout(timer);
     abort.abort();

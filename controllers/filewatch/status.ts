@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { DisableStatus, FileEvent, FileWatch, FileWatchSpec, FileWatchStatus } from '../../src/apis/index.ts';
 import { toMicroTime } from '../../src/apis/index.ts';
+import { errorText } from '../../src/util/errors.ts';
 
 /** maxFileEventHistory is how many batches status.fileEvents keeps: the 20 most recent. */
 export const maxFileEventHistory = 20;
@@ -152,5 +153,5 @@ export function nextBackoffMs(currentMs: number): number {
 /** Error texts written to status.error. */
 export const errorTexts = {
   unexpectedClose: 'unexpected close',
-  init: (err: unknown) => `filewatch init: ${err instanceof Error ? err.message : String(err)}`,
+  init: (err: unknown) => `filewatch init: ${errorText(err)}`,
 } as const;

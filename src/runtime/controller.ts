@@ -5,6 +5,7 @@ import type { ControllerMetrics, ReconcileOutcome } from './metrics.ts';
 import { TerminalError, type Reconciler, type Result } from './reconciler.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import { WorkQueue, type WorkQueueMetrics } from './work-queue.ts';
+import { errorText } from '../util/errors.ts';
 
 /** ControllerOptions tune one controller. */
 export interface ControllerOptions {
@@ -117,7 +118,7 @@ export class Controller {
         this.queue.addAfter(key, after);
       }
     } catch (err) {
-      const message = errorMessage(err);
+      const message = errorText(err);
       if (err instanceof TerminalError) {
         outcome = 'terminal_error';
         this.queue.forget(key);
@@ -141,13 +142,3 @@ export class Controller {
   }
 }
 
-function errorMessage(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  let msg = err.message;
-  let cause = err.cause;
-  for (let i = 0; cause !== undefined && i < 5; i++) {
-    msg += `: ${cause instanceof Error ? cause.message : String(cause)}`;
-    cause = cause instanceof Error ? cause.cause : undefined;
-  }
-  return msg;
-}

@@ -14,6 +14,7 @@ import {
   type ContainerUpdate,
   type ContainerUpdater,
 } from './updater.ts';
+import { errorText } from '../../util/errors.ts';
 
 /** ExecContainerUpdaterDeps configure an ExecContainerUpdater. */
 export interface ExecContainerUpdaterDeps {
@@ -169,7 +170,7 @@ function connectMessage(err: unknown): string {
 
 function kubeErrorText(err: unknown): string {
   if (err instanceof ExecStatusError) return err.output.trim() ? `${err.message}: ${err.output.trim()}` : err.message;
-  return err instanceof Error ? err.message : String(err);
+  return errorText(err);
 }
 
 /** tarErrorWithoutExitCode gives the help texts when the output says why tar failed. */

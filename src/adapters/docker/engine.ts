@@ -7,6 +7,7 @@ import { defaultDockerHost, resolveDockerConnection, type DockerConnection, type
 import type { DockerClient } from './docker-client.ts';
 import { DockerodeClient } from './dockerode-client.ts';
 import { openDockerode } from './dockerode.ts';
+import { errorText } from '../../util/errors.ts';
 
 /** DockerVersion is what a Docker Engine says about itself (`docker version`). */
 export interface DockerVersion {
@@ -146,6 +147,3 @@ export class DockerodePinger implements DockerPinger {
   }
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -13,6 +13,7 @@ import {
 import { parse as parseYaml } from 'yaml';
 import type { RegistryHosting } from '../../apis/cluster.ts';
 import { KubeconfigClusters } from './clusters.ts';
+import { errorText } from '../../util/errors.ts';
 
 /** KubernetesClusterInfo is what ferry learns from a cluster reached through a kubeconfig context. */
 export interface KubernetesClusterInfo {
@@ -99,7 +100,7 @@ export class ClientNodeKubernetesProber implements KubernetesProber {
     try {
       code = await kc.makeApiClient(VersionApi).getCode(withTimeout());
     } catch (err) {
-      throw new Error(`reading the version of cluster ${ctxObj.cluster} (context ${context}): ${errorText(err)}`, { cause: err });
+      throw new Error(`reading the version of cluster ${ctxObj.cluster} (context ${context}): ${proberErrorText(err)}`, { cause: err });
     }
     const platform = code.platform ?? '';
     const arch = platform.includes('/') ? platform.split('/')[1] : '';
@@ -114,7 +115,7 @@ export class ClientNodeKubernetesProber implements KubernetesProber {
       if (text) registry = parseLocalRegistryHosting(text);
     } catch (err) {
       if (!(err instanceof ApiException && (err.code === 404 || err.code === 403))) {
-        throw new Error(`reading ${localRegistryHosting.namespace}/${localRegistryHosting.name}: ${errorText(err)}`, { cause: err });
+        throw new Error(`reading ${localRegistryHosting.namespace}/${localRegistryHosting.name}: ${proberErrorText(err)}`, { cause: err });
       }
     }
 
@@ -146,7 +147,7 @@ function timeoutOptions(ms: number) {
   });
 }
 
-function errorText(err: unknown): string {
+function proberErrorText(err: unknown): string {
   if (err instanceof ApiException) return `the server answered ${err.code}`;
-  return err instanceof Error ? err.message : String(err);
+  return errorText(err);
 }
