@@ -29,6 +29,7 @@ import {
 } from '../../src/runtime/index.ts';
 import type { IgnoreMatcher } from '../../src/adapters/ignore/matcher.ts';
 import { errorText } from '../../src/util/errors.ts';
+import { LineSplitter } from '../../src/util/lines.ts';
 import { liveUpdateMessages } from '../../src/tilt/index.ts';
 import { planArchive, type PlannedArchive } from '../../src/adapters/tar/archive.ts';
 import { RunStepFailure, displayCommand, type ContainerUpdater } from '../../src/adapters/containers/index.ts';
@@ -313,7 +314,7 @@ export class LiveUpdateReconciler implements Reconciler {
       if (!e.echoOff) say(`[CMD ${i + 1}/${p.execs.length}] ${displayCommand(e.args)}`);
     });
 
-    const output = lineLogger((line) => {
+    const output = new LineSplitter((line) => {
       log.info('Command output', { line });
       say(line);
     });
@@ -325,12 +326,12 @@ export class LiveUpdateReconciler implements Reconciler {
           archive: archive.entries.length > 0 ? archive.stream : undefined,
           execs: p.execs.map((e) => ({ args: e.args, timeoutMs: e.timeoutSeconds ? e.timeoutSeconds * 1000 : this.execTimeoutMs })),
           restart: spec.restart === 'always',
-          onOutput: output.write,
+          onOutput: (text) => output.write(text),
         },
         ctx.signal,
       );
     } catch (err) {
-      output.flush();
+      output.end();
       if (err instanceof RunStepFailure) {
         log.info('Container updated, a command failed', { error: err.message });
         say(`  → Failed to update container ${display}: ${err.message}`);
@@ -340,7 +341,7 @@ export class LiveUpdateReconciler implements Reconciler {
       say(`  → Failed to update container ${display}: ${errorText(err)}`);
       return updateFailed(err);
     }
-    output.flush();
+    output.end();
     log.info('Container updated', { copied: archive.entries.length, deleted: p.toDelete.length, commands: p.execs.length });
     say(`  → Container ${display} updated!`);
     return { execError: '' };
@@ -376,24 +377,5 @@ function containerStatus(
     ...(st.lastFileTimeSynced ? { lastFileTimeSynced: microTimeString(st.lastFileTimeSynced) } : {}),
     ...(st.lastExecError ? { lastExecError: st.lastExecError } : {}),
     ...(waiting ? { waiting } : {}),
-  };
-}
-
-/** lineLogger splits streamed output into lines. */
-function lineLogger(emit: (line: string) => void): { write: (text: string) => void; flush: () => void } {
-  let buf = '';
-  return {
-    write: (text) => {
-      buf += text;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        emit(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-    },
-    flush: () => {
-      if (buf) emit(buf);
-      buf = '';
-    },
   };
 }

@@ -7,6 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { LogLine } from '../util/log-buffer.ts';
 import { logsPath } from '../util/log-route.ts';
 import { CliError } from './context.ts';
+import { LineSplitter } from '../util/lines.ts';
 
 /** parseDuration reads kubectl-style durations for --since: 30s, 5m, 1h. */
 export function parseSince(s: string): number {
@@ -36,17 +37,10 @@ export async function streamLogs(kc: KubeConfig, opts: { resource?: string; foll
         reject(new CliError(`the daemon answered ${res.statusCode} for ${logsPath}${res.statusCode === 404 ? ' (logs are served by the embedded API server only)' : ''}`));
         return;
       }
-      let pending = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        pending += chunk;
-        let i;
-        while ((i = pending.indexOf('\n')) >= 0) {
-          const line = pending.slice(0, i);
-          pending = pending.slice(i + 1);
-          if (line) opts.out(formatLogLine(JSON.parse(line) as LogLine, !opts.resource));
-        }
+      const lines = new LineSplitter((line) => {
+        if (line) opts.out(formatLogLine(JSON.parse(line) as LogLine, !opts.resource));
       });
+      res.on('data', (chunk: Buffer) => lines.write(chunk));
       res.on('end', resolve);
       res.on('error', reject);
     });

@@ -10,6 +10,7 @@ import type {
 } from './docker-client.ts';
 import { resolveDockerConnection, type DockerConnection } from './connection.ts';
 import { openDockerode } from './dockerode.ts';
+import { LineSplitter } from '../../util/lines.ts';
 
 /** DockerodeClientOptions configure DockerodeClient; without any, the Engine is resolved from the environment. */
 export interface DockerodeClientOptions {
@@ -98,13 +99,12 @@ export class DockerodeClient implements DockerClient {
       return;
     }
     opts.signal?.addEventListener('abort', destroy, { once: true });
-    let partial = '';
+    const lines: string[] = [];
+    const splitter = new LineSplitter((line) => lines.push(line));
     try {
       for await (const chunk of stream) {
-        partial += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
-        const lines = partial.split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) {
+        splitter.write(chunk as Buffer | string);
+        for (const line of lines.splice(0)) {
           const ev = parseEvent(line);
           if (ev) yield ev;
         }

@@ -1,11 +1,9 @@
 /** Running local commands: argv, directory, environment, output by line, exit status, kill. */
 export {
   LocalProcessRunner,
-  LineSplitter,
   exitStatusString,
   mergeEnv,
   displayArgs,
-  maxLineLength,
   defaultKillGraceMs,
   type ProcessRunner,
   type ProcessSpec,

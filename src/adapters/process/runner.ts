@@ -4,7 +4,7 @@
  * process leads its own process group, so kill() reaches everything it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { StringDecoder } from 'node:string_decoder';
+import { LineSplitter } from '../../util/lines.ts';
 
 /** OutputStream names where a line came from. */
 export type OutputStream = 'stdout' | 'stderr';
@@ -57,8 +57,6 @@ export interface ProcessRunner {
   start(spec: ProcessSpec): RunningProcess;
 }
 
-/** maxLineLength splits longer lines, so one runaway line cannot grow without bound. Characters. */
-export const maxLineLength = 64 * 1024;
 
 /** defaultKillGraceMs is how long kill() waits between SIGTERM and SIGKILL. */
 export const defaultKillGraceMs = 5_000;
@@ -102,7 +100,7 @@ export class LocalProcessRunner implements ProcessRunner {
     }
 
     const onLine = spec.onLine ?? (() => {});
-    const splitters = [new LineSplitter('stdout', onLine), new LineSplitter('stderr', onLine)];
+    const splitters = [new LineSplitter((line) => onLine(line, 'stdout')), new LineSplitter((line) => onLine(line, 'stderr'))];
     child.stdout!.on('data', (b: Buffer) => splitters[0]!.write(b));
     child.stderr!.on('data', (b: Buffer) => splitters[1]!.write(b));
 
@@ -177,42 +175,6 @@ function startFailure(spec: ProcessSpec, err: Error): ProcessResult {
         ? `exec: ${JSON.stringify(spec.argv[0])}: executable file not found in $PATH`
         : err.message;
   return { exitCode: null, signal: null, error: new Error(message, { cause: err }) };
-}
-
-/** LineSplitter turns chunks of bytes into lines (UTF-8, `\n` or `\r\n` endings). */
-export class LineSplitter {
-  private readonly decoder = new StringDecoder('utf8');
-  private partial = '';
-
-  constructor(
-    private readonly stream: OutputStream,
-    private readonly onLine: (line: string, stream: OutputStream) => void,
-  ) {}
-
-  write(chunk: Buffer | string): void {
-    let text = this.partial + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
-    let nl: number;
-    while ((nl = text.indexOf('\n')) >= 0) {
-      this.emit(text.slice(0, nl));
-      text = text.slice(nl + 1);
-    }
-    while (text.length > maxLineLength) {
-      this.emit(text.slice(0, maxLineLength));
-      text = text.slice(maxLineLength);
-    }
-    this.partial = text;
-  }
-
-  /** end delivers the last line when the output did not end with a newline. */
-  end(): void {
-    const rest = this.partial + this.decoder.end();
-    this.partial = '';
-    if (rest !== '') this.emit(rest);
-  }
-
-  private emit(line: string): void {
-    this.onLine(line.endsWith('\r') ? line.slice(0, -1) : line, this.stream);
-  }
 }
 
 /**

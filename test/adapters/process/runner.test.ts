@@ -7,11 +7,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { waitFor } from '../../support/wait.ts';
 import {
   FakeProcessRunner,
-  LineSplitter,
   LocalProcessRunner,
   displayArgs,
   exitStatusString,
-  maxLineLength,
   mergeEnv,
   type OutputStream,
 } from '../../../src/adapters/process/index.ts';
@@ -94,27 +92,6 @@ async function liveInGroup(pgid: number): Promise<number[]> {
   }
   return live;
 }
-
-describe('LineSplitter', () => {
-  it('joins chunks, splits CRLF and multi-byte characters across chunks', () => {
-    const { lines, onLine } = collect();
-    const s = new LineSplitter('stdout', onLine);
-    const euro = Buffer.from('€');
-    s.write(Buffer.from('a\r\nb'));
-    s.write(Buffer.concat([Buffer.from('c'), euro.subarray(0, 1)]));
-    s.write(Buffer.concat([euro.subarray(1), Buffer.from('\n')]));
-    s.end();
-    assert.deepEqual(lines.map(([l]) => l), ['a', 'bc€']);
-  });
-
-  it('bounds a line', () => {
-    const { lines, onLine } = collect();
-    const s = new LineSplitter('stderr', onLine);
-    s.write('x'.repeat(maxLineLength + 5));
-    s.end();
-    assert.deepEqual(lines.map(([l]) => l.length), [maxLineLength, 5]);
-  });
-});
 
 describe('helpers', () => {
   it('mergeEnv lets later values win', () => {
