@@ -279,6 +279,32 @@ describe('bad input for every field of every kind (schema-driven)', () => {
     assert.deepEqual(failures, [], `${failures.length} of ${cases.length} cases failed`);
   });
 
+  it('answers the reported [null] and metadata cases with 422 and the field path', async () => {
+    const cases: Array<[string, Json, string]> = [
+      ['FileWatch', { spec: { watchedPaths: ['/x'], ignores: [null] } }, 'spec.ignores[0]'],
+      ['FileWatch', { spec: { watchedPaths: [null] } }, 'spec.watchedPaths[0]'],
+      ['LiveUpdate', { spec: { ...bases.LiveUpdate.spec, syncs: [null] } }, 'spec.syncs[0]'],
+      ['LiveUpdate', { spec: { ...bases.LiveUpdate.spec, execs: [null] } }, 'spec.execs[0]'],
+      ['LiveUpdate', { spec: { ...bases.LiveUpdate.spec, sources: [null] } }, 'spec.sources[0]'],
+      ['LiveUpdate', { spec: { ...bases.LiveUpdate.spec, stopPaths: [null] } }, 'spec.stopPaths[0]'],
+      ['LiveUpdate', { spec: { ...bases.LiveUpdate.spec, execs: [{ args: [null] }] } }, 'spec.execs[0].args[0]'],
+      ['KubernetesDiscovery', { spec: { watches: [null] } }, 'spec.watches[0]'],
+      ['Cmd', { spec: { args: ['true'], env: [null] } }, 'spec.env[0]'],
+      ['ConfigMap', { data: { k: null } }, 'data[k]'],
+      ['FileWatch', { metadata: { generateName: 7 }, spec: { watchedPaths: ['/x'] } }, 'metadata.generateName'],
+      ['FileWatch', { metadata: { name: 'l', labels: { a: 1 } }, spec: { watchedPaths: ['/x'] } }, 'metadata.labels[a]'],
+      ['FileWatch', { metadata: { name: 'f', finalizers: [{}] }, spec: { watchedPaths: ['/x'] } }, 'metadata.finalizers[0]'],
+      ['FileWatch', { metadata: { name: 'o', ownerReferences: [{ apiVersion: 'v1', kind: 'K', name: 5, uid: 'u' }] }, spec: { watchedPaths: ['/x'] } }, 'metadata.ownerReferences[0].name'],
+    ];
+    for (const [kind, obj, field] of cases) {
+      const r = await request('POST', `${group}/${pluralOf(kind)}`, JSON.stringify({ apiVersion: 'tilt.dev/v1alpha1', kind, metadata: { name: 'issue' }, ...obj }));
+      const body = assertStatus(r, `${kind} ${field}`);
+      assert.equal(r.status, 422, `${kind} ${field}: ${r.text}`);
+      assert.equal(body.reason, 'Invalid');
+      assert.deepEqual(body.details.causes.map((c: { field: string }) => c.field), [field], `${kind} ${field}`);
+    }
+  });
+
   it('refuses huge values: bodies over the limit, names, label values and annotations over theirs', async () => {
     const huge = 'x'.repeat(4 * 1024 * 1024);
     const answers = await pool(Object.keys(bases), async (kind) => {
@@ -306,6 +332,21 @@ describe('bad input for every field of every kind (schema-driven)', () => {
     const got = await request('GET', `${group}/filewatches/${encodeURIComponent('emoji-\ud83d\ude00')}`);
     assert.equal(got.status, 200);
     assert.equal((await request('DELETE', `${group}/filewatches/${encodeURIComponent('emoji-\ud83d\ude00')}`)).status, 200);
+  });
+
+  it('warns about unknown fields of any name: the Warning header stays ASCII', async () => {
+    const body = JSON.stringify({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name: 'warned' }, spec: { watchedPaths: ['/x'], 'é日本\ud83d\ude00': 1, [ill]: 2 } });
+    const r = await new Promise<{ status: number; warning: string }>((resolve, reject) => {
+      const req = https.request(new URL(`${group}/filewatches?dryRun=All`, s.url), { method: 'POST', agent, headers: { Authorization: `Bearer ${s.server.token}`, 'Content-Type': 'application/json' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, warning: String(res.headers.warning) }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    assert.equal(r.status, 201);
+    assert.match(r.warning, /unknown field \\"spec\.\\u00e9\\u65e5\\u672c\\ud83d\\ude00\\"/);
+    assert.match(r.warning, /unknown field \\"spec\.a\\\\ud800\\"/);
   });
 
   it('refuses values nested 10,000 levels deep with a 4xx, as JSON and as YAML', async () => {
