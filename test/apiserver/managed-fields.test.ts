@@ -6,6 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApiServer, rawRequest, type RawResponse, type TestApiServer } from '../support/apiserver.ts';
 import { maxUpdateManagers } from '../../src/apiserver/managed-fields.ts';
+import { FerryClient } from '../../src/client/client.ts';
+import { loadKubeConfig } from '../../src/client/kubeconfig.ts';
 
 const base = '/apis/tilt.dev/v1alpha1/filewatches';
 const applyType = 'application/apply-patch+yaml';
@@ -118,6 +120,16 @@ describe('server-side apply and managedFields', () => {
     const put = ok(await send('PUT', `${base}/updated?fieldManager=replacer`, cur));
     assert.deepEqual(entry(put, 'replacer', 'Update')!.fieldsV1, { 'f:spec': { 'f:watchedPaths': {} } });
     assert.equal(entry(put, 'editor', 'Update'), undefined);
+  });
+
+  it("records ferry's own client as the manager ferry", async () => {
+    const client = new FerryClient(loadKubeConfig(s.kubeconfigPath));
+    try {
+      const created = await client.create(fw('by-ferry', { watchedPaths: ['/a'] }));
+      assert.deepEqual(entries(created as never).map((e) => `${e.manager}/${e.operation}`), ['ferry/Update']);
+    } finally {
+      client.close();
+    }
   });
 
   it('records status writes with their subresource, and keeps one entry per manager', async () => {
