@@ -614,18 +614,20 @@ export interface FieldManagerWrite {
  */
 export function updateManagedFields(w: FieldManagerWrite & { next: KubeObject; requested: unknown }): ManagedFieldsEntry[] | undefined {
   const root = rootOf(w.def);
+  const live = w.live?.metadata.managedFields;
+  // A write to the status subresource cannot change managedFields; neither can sending back the live ones.
+  const req = w.sub === undefined && JSON.stringify(w.requested) !== JSON.stringify(live) ? w.requested : undefined;
   let managers: Managers;
-  const req = w.requested;
-  const reset = Array.isArray(req) && (req.length === 0 || (req.length === 1 && isObject(req[0]) && Object.keys(req[0]).length === 0));
-  if (reset) managers = new Map();
-  else {
+  if (Array.isArray(req) && (req.length === 0 || (req.length === 1 && isObject(req[0]) && Object.keys(req[0]).length === 0))) {
+    managers = new Map();
+  } else {
     let fromRequest: Managers | undefined;
     try {
-      if (w.sub === undefined && Array.isArray(req) && req.length) fromRequest = decodeManagers(req);
+      if (Array.isArray(req) && req.length) fromRequest = decodeManagers(req);
     } catch {
       fromRequest = undefined;
     }
-    managers = fromRequest ?? decodeOrEmpty(w.live?.metadata.managedFields);
+    managers = fromRequest ?? decodeOrEmpty(live);
   }
   recordUpdate(managers, root, plain(w.live, w.def), plain(w.next, w.def), { manager: w.manager, operation: 'Update', apiVersion: servedApiVersion, subresource: w.sub }, resetFields(w.def, w.sub), w.now);
   capUpdaters(managers);

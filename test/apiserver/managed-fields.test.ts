@@ -149,6 +149,9 @@ describe('server-side apply and managedFields', () => {
     assert.deepEqual(entries(last).map((e) => `${e.manager}/${e.operation}/${e.subresource ?? ''}`), ['mgr-a/Apply/', 'watcher/Update/status']);
     // An apply to the main resource owns no status, and a status write no spec.
     assert.deepEqual(Object.keys(entry(last, 'watcher', 'Update')!.fieldsV1), ['f:status']);
+    // Nor can a status write reset managedFields.
+    const kept = ok(await send('PATCH', `${base}/status/status?fieldManager=watcher`, { metadata: { managedFields: [] }, status: { error: 'e9' } }, mergeType));
+    assert.deepEqual(entries(kept).map((e) => e.manager), ['mgr-a', 'watcher']);
   });
 
   it('applies status through the status subresource as its own manager', async () => {
