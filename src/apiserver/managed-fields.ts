@@ -117,6 +117,20 @@ function isLeaf(node: Node, v: unknown): boolean {
 /** A path is a list of FieldsV1 elements: `f:name`, `k:{"uid":"…"}`, `v:"value"`, `i:3`. */
 export type Path = string[];
 
+/**
+ * Inside a FieldSet a path is one string, its elements joined by NUL (an element that holds a
+ * NUL is quoted first); the root is the empty string.
+ */
+type Key = string;
+const sep = '\u0000';
+const child = (parent: Key, e: string): Key => {
+  const q = e.includes(sep) ? JSON.stringify(e) : e;
+  return parent === '' ? q : parent + sep + q;
+};
+const keyOf = (p: Path): Key => p.reduce(child, '');
+const pathOf = (k: Key): Path => (k === '' ? [] : k.split(sep).map((e) => (e.startsWith('"') ? (JSON.parse(e) as string) : e)));
+const under = (prefix: Key, k: Key) => k === prefix || k.startsWith(prefix + sep);
+
 /** itemElement names a list item by its keys (map lists) or its value (sets). */
 function itemElement(node: Node & { type: 'list' }, item: unknown, index: number): string {
   if (node.listType === 'set') return `v:${JSON.stringify(item)}`;
@@ -128,76 +142,87 @@ function itemElement(node: Node & { type: 'list' }, item: unknown, index: number
   return `i:${index}`;
 }
 
-const isPrefix = (prefix: Path, p: Path) => prefix.length <= p.length && prefix.every((e, i) => p[i] === e);
-
-/** keyOf is a path as one string: elements joined by NUL, an element holding a NUL quoted first. */
-const keyOf = (p: Path) => p.map((e) => (e.includes('\u0000') ? JSON.stringify(e) : e)).join('\u0000');
-
-/** FieldSet is a set of paths. */
+/**
+ * FieldSet is a set of paths. A set handed to a manager is not changed afterwards: the
+ * operations return new sets (or the same set when nothing changes), so decoded and encoded
+ * forms can be cached by identity.
+ */
 export class FieldSet {
-  private readonly byKey = new Map<string, Path>();
+  private readonly keys = new Set<Key>();
 
-  constructor(paths: Iterable<Path> = []) {
-    for (const p of paths) this.add(p);
+  static of(paths: Path[]): FieldSet {
+    const out = new FieldSet();
+    for (const p of paths) out.add(keyOf(p));
+    return out;
   }
 
-  add(p: Path): this {
-    this.byKey.set(keyOf(p), p);
+  add(k: Key): this {
+    this.keys.add(k);
     return this;
   }
 
-  has(p: Path): boolean {
-    return this.byKey.has(keyOf(p));
+  has(k: Key): boolean {
+    return this.keys.has(k);
   }
 
   get size(): number {
-    return this.byKey.size;
+    return this.keys.size;
   }
 
+  /** paths lists the set's paths, as element lists. */
   paths(): Path[] {
-    return [...this.byKey.values()];
+    return [...this.keys].map(pathOf);
+  }
+
+  entries(): IterableIterator<Key> {
+    return this.keys.values();
   }
 
   union(o: FieldSet): FieldSet {
-    return new FieldSet(this.byKey.values()).addAll(o);
-  }
-
-  difference(o: FieldSet): FieldSet {
-    const out = new FieldSet();
-    for (const [k, p] of this.byKey) if (!o.byKey.has(k)) out.byKey.set(k, p);
-    return out;
+    if (!o.size) return this;
+    return new FieldSet().addAll(this).addAll(o);
   }
 
   /** addAll adds o's paths to this set. */
   addAll(o: FieldSet): this {
-    for (const [k, p] of o.byKey) this.byKey.set(k, p);
+    for (const k of o.keys) this.keys.add(k);
     return this;
+  }
+
+  difference(o: FieldSet): FieldSet {
+    if (!o.size) return this;
+    const out = new FieldSet();
+    for (const k of this.keys) if (!o.keys.has(k)) out.keys.add(k);
+    return out.size === this.size ? this : out;
   }
 
   intersection(o: FieldSet): FieldSet {
     const out = new FieldSet();
-    for (const [k, p] of this.byKey) if (o.byKey.has(k)) out.byKey.set(k, p);
+    for (const k of this.keys) if (o.keys.has(k)) out.keys.add(k);
     return out;
   }
 
   /** without drops every path at or under one of the prefixes. */
-  without(prefixes: Path[]): FieldSet {
-    return new FieldSet(this.paths().filter((p) => !prefixes.some((pre) => isPrefix(pre, p))));
-  }
-
-  /** exceptExactly drops the given paths only, not what is under them. */
-  exceptExactly(paths: Path[]): FieldSet {
-    const drop = new FieldSet(paths);
-    return this.difference(drop);
+  without(prefixes: Key[]): FieldSet {
+    if (!prefixes.length) return this;
+    const out = new FieldSet();
+    for (const k of this.keys) if (!prefixes.some((p) => under(p, k))) out.keys.add(k);
+    return out;
   }
 
   /** toFieldsV1 encodes the set as the FieldsV1 trie, children in sorted order. */
   toFieldsV1(): FieldsV1 {
+    let out = encodedSets.get(this);
+    if (!out) encodedSets.set(this, (out = this.encode()));
+    return out;
+  }
+
+  private encode(): FieldsV1 {
     interface Trie { member: boolean; children: Map<string, Trie> }
     const root: Trie = { member: false, children: new Map() };
-    for (const p of this.byKey.values()) {
+    for (const k of this.keys) {
       let t = root;
-      for (const e of p) {
+      for (const e of pathOf(k)) {
         let c = t.children.get(e);
         if (!c) t.children.set(e, (c = { member: false, children: new Map() }));
         t = c;
@@ -216,27 +241,29 @@ export class FieldSet {
   /** fromFieldsV1 decodes a FieldsV1 trie; it throws on anything that is not one. */
   static fromFieldsV1(v: unknown): FieldSet {
     const set = new FieldSet();
-    const walk = (node: unknown, path: Path) => {
-      if (!isObject(node)) throw new Error(`expected an object at ${JSON.stringify(path)}`);
+    const walk = (node: unknown, path: Key) => {
+      if (!isObject(node)) throw new Error(`expected an object at ${JSON.stringify(pathOf(path))}`);
       const keys = Object.keys(node);
-      if (keys.length === 0 && path.length) set.add(path);
+      if (keys.length === 0 && path !== '') set.add(path);
       for (const k of keys) {
         if (k === '.') {
-          if (path.length) set.add(path);
+          if (path !== '') set.add(path);
           continue;
         }
         if (!/^[fkvi]:/.test(k)) throw new Error(`unknown path element ${JSON.stringify(k)}`);
-        walk(node[k], [...path, k]);
+        walk(node[k], child(path, k));
       }
     };
-    walk(v ?? {}, []);
+    walk(v ?? {}, '');
     return set;
   }
 }
 
+/** The FieldsV1 form of sets already encoded or decoded. */
+const encodedSets = new WeakMap<FieldSet, FieldsV1>();
+
 /** pathString is a path as kube prints it in conflicts: `.spec.args`, `.metadata.ownerReferences[uid="…"]`. */
 export function pathString(p: Path): string {
-  const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v));
   return p
     .map((e) => {
       const rest = e.slice(2);
@@ -244,9 +271,9 @@ export function pathString(p: Path): string {
         case 'f':
           return `.${rest}`;
         case 'k':
-          return `[${Object.entries(JSON.parse(rest) as JsonObject).map(([k, v]) => `${k}=${show(v)}`).join(',')}]`;
+          return `[${Object.entries(JSON.parse(rest) as JsonObject).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;
         case 'v':
-          return `[=${show(JSON.parse(rest))}]`;
+          return `[=${JSON.stringify(JSON.parse(rest))}]`;
         default:
           return `[${rest}]`;
       }
@@ -257,7 +284,7 @@ export function pathString(p: Path): string {
 // ---- walks over a value and its schema ----------------------------------------------------
 
 /** toFieldSet lists the fields a value sets, as an applied configuration owns them. */
-function toFieldSet(node: Node, v: unknown, path: Path, out: FieldSet): void {
+function toFieldSet(node: Node, v: unknown, path: Key, out: FieldSet): void {
   if (v === null || v === undefined) return;
   if (isLeaf(node, v)) {
     out.add(path);
@@ -266,34 +293,34 @@ function toFieldSet(node: Node, v: unknown, path: Path, out: FieldSet): void {
   if (Array.isArray(v)) {
     const list = node as Node & { type: 'list' };
     v.forEach((item, i) => {
-      const p = [...path, itemElement(list, item, i)];
+      const p = child(path, itemElement(list, item, i));
       toFieldSet(list.elem, item, p, out);
       out.add(p);
     });
     return;
   }
   for (const [k, x] of Object.entries(v as JsonObject)) {
-    const child = childOf(node, k);
-    if (!child) continue;
-    const p = [...path, `f:${k}`];
-    toFieldSet(child, x, p, out);
+    const c = childOf(node, k);
+    if (!c) continue;
+    const p = child(path, `f:${k}`);
+    toFieldSet(c, x, p, out);
     const declared = node.type === 'struct';
     if (x === null || (isObject(x) && Object.keys(x).length === 0) || !declared) out.add(p);
   }
 }
 
 /** addAll records a subtree as added or removed: the node and, unless it is a leaf, all below. */
-function addAll(node: Node, v: unknown, path: Path, out: FieldSet): void {
+function addAll(node: Node, v: unknown, path: Key, out: FieldSet): void {
   out.add(path);
   if (v === null || isLeaf(node, v)) return;
   if (Array.isArray(v)) {
     const list = node as Node & { type: 'list' };
-    v.forEach((item, i) => addAll(list.elem, item, [...path, itemElement(list, item, i)], out));
+    v.forEach((item, i) => addAll(list.elem, item, child(path, itemElement(list, item, i)), out));
     return;
   }
   for (const [k, x] of Object.entries(v as JsonObject)) {
-    const child = childOf(node, k);
-    if (child) addAll(child, x, [...path, `f:${k}`], out);
+    const c = childOf(node, k);
+    if (c) addAll(c, x, child(path, `f:${k}`), out);
   }
 }
 
@@ -303,28 +330,28 @@ interface Comparison {
   removed: FieldSet;
 }
 
-function compare(node: Node, l: unknown, r: unknown, path: Path, res: Comparison): void {
+function compare(node: Node, l: unknown, r: unknown, path: Key, res: Comparison): void {
   if (l === undefined && r === undefined) return;
   if (l === undefined) return addAll(node, r, path, res.added);
   if (r === undefined) return addAll(node, l, path, res.removed);
   const shapesDiffer = Array.isArray(l) !== Array.isArray(r) || isObject(l) !== isObject(r);
   if (shapesDiffer || isLeaf(node, l) || isLeaf(node, r)) {
-    if (JSON.stringify(l) !== JSON.stringify(r)) res.modified.add(path);
+    if (l !== r && JSON.stringify(l) !== JSON.stringify(r)) res.modified.add(path);
     return;
   }
   if (Array.isArray(l)) {
     const list = node as Node & { type: 'list' };
     const lm = itemsByElement(list, l);
     const rm = itemsByElement(list, r as unknown[]);
-    for (const [e, li] of lm) compare(list.elem, li, rm.get(e), [...path, e], res);
-    for (const [e, ri] of rm) if (!lm.has(e)) compare(list.elem, undefined, ri, [...path, e], res);
+    for (const [e, li] of lm) compare(list.elem, li, rm.get(e), child(path, e), res);
+    for (const [e, ri] of rm) if (!lm.has(e)) compare(list.elem, undefined, ri, child(path, e), res);
     return;
   }
   const lo = l as JsonObject;
   const ro = r as JsonObject;
   for (const k of new Set([...Object.keys(lo), ...Object.keys(ro)])) {
-    const child = childOf(node, k);
-    if (child) compare(child, lo[k], ro[k], [...path, `f:${k}`], res);
+    const c = childOf(node, k);
+    if (c) compare(c, lo[k], ro[k], child(path, `f:${k}`), res);
   }
 }
 
@@ -392,13 +419,15 @@ function removePath(node: Node, v: unknown, path: Path): unknown {
  * (not map keys or list items): owning `.spec.x` keeps `.spec` too when pruning.
  */
 function withNamedParents(root: Node, set: FieldSet): FieldSet {
-  const out = new FieldSet(set.paths());
+  const out = new FieldSet().addAll(set);
   for (const p of set.paths()) {
     let node: Node | undefined = root;
+    let key: Key = '';
     for (let i = 0; i < p.length - 1 && node; i++) {
       const e = p[i];
+      key = child(key, e);
       if (e.startsWith('f:') && node.type === 'struct' && node.fields.has(e.slice(2))) {
-        out.add(p.slice(0, i + 1));
+        out.add(key);
         node = node.fields.get(e.slice(2));
       } else if (e.startsWith('f:')) {
         node = childOf(node, e.slice(2));
@@ -428,8 +457,11 @@ function identity(m: Pick<Manager, 'manager' | 'operation' | 'apiVersion' | 'sub
   return JSON.stringify([m.manager, m.operation, m.operation === 'Update' ? m.apiVersion : '', m.subresource ?? '']);
 }
 
-/** decodeManagers reads `metadata.managedFields`; it throws when they are not well formed. */
-function decodeManagers(entries: unknown): Managers {
+/**
+ * decodeManagers reads `metadata.managedFields`; it throws when they are not well formed.
+ * `stored` says the entries are ones this server encoded, so their FieldsV1 can be reused.
+ */
+function decodeManagers(entries: unknown, stored = false): Managers {
   const out: Managers = new Map();
   if (entries === undefined || entries === null) return out;
   if (!Array.isArray(entries)) throw new Error('managedFields must be a list');
@@ -449,6 +481,7 @@ function decodeManagers(entries: unknown): Managers {
       time: e.time as string | undefined,
       set: FieldSet.fromFieldsV1(e.fieldsV1),
     };
+    if (stored && isObject(e.fieldsV1)) encodedSets.set(m.set, e.fieldsV1 as FieldsV1);
     out.set(identity(m), m);
   }
   return out;
@@ -457,7 +490,7 @@ function decodeManagers(entries: unknown): Managers {
 /** Decoded managedFields of stored objects, which never change: a write starts from a copy. */
 const decoded = new WeakMap<object, Managers>();
 
-const copyManagers = (m: Managers): Managers => new Map([...m].map(([id, x]) => [id, { ...x, set: new FieldSet().addAll(x.set) }]));
+const copyManagers = (m: Managers): Managers => new Map([...m].map(([id, x]) => [id, { ...x }]));
 
 const decodeOrEmpty = (entries: unknown): Managers => {
   if (typeof entries === 'object' && entries !== null) {
@@ -466,7 +499,7 @@ const decodeOrEmpty = (entries: unknown): Managers => {
   }
   let out: Managers;
   try {
-    out = decodeManagers(entries);
+    out = decodeManagers(entries, true);
   } catch {
     out = new Map();
   }
@@ -514,17 +547,20 @@ function encodeManagers(managers: Managers): ManagedFieldsEntry[] | undefined {
 // ---- what a write owns --------------------------------------------------------------------
 
 /** Paths the server sets: never owned by anyone (kube's stripped fields). */
-const systemPaths: Path[] = [
+const systemPaths = FieldSet.of([
   ['f:apiVersion'],
   ['f:kind'],
   ['f:metadata'],
   ...['name', 'namespace', 'creationTimestamp', 'selfLink', 'uid', 'generation', 'managedFields', 'resourceVersion'].map((f) => ['f:metadata', `f:${f}`]),
-];
+]);
 
-/** resetPaths are what a write to the object (or to its status) may not change, and so never owns. */
-function resetPaths(def: KindDef, sub: string | undefined): Path[] {
-  if (sub === 'status') return [['f:metadata'], ...Object.keys(def.fields).filter((f) => f !== 'status').map((f) => [`f:${f}`])];
-  return def.hasStatus ? [['f:status']] : [];
+/**
+ * resetFields are the top-level fields a write to the object (or to its status) may not
+ * change, and so never owns: as paths (`f:status`).
+ */
+function resetFields(def: KindDef, sub: string | undefined): Key[] {
+  if (sub === 'status') return ['metadata', ...Object.keys(def.fields).filter((f) => f !== 'status')].map((f) => `f:${f}`);
+  return def.hasStatus ? ['f:status'] : [];
 }
 
 /** plain is an object as the field walks see it: without managedFields. */
@@ -534,25 +570,23 @@ function plain(obj: KubeObject | undefined, def: KindDef): JsonObject {
   return { ...(obj as unknown as JsonObject), metadata };
 }
 
-function diff(root: Node, live: JsonObject, next: JsonObject, ignored: Path[]): Comparison {
+/** diff compares two objects field by field, leaving out the top-level fields in `ignored`. */
+function diff(root: Node, live: JsonObject, next: JsonObject, ignored: Key[]): Comparison {
   const res: Comparison = { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
-  // Top-level fields a write may not change are not compared at all; deeper ones are filtered.
-  const skip = new Set(ignored.filter((p) => p.length === 1).map((p) => p[0].slice(2)));
   for (const k of new Set([...Object.keys(live), ...Object.keys(next)])) {
-    const child = childOf(root, k);
-    if (child && !skip.has(k)) compare(child, live[k], next[k], [`f:${k}`], res);
+    const c = childOf(root, k);
+    const key = child('', `f:${k}`);
+    if (c && !ignored.includes(key)) compare(c, live[k], next[k], key, res);
   }
-  const deeper = ignored.filter((p) => p.length > 1);
-  if (!deeper.length) return res;
-  return { added: res.added.without(deeper), modified: res.modified.without(deeper), removed: res.removed.without(deeper) };
+  return res;
 }
 
 /** recordUpdate gives manager the fields the change from live to next made, taking them from everyone else. */
-function recordUpdate(managers: Managers, root: Node, live: JsonObject, next: JsonObject, who: Omit<Manager, 'set' | 'time'>, ignored: Path[], now: Date): void {
+function recordUpdate(managers: Managers, root: Node, live: JsonObject, next: JsonObject, who: Omit<Manager, 'set' | 'time'>, ignored: Key[], now: Date): void {
   const c = diff(root, live, next, ignored);
   const changed = c.modified.union(c.added);
   for (const m of managers.values()) m.set = m.set.difference(changed).difference(c.removed);
-  const owned = changed.difference(c.removed).exceptExactly(systemPaths);
+  const owned = changed.difference(c.removed).difference(systemPaths);
   if (owned.size) {
     const id = identity(who);
     const prev = managers.get(id);
@@ -580,27 +614,30 @@ export interface FieldManagerWrite {
  */
 export function updateManagedFields(w: FieldManagerWrite & { next: KubeObject; requested: unknown }): ManagedFieldsEntry[] | undefined {
   const root = rootOf(w.def);
+  const live = w.live?.metadata.managedFields;
+  // A write to the status subresource cannot change managedFields; neither can sending back the live ones.
+  const req = w.sub === undefined && JSON.stringify(w.requested) !== JSON.stringify(live) ? w.requested : undefined;
   let managers: Managers;
-  const req = w.requested;
-  const reset = Array.isArray(req) && (req.length === 0 || (req.length === 1 && isObject(req[0]) && Object.keys(req[0]).length === 0));
-  if (reset) managers = new Map();
-  else {
+  if (Array.isArray(req) && (req.length === 0 || (req.length === 1 && isObject(req[0]) && Object.keys(req[0]).length === 0))) {
+    managers = new Map();
+  } else {
     let fromRequest: Managers | undefined;
     try {
-      if (w.sub === undefined && Array.isArray(req) && req.length) fromRequest = decodeManagers(req);
+      if (Array.isArray(req) && req.length) fromRequest = decodeManagers(req);
     } catch {
       fromRequest = undefined;
     }
-    managers = fromRequest ?? decodeOrEmpty(w.live?.metadata.managedFields);
+    managers = fromRequest ?? decodeOrEmpty(live);
   }
-  recordUpdate(managers, root, plain(w.live, w.def), plain(w.next, w.def), { manager: w.manager, operation: 'Update', apiVersion: servedApiVersion, subresource: w.sub }, resetPaths(w.def, w.sub), w.now);
+  recordUpdate(managers, root, plain(w.live, w.def), plain(w.next, w.def), { manager: w.manager, operation: 'Update', apiVersion: servedApiVersion, subresource: w.sub }, resetFields(w.def, w.sub), w.now);
   capUpdaters(managers);
   return encodeManagers(managers);
 }
 
 interface Conflict {
   manager: Manager;
-  path: Path;
+  field: string;
+  key: Key;
 }
 
 function describeManager(m: Manager): string {
@@ -612,10 +649,11 @@ function describeManager(m: Manager): string {
 
 /** applyConflict is kube's 409 for apply conflicts: the message and one cause per field. */
 function applyConflict(conflicts: Conflict[]): ApiError {
-  conflicts.sort((a, b) => (describeManager(a.manager) < describeManager(b.manager) ? -1 : describeManager(a.manager) > describeManager(b.manager) ? 1 : pathString(a.path) < pathString(b.path) ? -1 : 1));
+  const order = (c: Conflict) => `${describeManager(c.manager)}\u0000${c.field}`;
+  conflicts.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
   let message: string;
   if (conflicts.length === 1) {
-    message = `Apply failed with 1 conflict: conflict with ${describeManager(conflicts[0].manager)}: ${pathString(conflicts[0].path)}`;
+    message = `Apply failed with 1 conflict: conflict with ${describeManager(conflicts[0].manager)}: ${conflicts[0].field}`;
   } else {
     const lines: string[] = [];
     let last = '';
@@ -623,12 +661,12 @@ function applyConflict(conflicts: Conflict[]): ApiError {
       const who = describeManager(c.manager);
       if (who !== last) lines.push(`conflicts with ${who}:`);
       last = who;
-      lines.push(`- ${pathString(c.path)}`);
+      lines.push(`- ${c.field}`);
     }
     message = `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`;
   }
   return new ApiError(409, 'Conflict', message, {
-    causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${describeManager(c.manager)}`, field: pathString(c.path) })),
+    causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${describeManager(c.manager)}`, field: c.field })),
   });
 }
 
@@ -647,7 +685,7 @@ function allowedByLastApplied(root: Node, live: JsonObject): FieldSet {
   }
   if (!isObject(last)) return new FieldSet();
   const set = new FieldSet();
-  toFieldSet(root, last, [], set);
+  toFieldSet(root, last, '', set);
   const c = diff(root, last, live, []);
   return set.difference(c.modified).difference(c.added).difference(c.removed);
 }
@@ -667,7 +705,7 @@ function sortedJSON(v: unknown): string {
  */
 export function applyConfiguration(w: FieldManagerWrite & { config: KubeObject; sent: unknown; force: boolean }): KubeObject {
   const root = rootOf(w.def);
-  const ignored = resetPaths(w.def, w.sub);
+  const ignored = resetFields(w.def, w.sub);
   const live = plain(w.live, w.def);
   const managers = decodeOrEmpty(w.live?.metadata.managedFields);
   if (w.live && managers.size === 0) {
@@ -677,7 +715,7 @@ export function applyConfiguration(w: FieldManagerWrite & { config: KubeObject; 
   }
   const config = plain(w.config, w.def);
   const configSet = new FieldSet();
-  toFieldSet(root, config, [], configSet);
+  toFieldSet(root, config, '', configSet);
   const applied = configSet.without(ignored);
   const who = { manager: w.manager, operation: 'Apply' as const, apiVersion: servedApiVersion, subresource: w.sub };
   const id = identity(who);
@@ -697,18 +735,18 @@ export function applyConfiguration(w: FieldManagerWrite & { config: KubeObject; 
   let conflicts: Conflict[] = [];
   for (const [mid, m] of managers) {
     if (mid === id) continue;
-    for (const p of m.set.intersection(changed).paths()) conflicts.push({ manager: m, path: p });
+    for (const k of m.set.intersection(changed).entries()) conflicts.push({ manager: m, key: k, field: pathString(pathOf(k)) });
   }
   let force = w.force;
   if (conflicts.length && !force && w.manager === kubectlApplyManager) {
     const allowed = allowedByLastApplied(root, live);
-    conflicts = conflicts.filter((x) => !allowed.has(x.path));
+    conflicts = conflicts.filter((x) => !allowed.has(x.key));
     force = conflicts.length === 0;
   }
   if (conflicts.length && !force) throw applyConflict(conflicts);
   for (const [mid, m] of managers) if (mid !== id) m.set = m.set.difference(changed).difference(c.removed);
   const mine = managers.get(id)!;
-  mine.set = mine.set.exceptExactly(systemPaths);
+  mine.set = mine.set.difference(systemPaths);
   if (!mine.time || JSON.stringify(live) !== JSON.stringify(merged)) mine.time = toTime(w.now);
   for (const [mid, m] of managers) if (!m.set.size) managers.delete(mid);
   capUpdaters(managers);

@@ -124,7 +124,7 @@ export class Resources {
 
   /**
    * create stores a new object. With `applied` it is server-side apply creating the object:
-   * the body is the applied configuration as decoded, and `applied.sent` what the client sent.
+   * the body is the applied configuration, and `applied.sent` the same as the client sent it.
    */
   create(def: KindDef, body: unknown, opts: WriteOptions = {}, applied?: { sent: unknown }): WriteResult {
     if (!applied) checkFieldManager('CreateOptions', opts);

@@ -123,6 +123,8 @@ export class FerryClient implements Client {
           pre: async (ctx: RequestContext) => {
             const agent = await pool.get();
             if (agent) ctx.setAgent(agent);
+            // The server names the field manager of writes without fieldManager after this.
+            ctx.setHeaderParam('User-Agent', 'ferry');
             return ctx;
           },
           post: async (rsp: ResponseContext) => rsp,

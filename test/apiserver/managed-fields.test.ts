@@ -6,6 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApiServer, rawRequest, type RawResponse, type TestApiServer } from '../support/apiserver.ts';
 import { maxUpdateManagers } from '../../src/apiserver/managed-fields.ts';
+import { FerryClient } from '../../src/client/client.ts';
+import { loadKubeConfig } from '../../src/client/kubeconfig.ts';
 
 const base = '/apis/tilt.dev/v1alpha1/filewatches';
 const applyType = 'application/apply-patch+yaml';
@@ -120,6 +122,16 @@ describe('server-side apply and managedFields', () => {
     assert.equal(entry(put, 'editor', 'Update'), undefined);
   });
 
+  it("records ferry's own client as the manager ferry", async () => {
+    const client = new FerryClient(loadKubeConfig(s.kubeconfigPath));
+    try {
+      const created = await client.create(fw('by-ferry', { watchedPaths: ['/a'] }));
+      assert.deepEqual(entries(created as never).map((e) => `${e.manager}/${e.operation}`), ['ferry/Update']);
+    } finally {
+      client.close();
+    }
+  });
+
   it('records status writes with their subresource, and keeps one entry per manager', async () => {
     ok(await apply('status', 'mgr-a', fw('status', { watchedPaths: ['/a'] })), 201);
     const first = ok(await send('PATCH', `${base}/status/status?fieldManager=watcher`, { status: { error: 'e1' } }, mergeType));
@@ -137,6 +149,9 @@ describe('server-side apply and managedFields', () => {
     assert.deepEqual(entries(last).map((e) => `${e.manager}/${e.operation}/${e.subresource ?? ''}`), ['mgr-a/Apply/', 'watcher/Update/status']);
     // An apply to the main resource owns no status, and a status write no spec.
     assert.deepEqual(Object.keys(entry(last, 'watcher', 'Update')!.fieldsV1), ['f:status']);
+    // Nor can a status write reset managedFields.
+    const kept = ok(await send('PATCH', `${base}/status/status?fieldManager=watcher`, { metadata: { managedFields: [] }, status: { error: 'e9' } }, mergeType));
+    assert.deepEqual(entries(kept).map((e) => e.manager), ['mgr-a', 'watcher']);
   });
 
   it('applies status through the status subresource as its own manager', async () => {
