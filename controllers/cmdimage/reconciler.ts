@@ -359,7 +359,7 @@ export class CmdImageReconciler implements Reconciler {
       // A build killed because its CmdImage went away or because the daemon stops has no result
       // (the next daemon finds `building` and rebuilds, reason Interrupted); one killed for a
       // spec change neither: the build of the new spec replaces it.
-      const cancelled = running.cancelled ?? (this.stopping ? 'Stopping' : undefined);
+      const cancelled = running.cancelled;
       if (cancelled === 'SpecChanged') onLine('Build cancelled: the spec changed, building again', 'ferry');
       if (cancelled && cancelled !== 'Timeout') return;
       const finishedAt = toMicroTime(this.deps.clock.now());
@@ -394,6 +394,7 @@ export class CmdImageReconciler implements Reconciler {
       });
     running.done = done;
     entry.running = running;
+    if (this.stopping) cancel(running, 'Stopping');
     // The command runs while the building status is written (a failed write is retried by the
     // next reconcile, which publishes whatever the status is by then).
     await this.publish(ci, entry);

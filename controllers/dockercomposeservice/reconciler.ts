@@ -5,7 +5,7 @@ import type { DockerComposeService, DockerComposeServiceStatus } from '../../src
 import type { ImageMap } from '../../src/apis/imagemap.ts';
 import { apiVersion, resourceName, toMicroTime } from '../../src/apis/meta.ts';
 import type { Client } from '../../src/client/client.ts';
-import { updateStatusIfChanged, type Cache, type Clock, type ReconcileContext, type Reconciler, type Request, type Result } from '../../src/runtime/index.ts';
+import { isConflict, isNotFound, updateStatusIfChanged, type Cache, type Clock, type ReconcileContext, type Reconciler, type Request, type Result } from '../../src/runtime/index.ts';
 import { disableStatusFor } from '../../src/tilt/index.ts';
 import {
   ComposeError,
@@ -20,6 +20,15 @@ import { configInputsHash, plainServiceConfig, ProjectFiles, projectName } from 
 import { applyInputsHash, containerFields, pickContainer, planImage } from './status.ts';
 
 export const kind = 'DockerComposeService';
+
+/**
+ * teardownFinalizer is put on a DockerComposeService when ferry first brings its service up, and
+ * taken off once the service is torn down after the object's deletion: a service deleted while
+ * ferry is down, or while a stop cuts its teardown short, is torn down at the next start.
+ */
+export const teardownFinalizer = 'ferry.dev/compose-teardown';
+
+const maxFinalizerConflicts = 5;
 
 /** composeLabels are the labels Compose puts on a service's containers. */
 export const composeLabels = { project: 'com.docker.compose.project', service: 'com.docker.compose.service' } as const;
@@ -60,8 +69,10 @@ interface ServiceState {
  * DockerComposeServiceReconciler brings one Compose service up with the images its ImageMaps
  * name, and reports its container. It runs `up -d --no-deps <service>` when the inputs (project,
  * service, injected images) change, waits while a named ImageMap has no image, and removes the
- * container (`rm -s -f`) when the object is disabled or deleted. The container's state is read
- * on every reconcile, and Docker's event stream (DockerEventSource) wakes it.
+ * container (`rm -s -f`) when the object is disabled or deleted, and the project's network
+ * (`down`) once no container of the project is left. Deletion waits on teardownFinalizer until
+ * the teardown is done. The container's state is read on every reconcile, and Docker's event
+ * stream (DockerEventSource) wakes it.
  */
 export class DockerComposeServiceReconciler implements Reconciler {
   private readonly deps: DockerComposeServiceReconcilerDeps;
@@ -80,7 +91,18 @@ export class DockerComposeServiceReconciler implements Reconciler {
     const cached = cache.get<DockerComposeService>(kind, req.name);
     const state = this.state(req.name);
     if (!cached || cached.metadata.deletionTimestamp) {
-      await this.teardown(state, ctx);
+      if (cached?.metadata.finalizers?.includes(teardownFinalizer)) {
+        // The object stays until its service is gone; after a restart, what to remove is read
+        // from the object itself.
+        const obj: DockerComposeService = { ...cached, apiVersion, kind };
+        state.project ??= await state.files.args(obj);
+        state.service ??= obj.spec!.service;
+        await this.teardown(state, ctx, true);
+        await this.removeFinalizer(obj);
+        ctx.log.info('Service torn down', { project: state.project.name, service: state.service });
+      } else {
+        await this.teardown(state, ctx);
+      }
       await state.files.remove();
       this.states.delete(req.name);
       return;
@@ -108,6 +130,8 @@ export class DockerComposeServiceReconciler implements Reconciler {
     if (applied) status = applied;
 
     const container = await this.findContainer(projectName(obj, this.deps.cwd), spec.service);
+    // A service brought up before ferry used the finalizer gets it too.
+    if (container) await this.addFinalizer(obj);
     const { containerID: _id, containerName: _n, containerState: _s, portBindings: _p, ...rest } = status;
     status = { ...rest, ...containerFields(container) };
     await updateStatusIfChanged(this.deps.client, obj, status);
@@ -157,6 +181,7 @@ export class DockerComposeServiceReconciler implements Reconciler {
       const project = await state.files.args(obj, plan.image);
       state.project = project;
       state.service = spec.service;
+      await this.addFinalizer(obj);
       const resource = resourceName(obj);
       ctx.log.info('Bringing service up', { resource, project: project.name, service: spec.service, image: plan.image });
       try {
@@ -214,23 +239,72 @@ export class DockerComposeServiceReconciler implements Reconciler {
     return pick ? this.deps.docker.inspectContainer(pick.id) : undefined;
   }
 
-  /** teardown removes the service's containers, when there are any. */
-  private async teardown(state: ServiceState, ctx: ReconcileContext): Promise<void> {
+  /**
+   * teardown removes the service's containers, when there are any, then the project's networks
+   * when no container of the project is left. `finalizing` (the object is being deleted) looks
+   * for leftover networks even when no container was removed: an earlier teardown may have been
+   * cut short between the two.
+   */
+  private async teardown(state: ServiceState, ctx: ReconcileContext, finalizing = false): Promise<void> {
     const { project, service } = state;
     if (!project || !service) return;
     const list = await this.deps.docker.listContainers({ labels: { [composeLabels.project]: project.name, [composeLabels.service]: service } });
-    if (list.length === 0) return;
-    ctx.log.info('Removing service', { project: project.name, service });
-    try {
-      await this.withProjectLock(project.name, () =>
-        this.deps.compose.rm(project, service, { signal: ctx.signal, onOutput: (line) => ctx.log.info('Compose output', { line }) }),
-      );
-    } catch (err) {
-      if (!(err instanceof ComposeError) || ctx.signal.aborted) throw err;
-      // Compose cannot read the project any more (a broken file): remove the containers directly.
-      ctx.log.warn('Compose could not remove the service; removing its containers', { project: project.name, service, error: err.message });
-      for (const c of list) await this.deps.docker.removeContainer(c.id);
+    if (list.length === 0 && !finalizing) return;
+    const onOutput = (line: string) => ctx.log.info('Compose output', { line });
+    await this.withProjectLock(project.name, async () => {
+      if (list.length > 0) {
+        ctx.log.info('Removing service', { project: project.name, service });
+        try {
+          await this.deps.compose.rm(project, service, { signal: ctx.signal, onOutput });
+        } catch (err) {
+          if (!(err instanceof ComposeError) || ctx.signal.aborted) throw err;
+          // Compose cannot read the project any more (a broken file): remove the containers directly.
+          ctx.log.warn('Compose could not remove the service; removing its containers', { project: project.name, service, error: err.message });
+          for (const c of list) await this.deps.docker.removeContainer(c.id);
+        }
+      }
+      const left = await this.deps.docker.listContainers({ labels: { [composeLabels.project]: project.name } });
+      if (left.length > 0) return;
+      try {
+        await this.deps.compose.down(project, { signal: ctx.signal, onOutput });
+      } catch (err) {
+        if (!(err instanceof ComposeError) || ctx.signal.aborted) throw err;
+        ctx.log.warn('Compose could not remove the project network', { project: project.name, error: err.message });
+      }
+    });
+  }
+
+  /** addFinalizer puts teardownFinalizer on the object unless it has it (obj gets the new metadata). */
+  private async addFinalizer(obj: DockerComposeService): Promise<void> {
+    const updated = await this.setFinalizer(obj, true);
+    if (updated) obj.metadata = updated.metadata;
+  }
+
+  /** removeFinalizer takes teardownFinalizer off a deleted object, which lets the deletion finish. */
+  private async removeFinalizer(obj: DockerComposeService): Promise<void> {
+    await this.setFinalizer(obj, false);
+  }
+
+  /**
+   * setFinalizer adds or removes teardownFinalizer with an update, re-reading the object when
+   * the cached copy is out of date. Returns the stored object; undefined when it is gone.
+   */
+  private async setFinalizer(obj: DockerComposeService, present: boolean): Promise<DockerComposeService | undefined> {
+    const { client } = this.deps;
+    let current: DockerComposeService | undefined = obj;
+    for (let attempt = 0; current; attempt++) {
+      const finalizers = current.metadata.finalizers ?? [];
+      if (finalizers.includes(teardownFinalizer) === present) return current;
+      const next = present ? [...finalizers, teardownFinalizer] : finalizers.filter((f) => f !== teardownFinalizer);
+      try {
+        return await client.update<DockerComposeService>({ ...current, apiVersion, kind, metadata: { ...current.metadata, finalizers: next } });
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        if (!isConflict(err) || attempt >= maxFinalizerConflicts) throw err;
+        current = await client.get<DockerComposeService>(kind, obj.metadata.name!);
+      }
     }
+    return undefined;
   }
 
   private async withProjectLock<T>(project: string, fn: () => Promise<T>): Promise<T> {

@@ -48,6 +48,11 @@ export interface ComposeRunner {
   up(project: ComposeProjectArgs, service: string, opts?: ComposeUpOptions): Promise<void>;
   /** rm runs `rm -s -f <service>`: stops and removes the service's containers. */
   rm(project: ComposeProjectArgs, service: string, opts?: ComposeRunOptions): Promise<void>;
+  /**
+   * down runs `down`: removes the project's containers and the networks Compose created for it
+   * (volumes and images stay).
+   */
+  down(project: ComposeProjectArgs, opts?: ComposeRunOptions): Promise<void>;
 }
 
 /** ComposeError is a Compose command that exited non-zero (or could not be started). */
@@ -110,6 +115,10 @@ export class ComposeCli implements ComposeRunner {
 
   async rm(project: ComposeProjectArgs, service: string, opts: ComposeRunOptions = {}): Promise<void> {
     await this.compose(project, ['rm', '-s', '-f', service], opts);
+  }
+
+  async down(project: ComposeProjectArgs, opts: ComposeRunOptions = {}): Promise<void> {
+    await this.compose(project, ['down'], opts);
   }
 
   /** argv is the full command line for a Compose subcommand in the given form. */

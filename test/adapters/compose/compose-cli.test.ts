@@ -130,6 +130,10 @@ describe('ComposeCli against the Docker Engine', () => {
 
       await cli.rm(project, 'web');
       assert.equal(await ps(), '');
+      const nets = async () => (await run('docker', ['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${name}`])).stdout.trim();
+      assert.notEqual(await nets(), '', 'rm leaves the network');
+      await cli.down(project);
+      assert.equal(await nets(), '', 'down removes the network');
 
       if (form === 'plugin') {
         const { stdout } = await run('cat', [path.join(dir, 'docker-config', 'cli-plugins', 'calls.log')]);

@@ -10,6 +10,7 @@ import type { DockerComposeService } from '../../../src/apis/dockercomposeservic
 import { apiVersion, type KubeObject } from '../../../src/apis/meta.ts';
 import { Manager, type ReconcileContext } from '../../../src/runtime/index.ts';
 import { ComposeCli, type ComposeForm } from '../../../src/adapters/compose/index.ts';
+import { FerryClient } from '../../../src/client/index.ts';
 import { DockerodeClient } from '../../../src/adapters/docker/index.ts';
 import { setup, type DockerComposeServiceReconciler } from '../../../controllers/dockercomposeservice/index.ts';
 import { waitFor } from '../../support/wait.ts';
@@ -27,31 +28,51 @@ export class Fixture {
   readonly id = randomBytes(4).toString('hex');
   private readonly projects = new Set<string>();
   private readonly tags = new Set<string>();
+  /** mgr runs the controller; a new one after restartController(). */
+  mgr!: Manager;
+  reconciler!: DockerComposeServiceReconciler;
+  /** output holds the Compose output lines the controller reported, by resource. */
+  readonly output: Array<{ resource: string; line: string }> = [];
+  /** client reaches the API server whether the controller runs or not. */
+  readonly client: FerryClient;
+  private running = false;
+
   private constructor(
     readonly dir: string,
     readonly server: TestApiServer,
-    readonly mgr: Manager,
-    readonly reconciler: DockerComposeServiceReconciler,
     readonly log: winston.Logger,
-    /** output holds the Compose output lines the controller reported, by resource. */
-    readonly output: Array<{ resource: string; line: string }>,
-  ) {}
+    private readonly opts: { form?: ComposeForm; env?: NodeJS.ProcessEnv },
+  ) {
+    this.client = new FerryClient(server.kubeConfig);
+  }
 
   static async start(opts: { form?: ComposeForm; env?: NodeJS.ProcessEnv } = {}): Promise<Fixture> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-dcs-test-'));
-    const log = silentLogger();
     const server = await startTestApiServer();
-    const mgr = new Manager({ kubeConfig: server.kubeConfig, log });
-    const output: Array<{ resource: string; line: string }> = [];
-    const { reconciler } = setup(mgr, {
-      compose: new ComposeCli({ form: opts.form ?? 'standalone', env: opts.env }),
-      docker: new DockerodeClient(),
-      workDir: path.join(dir, 'work'),
-      onOutput: (resource, line) => output.push({ resource, line }),
-    });
-    const f = new Fixture(dir, server, mgr, reconciler, log, output);
-    await mgr.start();
+    const f = new Fixture(dir, server, silentLogger(), opts);
+    await f.startController();
     return f;
+  }
+
+  /** startController starts a new manager running the controller, as a new daemon would. */
+  async startController(): Promise<void> {
+    this.mgr = new Manager({ kubeConfig: this.server.kubeConfig, log: this.log });
+    const { reconciler } = setup(this.mgr, {
+      compose: new ComposeCli({ form: this.opts.form ?? 'standalone', env: this.opts.env }),
+      docker: new DockerodeClient(),
+      workDir: path.join(this.dir, 'work'),
+      onOutput: (resource, line) => this.output.push({ resource, line }),
+    });
+    this.reconciler = reconciler;
+    await this.mgr.start();
+    this.running = true;
+  }
+
+  /** stopController stops the manager (what a daemon's stop does to this controller). */
+  async stopController(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await this.mgr.stop();
   }
 
   /** projectName is a unique Compose project name for this fixture. */
@@ -102,7 +123,8 @@ export class Fixture {
   }
 
   async close(): Promise<void> {
-    await this.mgr.stop();
+    await this.stopController();
+    this.client.close();
     await this.server.close();
     for (const p of this.projects) {
       const { stdout } = await run('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${p}`]).catch(() => ({ stdout: '' }));
