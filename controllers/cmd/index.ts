@@ -9,6 +9,7 @@ import { type Clock, type Controller, type Manager } from '../../src/runtime/ind
 import { disableSourceMapper } from '../../src/tilt/index.ts';
 import { LogBuffer } from '../../src/util/log-buffer.ts';
 import { CmdReconciler, kind } from './reconciler.ts';
+import { Wake } from '../../src/runtime/index.ts';
 
 export { CmdReconciler, defaultStopGraceMs, groupAlive, type CmdReconcilerDeps } from './reconciler.ts';
 export { Prober, runCheck, probeDefaults, type CheckResult, type ProbeContext } from './probe.ts';
@@ -46,7 +47,9 @@ export function setup(
   const clock = deps.clock ?? mgr.clock;
   const log = (deps.log ?? mgr.log).child({ controller: 'cmd' });
   const logs = deps.logs ?? new LogBuffer();
+  const wake = new Wake();
   const reconciler = new CmdReconciler({
+    wake,
     client: mgr.client,
     cache: mgr.cache,
     clock,
@@ -64,8 +67,8 @@ export function setup(
     .watches<FileWatch>('FileWatch', (fw) => names(mgr.cache.byIndex<Cmd>(kind, restartOnIndex, fw.metadata.name ?? '')))
     .watches('ConfigMap', disableSourceMapper(mgr.cache, kind))
     .watches<ConfigMap>('ConfigMap', (cm) => (cm.metadata.name === triggerQueueName ? names(mgr.cache.list<Cmd>(kind)) : []))
+    .wakes(wake)
     .complete(reconciler);
-  reconciler.enqueue = (n) => controller.enqueue(n);
   const stopAll = () => reconciler.stopAll();
   mgr.add({ start() {}, stop: stopAll });
   return { controller, reconciler, logs, stopAll };

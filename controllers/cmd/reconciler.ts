@@ -39,6 +39,7 @@ import {
   triggerQueueNames,
   type RunState,
 } from './status.ts';
+import { Wake } from '../../src/runtime/index.ts';
 
 export const kind = 'Cmd';
 
@@ -58,8 +59,8 @@ export interface CmdReconcilerDeps {
   logs?: LogBuffer;
   /** stopGraceMs is the time between SIGTERM and SIGKILL. Default 5,000. */
   stopGraceMs?: number;
-  /** enqueue asks for a Cmd to be reconciled (a process exited or its readiness changed). */
-  enqueue?: (name: string) => void;
+  /** wake asks for a Cmd to be reconciled (a process exited or its readiness changed). Default: one bound to nothing. */
+  wake?: Wake;
 }
 
 /** Run is one process started for a Cmd, and what became of it. */
@@ -86,12 +87,12 @@ export class CmdReconciler implements Reconciler {
   private readonly groups = new Set<number>();
   private readonly graceMs: number;
   private shuttingDown = false;
-  enqueue: (name: string) => void;
+  private readonly wake: Wake;
 
   constructor(deps: CmdReconcilerDeps) {
     this.deps = deps;
     this.graceMs = deps.stopGraceMs ?? defaultStopGraceMs;
-    this.enqueue = deps.enqueue ?? (() => {});
+    this.wake = deps.wake ?? new Wake();
   }
 
   async reconcile(req: Request, ctx: ReconcileContext): Promise<Result | void> {
@@ -209,7 +210,7 @@ export class CmdReconciler implements Reconciler {
           if (run.state.exited) return;
           run.state.ready = ready;
           log.info(ready ? 'Cmd ready' : 'Cmd not ready', result.message ? { message: result.message } : {});
-          this.enqueue(name);
+          this.wake.enqueue(name);
         });
         run.prober.start();
       } else {
@@ -228,7 +229,7 @@ export class CmdReconciler implements Reconciler {
       } else {
         log.info('Cmd exited', { pid: run.state.pid, exitCode: result.exitCode, signal: result.signal });
       }
-      this.enqueue(name);
+      this.wake.enqueue(name);
     });
     // A process that could not be spawned has already ended: report that, not a run.
     if (proc.pid === undefined) await run.done;

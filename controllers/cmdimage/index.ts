@@ -15,6 +15,7 @@ import { LogBuffer } from '../../src/util/log-buffer.ts';
 import { CmdImageReconciler, indexes, kind } from './reconciler.ts';
 import { clusterName, fileWatchImageMap, liveUpdateImageMaps, targetImageMapName } from './status.ts';
 import { triggerQueueResources } from './trigger-queue.ts';
+import { Wake } from '../../src/runtime/index.ts';
 
 export { CmdImageReconciler, indexes, defaultBuildTimeoutMs, type CmdImageReconcilerDeps } from './reconciler.ts';
 export { runBuild, BuildError, type BuildOutcome, type BuildDeps } from './builder.ts';
@@ -89,7 +90,9 @@ export function setup(
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
       registers: [mgr.metricsRegistry],
     });
+  const wake = new Wake();
   const reconciler = new CmdImageReconciler({
+    wake,
     client: mgr.client,
     cache: mgr.cache,
     clock,
@@ -140,8 +143,8 @@ export function setup(
         .byIndex<ImageMap>('ImageMap', indexes.imageMapDisable, cm.metadata.name ?? '')
         .flatMap((im) => names(cache.byIndex<CmdImage>(kind, indexes.target, im.metadata.name ?? '')));
     })
+    .wakes(wake)
     .complete(reconciler);
-  reconciler.enqueue = (n) => controller.enqueue(n);
   const stopAll = () => reconciler.stopAll();
   mgr.add({ start() {}, stop: stopAll });
   return { controller, reconciler, logs, stopAll };

@@ -45,6 +45,7 @@ import {
   timeoutReason,
 } from './status.ts';
 import { removeFromTriggerQueue, triggerQueueResources } from './trigger-queue.ts';
+import { Wake } from '../../src/runtime/index.ts';
 
 export const kind = 'CmdImage';
 
@@ -71,6 +72,8 @@ export const indexes = {
 
 /** CmdImageReconcilerDeps are what the reconciler works with. */
 export interface CmdImageReconcilerDeps {
+  /** wake asks for a reconcile of a CmdImage (a build ended, one it waits on changed). Default: one bound to nothing. */
+  wake?: Wake;
   client: Client;
   cache: Cache;
   clock: Clock;
@@ -125,15 +128,17 @@ interface Entry {
 }
 
 export class CmdImageReconciler implements Reconciler {
-  /** enqueue wakes a reconcile of a CmdImage; setup points it at the controller. */
-  enqueue: (name: string) => void = () => {};
+  /** wake asks for a reconcile of a CmdImage (a build ended, another CmdImage's changed). */
+  private readonly wake: Wake;
   private readonly entries = new Map<string, Entry>();
   /** stopping is set once the daemon stops: builds it kills are cut off, not failed. */
   private stopping = false;
   /** consumedQueues are trigger-queue versions whose entries for a resource were consumed. */
   private readonly consumedQueues = new Map<string, string[]>();
 
-  constructor(private readonly deps: CmdImageReconcilerDeps) {}
+  constructor(private readonly deps: CmdImageReconcilerDeps) {
+    this.wake = deps.wake ?? new Wake();
+  }
 
   async reconcile(req: Request, ctx: ReconcileContext): Promise<void> {
     const { cache } = this.deps;
@@ -286,7 +291,7 @@ export class CmdImageReconciler implements Reconciler {
       const e = this.entries.get(name) ?? { uid: other.metadata.uid ?? '', triggered: false };
       this.entries.set(name, e);
       e.triggered = true;
-      if (name !== ci.metadata.name) this.enqueue(name);
+      if (name !== ci.metadata.name) this.wake.enqueue(name);
     }
     return async () => {
       await removeFromTriggerQueue(this.deps.client, resource);
@@ -390,7 +395,7 @@ export class CmdImageReconciler implements Reconciler {
       })
       .finally(() => {
         if (entry.running === running) entry.running = undefined;
-        this.enqueue(name);
+        this.wake.enqueue(name);
       });
     running.done = done;
     entry.running = running;

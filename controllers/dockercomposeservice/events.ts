@@ -5,6 +5,7 @@ import type { Clock } from '../../src/util/clock.ts';
 import type { DockerClient, DockerEvent } from '../../src/adapters/docker/index.ts';
 import { projectName } from './project.ts';
 import { composeLabels, kind } from './reconciler.ts';
+import type { Wake } from '../../src/runtime/index.ts';
 
 /** containerActions are the container events that can change what status reports. */
 const containerActions = new Set([
@@ -17,8 +18,8 @@ export interface DockerEventSourceDeps {
   cache: Cache;
   clock: Clock;
   log: Logger;
-  /** enqueue wakes the reconciler of one DockerComposeService. */
-  enqueue: (name: string) => void;
+  /** wake asks for the reconcile of one DockerComposeService. */
+  wake: Wake;
   /** cwd is what relative paths in specs resolve against (it can name the project). Default process.cwd(). */
   cwd?: string;
   /** retryMs is the first pause before reconnecting a broken stream, doubling to 30 s. Default 500. */
@@ -71,12 +72,12 @@ export class DockerEventSource {
     let failing = false;
     for (let attempt = 0; !signal.aborted; attempt++) {
       // Events may have been missed while the stream was down: look at every service again.
-      if (attempt > 0) for (const o of this.deps.cache.list<DockerComposeService>(kind)) this.deps.enqueue(o.metadata.name!);
+      if (attempt > 0) for (const o of this.deps.cache.list<DockerComposeService>(kind)) this.deps.wake.enqueue(o.metadata.name!);
       try {
         for await (const ev of docker.events({ types: ['container'], labels: [composeLabels.project], signal })) {
           retryMs = firstRetryMs;
           failing = false;
-          for (const name of this.namesFor(ev)) this.deps.enqueue(name);
+          for (const name of this.namesFor(ev)) this.deps.wake.enqueue(name);
         }
       } catch (err) {
         if (signal.aborted) return;

@@ -7,6 +7,7 @@ import { ComposeCli, type ComposeRunner } from '../../src/adapters/compose/index
 import type { DockerClient } from '../../src/adapters/docker/index.ts';
 import { DockerEventSource } from './events.ts';
 import { DockerComposeServiceReconciler, kind } from './reconciler.ts';
+import { Wake } from '../../src/runtime/index.ts';
 
 export { DockerComposeServiceReconciler, type DockerComposeServiceReconcilerDeps } from './reconciler.ts';
 export { DockerEventSource } from './events.ts';
@@ -50,12 +51,14 @@ export function setup(mgr: Manager, deps: DockerComposeServiceSetupDeps): { cont
   });
   const byImageMap = (im: ImageMap) =>
     mgr.cache.list<DockerComposeService>(kind).filter((o) => o.spec?.imageMaps?.includes(im.metadata.name!)).map((o) => o.metadata.name!);
+  const wake = new Wake();
   const controller = mgr
     .controller('dockercomposeservice', { concurrency: deps.concurrency ?? 4 })
     .for(kind)
     .watches<ImageMap>('ImageMap', byImageMap)
     .watches('ConfigMap', disableSourceMapper(mgr.cache, kind))
+    .wakes(wake)
     .complete(reconciler);
-  mgr.add(new DockerEventSource({ docker, cache: mgr.cache, clock: mgr.clock, log, cwd: deps.cwd, enqueue: (n) => controller.enqueue(n) }));
+  mgr.add(new DockerEventSource({ docker, cache: mgr.cache, clock: mgr.clock, log, cwd: deps.cwd, wake }));
   return { controller, reconciler };
 }

@@ -5,6 +5,7 @@ import type { FileWatcherFactory } from '../../src/adapters/watch/file-watcher.t
 import { type Clock, type Controller, type Manager } from '../../src/runtime/index.ts';
 import { disableSourceMapper } from '../../src/tilt/index.ts';
 import { FileWatchReconciler, kind } from './reconciler.ts';
+import { Wake } from '../../src/runtime/index.ts';
 
 export { FileWatchReconciler, type FileWatchReconcilerDeps } from './reconciler.ts';
 export { boundSeenFiles, fileWatchStatus, maxFileEventHistory, maxSeenFilesChars, recordBatch } from './status.ts';
@@ -34,7 +35,7 @@ export interface FileWatchSetupDeps {
  */
 export function setup(mgr: Manager, deps: FileWatchSetupDeps = {}): { controller: Controller; reconciler: FileWatchReconciler } {
   const log = (deps.log ?? mgr.log).child({ controller: 'filewatch' });
-  let controller: Controller | undefined;
+  const wake = new Wake();
   const reconciler = new FileWatchReconciler({
     client: mgr.client,
     cache: mgr.cache,
@@ -42,12 +43,13 @@ export function setup(mgr: Manager, deps: FileWatchSetupDeps = {}): { controller
     log,
     quietMs: deps.quietMs ?? defaultFileWatchQuietMs,
     newWatcher: deps.newWatcher,
-    enqueue: (name) => controller?.enqueue(name),
+    wake,
   });
-  controller = mgr
+  const controller = mgr
     .controller('filewatch', { concurrency: deps.concurrency ?? 4 })
     .for(kind)
     .watches('ConfigMap', disableSourceMapper(mgr.cache, kind))
+    .wakes(wake)
     .complete(reconciler);
   mgr.add({ start: () => {}, stop: () => reconciler.close() });
   return { controller, reconciler };

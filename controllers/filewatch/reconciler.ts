@@ -17,6 +17,7 @@ import {
   watchSpecKey,
   type WatchHistory,
 } from './status.ts';
+import type { Wake } from '../../src/runtime/index.ts';
 
 export const kind = 'FileWatch';
 
@@ -27,8 +28,8 @@ export interface FileWatchReconcilerDeps {
   /** clock stamps events and drives batching and restart backoff. */
   clock: Clock;
   log: Logger;
-  /** enqueue wakes the reconciler for a FileWatch (its watcher saw a batch, an error, or died). */
-  enqueue: (name: string) => void;
+  /** wake asks for a reconcile of a FileWatch (its watcher saw a batch, an error, or died). */
+  wake: Wake;
   /** quietMs is the batching quiet period. Default defaultQuietMs (200 ms). */
   quietMs?: number;
   /** maxBatchMs bounds a batch. Default 10 s (EventBatcher's default). */
@@ -145,7 +146,7 @@ export class FileWatchReconciler implements Reconciler {
         if (this.running.get(name) !== run) return;
         run.history = recordBatch(run.history, paths, this.deps.clock.now(), run.watchedPaths);
         run.error = undefined;
-        this.deps.enqueue(name);
+        this.deps.wake.enqueue(name);
       },
     });
     let watcher: FileWatcher;
@@ -161,7 +162,7 @@ export class FileWatchReconciler implements Reconciler {
           onError: (err) => {
             if (this.running.get(name) !== run) return;
             run.error = err.message;
-            this.deps.enqueue(name);
+            this.deps.wake.enqueue(name);
           },
           onClose: () => {
             if (this.running.get(name) !== run || run.done) return;
@@ -170,7 +171,7 @@ export class FileWatchReconciler implements Reconciler {
             run.done = true;
             run.doneAtMs = this.deps.clock.now().getTime();
             if (!run.error) run.error = errorTexts.unexpectedClose;
-            this.deps.enqueue(name);
+            this.deps.wake.enqueue(name);
           },
         },
       });

@@ -5,6 +5,7 @@ import type { Controller, Manager } from '../../src/runtime/index.ts';
 import type { ConnectionResolver } from './connection.ts';
 import { PodWatchers } from './pod-watcher.ts';
 import { clusterNameOf, KubernetesDiscoveryReconciler, kind } from './reconciler.ts';
+import { Wake } from '../../src/runtime/index.ts';
 
 export { KubernetesDiscoveryReconciler, type KubernetesDiscoveryReconcilerDeps, clusterNameOf, defaultClusterName } from './reconciler.ts';
 export type { ConnectionResolver } from './connection.ts';
@@ -30,8 +31,8 @@ export interface KubernetesDiscoverySetupDeps {
  */
 export function setup(mgr: Manager, deps: KubernetesDiscoverySetupDeps): { controller: Controller; reconciler: KubernetesDiscoveryReconciler } {
   const log = (deps.log ?? mgr.log).child({ controller: 'kubernetesdiscovery' });
-  let controller: Controller | undefined;
-  const watchers = new PodWatchers({ clock: mgr.clock, log, retryMs: deps.watchRetryMs, wake: (name) => controller?.enqueue(name) });
+  const wake = new Wake();
+  const watchers = new PodWatchers({ clock: mgr.clock, log, retryMs: deps.watchRetryMs, wake });
   const reconciler = new KubernetesDiscoveryReconciler({
     client: mgr.client,
     cache: mgr.cache,
@@ -42,7 +43,7 @@ export function setup(mgr: Manager, deps: KubernetesDiscoverySetupDeps): { contr
   });
   const byCluster = (c: Cluster) =>
     mgr.cache.list<KubernetesDiscovery>(kind).filter((kd) => clusterNameOf(kd) === c.metadata.name).map((kd) => kd.metadata.name!);
-  controller = mgr.controller('kubernetesdiscovery', { concurrency: 2 }).for(kind).watches<Cluster>('Cluster', byCluster).complete(reconciler);
+  const controller = mgr.controller('kubernetesdiscovery', { concurrency: 2 }).for(kind).watches<Cluster>('Cluster', byCluster).wakes(wake).complete(reconciler);
   mgr.add({ start() {}, stop: () => watchers.stop() });
   return { controller, reconciler };
 }

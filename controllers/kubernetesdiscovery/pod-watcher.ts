@@ -1,6 +1,7 @@
 import { CoreV1Api, KubernetesObjectApi, makeInformer, type Informer, type KubeConfig, type ObjectCache, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { Clock, TimerHandle } from '../../src/runtime/index.ts';
+import type { Wake } from '../../src/runtime/index.ts';
 
 /** ClusterConnection is one way of reaching a cluster: a kubeconfig with its context selected. */
 export interface ClusterConnection {
@@ -37,8 +38,8 @@ interface NamespaceWatch {
 export interface PodWatchersDeps {
   clock: Clock;
   log: Logger;
-  /** wake is called with a subscriber's name when pods it watches changed, or the watch's state did. */
-  wake: (subscriber: string) => void;
+  /** wake is asked for a subscriber's reconcile when pods it watches changed, or the watch's state did. */
+  wake: Wake;
   /** retryMs is the first pause before restarting a failed watch, doubling to 30 s. Default 500. */
   retryMs?: number;
 }
@@ -138,7 +139,7 @@ export class PodWatchers {
     const firstRetryMs = this.deps.retryMs ?? 500;
     const w: NamespaceWatch = { connection, namespace, informer, subscribers: new Set(), synced: false, listed: false, retryMs: firstRetryMs, stopped: false };
     const wakeAll = () => {
-      for (const s of w.subscribers) this.deps.wake(s);
+      for (const s of w.subscribers) this.deps.wake.enqueue(s);
     };
     const onPod = () => {
       if (w.stopped) return;

@@ -5,6 +5,7 @@ import { FakeClock, settle, type Cache } from '../../../src/runtime/index.ts';
 import type { ContainerDetails, ContainerSummary, DockerClient, DockerEvent, DockerEventsOptions } from '../../../src/adapters/docker/index.ts';
 import { DockerEventSource } from '../../../controllers/dockercomposeservice/events.ts';
 import { silentLogger } from '../../../src/log.ts';
+import { Wake } from '../../../src/runtime/index.ts';
 
 /** FakeDockerClient hands out event streams the test feeds or breaks, and records how often one was opened. */
 class FakeDockerClient implements DockerClient {
@@ -58,7 +59,7 @@ describe('DockerEventSource', () => {
     const docker = new FakeDockerClient();
     const clock = new FakeClock();
     const woken: string[] = [];
-    const src = new DockerEventSource({ docker, cache, clock, log: silentLogger(), enqueue: (n) => woken.push(n) });
+    const src = new DockerEventSource({ docker, cache, clock, log: silentLogger(), wake: wakeInto(woken) });
     src.start();
     await settle();
     docker.emit(event('die', 'shop', 'web'));
@@ -76,7 +77,7 @@ describe('DockerEventSource', () => {
     const docker = new FakeDockerClient();
     const clock = new FakeClock();
     const woken: string[] = [];
-    const src = new DockerEventSource({ docker, cache, clock, log: silentLogger(), enqueue: (n) => woken.push(n), retryMs: 100 });
+    const src = new DockerEventSource({ docker, cache, clock, log: silentLogger(), wake: wakeInto(woken), retryMs: 100 });
     src.start();
     await settle();
     assert.equal(docker.opened, 1);
@@ -89,3 +90,10 @@ describe('DockerEventSource', () => {
     await src.stop();
   });
 });
+
+/** wakeInto is a Wake that records the names it is asked to reconcile. */
+function wakeInto(woken: string[]): Wake {
+  const wake = new Wake();
+  wake.bind((n) => woken.push(n));
+  return wake;
+}
