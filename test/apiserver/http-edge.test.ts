@@ -4,11 +4,13 @@
  * watch paths, timeouts and the Host check. Each answer is a Kubernetes Status, and the
  * server keeps serving.
  */
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import http from 'node:http';
 import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -249,6 +251,36 @@ describe('HTTP edges: the Host check', () => {
       await s.close();
     }
   });
+
+  for (const kubectl of ['kubectl', process.env.FERRY_TEST_OLD_KUBECTL].filter((k): k is string => !!k && (k === 'kubectl' || fs.existsSync(k)))) {
+    it(`serves through ${kubectl} proxy`, { timeout: 60_000 }, async () => {
+      const s = await startTestApiServer();
+      const proxy = spawn(kubectl, ['--kubeconfig', s.kubeconfigPath, 'proxy', '--port=0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        const port = await new Promise<number>((resolve, reject) => {
+          let out = '';
+          proxy.stdout.on('data', (d) => {
+            out += d;
+            const m = /Starting to serve on 127\.0\.0\.1:(\d+)/.exec(out);
+            if (m) resolve(Number(m[1]));
+          });
+          proxy.on('exit', (code) => reject(new Error(`kubectl proxy exited ${code}: ${out}`)));
+        });
+        const body = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+          http.get(`http://127.0.0.1:${port}${fwPath}`, (res) => {
+            let text = '';
+            res.on('data', (d) => (text += d));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          }).on('error', reject);
+        });
+        assert.equal(body.status, 200, body.text);
+        assert.equal(JSON.parse(body.text).kind, 'FileWatchList');
+      } finally {
+        proxy.kill();
+        await s.close();
+      }
+    });
+  }
 
   it('on every interface, accepts the machine\'s own names and addresses only, with a certificate for them', async () => {
     const s = await startTestApiServer({ host: '0.0.0.0' });
