@@ -28,6 +28,14 @@ describe('parseJSON and parseYAML', () => {
     }
   });
 
+  it('count neither wide flow collections nor the indentation inside them as depth', () => {
+    const keys = Array.from({ length: 300 }, (_, i) => `k${i}: v`);
+    assert.equal(Object.keys((parseYAML(`data: {${keys.join(', ')}}`, 'x') as { data: object }).data).length, 300);
+    const indentedFlow = `data: [\n${Array.from({ length: 10 }, (_, i) => ' '.repeat(150) + `{a: ${i}},`).join('\n')}\n]\n`;
+    assert.equal((parseYAML(indentedFlow, 'x') as { data: unknown[] }).data.length, 10);
+    assert.deepEqual(parseYAML(`a: 1\n${' '.repeat(300)}\n${' '.repeat(300)}# note\nb: 2\n`, 'x'), { a: 1, b: 2 });
+  });
+
   it('read YAML that is JSON as JSON, under the JSON bound, and quoted or block text as text', () => {
     assert.deepEqual(parseYAML(nested(300), 'x'), JSON.parse(nested(300)));
     assert.deepEqual(parseYAML('{a: b}', 'x'), { a: 'b' });
