@@ -9,6 +9,7 @@ import { Command, Option } from 'commander';
 import { VersionApi } from '@kubernetes/client-node';
 import { createLogger, logFormats, type LogFormat } from './log.ts';
 import { startDaemon } from './daemon.ts';
+import { exposureWarning } from './apiserver/server.ts';
 import { CliError, connect, dataDir, explain, kubeConfigFor, type ConnectOptions } from './cli/context.ts';
 import { readManifests } from './cli/manifests.ts';
 import { applyOne } from './cli/apply.ts';
@@ -85,7 +86,12 @@ export function buildProgram(): Command {
         cwd: process.cwd(),
         version: ferryVersion,
       });
-      if (daemon.api) out(`ferry ${ferryVersion} is serving at ${daemon.api.url}\nkubeconfig: ${daemon.kubeconfigPath}\n  kubectl --kubeconfig ${daemon.kubeconfigPath} get liveupdates`);
+      if (daemon.api) {
+        out(`ferry ${ferryVersion} is serving at ${daemon.api.urls.join(', ')}\nkubeconfig: ${daemon.kubeconfigPath}\n  kubectl --kubeconfig ${daemon.kubeconfigPath} get liveupdates`);
+        if (daemon.api.exposed) {
+          process.stderr.write(`\nWARNING: ferry is listening beyond this machine (--host ${o.host}): ${exposureWarning}.\n\n`);
+        }
+      }
       else out(`ferry ${ferryVersion} is running its controllers against ${daemon.kubeConfig.getCurrentCluster()?.server}`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {

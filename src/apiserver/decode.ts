@@ -50,14 +50,17 @@ function jsonTooDeep(s: string, limit: number): boolean {
 }
 
 /**
- * yamlTooComplex says why a YAML text is refused, or undefined. The depth it checks is an
- * upper bound of the real one: open flow collections, plus the indentation of the line,
- * plus the block indicators (`-`, `?`, `:`) on it; a block collection nests only through
- * more indentation or another indicator. It stops at the first token over a limit.
+ * yamlTooComplex says why a YAML text is refused, or undefined. The depth it checks is
+ * measured per token: in block context, the indentation of the line plus the block
+ * indicators (`-`, `?`, `:`) before the token, since a block collection nests only through
+ * more indentation or another indicator (at most one level more than this, where a
+ * sequence sits at its key's indentation); inside flow collections, that depth where the
+ * outermost one opened plus the open brackets. It stops at the first token over a limit.
  */
 function yamlTooComplex(src: string): string | undefined {
   let tokens = 0;
   let flow = 0;
+  let base = 0;
   let indent = 0;
   let indicators = 0;
   let lineStart = true;
@@ -70,12 +73,19 @@ function yamlTooComplex(src: string): string | undefined {
       lineStart = true;
       continue;
     }
-    if (type === 'space' && lineStart) indent = token.length;
-    else if (type === 'flow-seq-start' || type === 'flow-map-start') flow++;
-    else if (type === 'flow-seq-end' || type === 'flow-map-end') flow = Math.max(0, flow - 1);
-    else if (type === 'seq-item-ind' || type === 'explicit-key-ind' || type === 'map-value-ind') indicators++;
+    if (type === 'space' || type === 'comment') {
+      // Blank lines and comments nest nothing, however far they are indented.
+      if (lineStart) indent = token.length;
+      continue;
+    }
+    if (type === 'flow-seq-start' || type === 'flow-map-start') {
+      if (flow === 0) base = indent + indicators;
+      flow++;
+    } else if (type === 'flow-seq-end' || type === 'flow-map-end') flow = Math.max(0, flow - 1);
+    else if (flow === 0 && (type === 'seq-item-ind' || type === 'explicit-key-ind' || type === 'map-value-ind')) indicators++;
     lineStart = false;
-    if (flow + indent + indicators > maxYAMLDepth) return `the YAML document nests deeper than ${maxYAMLDepth} levels`;
+    const depth = flow > 0 ? base + flow : indent + indicators;
+    if (depth > maxYAMLDepth) return `the YAML document nests deeper than ${maxYAMLDepth} levels`;
   }
   return undefined;
 }

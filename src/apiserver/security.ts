@@ -5,6 +5,8 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 
@@ -27,7 +29,7 @@ function certUsable(pem: string, hosts: string[]): boolean {
     const cert = new crypto.X509Certificate(pem);
     const thirtyDays = 30 * 24 * 3600 * 1000;
     if (Date.parse(cert.validTo) - Date.now() < thirtyDays || Date.parse(cert.validFrom) > Date.now()) return false;
-    return hosts.every((h) => (/^[\d.:]+$/.test(h) ? cert.checkIP(h) : cert.checkHost(h)) !== undefined);
+    return hosts.every((h) => (net.isIP(h) ? cert.checkIP(h) : cert.checkHost(h)) !== undefined);
   } catch {
     return false;
   }
@@ -77,7 +79,7 @@ export async function ensureCredentials(dir: string, hosts: string[]): Promise<C
         { name: 'basicConstraints', cA: false },
         { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
         { name: 'extKeyUsage', serverAuth: true },
-        { name: 'subjectAltName', altNames: names.map((n) => (/^[\d.:]+$/.test(n) ? { type: 7 as const, ip: n } : { type: 2 as const, value: n })) },
+        { name: 'subjectAltName', altNames: names.map((n) => (net.isIP(n) ? { type: 7 as const, ip: n } : { type: 2 as const, value: n })) },
       ],
     });
     serverCert = server.cert;
@@ -116,4 +118,60 @@ export function kubeconfigYAML(url: string, caCert: string, token: string, name 
     'current-context': name,
     preferences: {},
   });
+}
+
+/** isWildcardHost is true for the addresses that listen on every interface. */
+export function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
+}
+
+/** isLoopbackHost is true for `localhost` (and its subdomains), 127.0.0.0/8 and ::1. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (net.isIPv4(h)) return h.startsWith('127.');
+  if (net.isIPv6(h)) return h === '::1' || /^(0+:){7}0*1$/.test(h) || /^::ffff:127\./.test(h);
+  return false;
+}
+
+/**
+ * machineHosts are this machine's own names and addresses: its host name and the address
+ * of every network interface (IPv6 link-local ones without their zone).
+ */
+export function machineHosts(): string[] {
+  const hosts = new Set<string>([os.hostname().toLowerCase()]);
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) hosts.add(a.address.toLowerCase().replace(/%.*$/, ''));
+  }
+  return [...hosts];
+}
+
+/** hostOfHeader is the host name of a Host header, without its port and brackets, lower case. */
+function hostOfHeader(header: string): string {
+  const h = header.trim().toLowerCase();
+  if (h.startsWith('[')) {
+    const end = h.indexOf(']');
+    return end < 0 ? h.slice(1) : h.slice(1, end);
+  }
+  return h.replace(/:\d*$/, '').replace(/\.$/, '');
+}
+
+/**
+ * hostAllowlist decides which Host headers the server accepts, its defence against DNS
+ * rebinding (a web page whose name resolves to this machine). Loopback names and addresses
+ * are accepted on any port, since `kubectl proxy` forwards its own; a server bound beyond
+ * loopback also accepts the machine's own names and addresses (machineHosts) and the bound
+ * address. Every other name is refused. A request without Host (HTTP/1.0) is accepted.
+ */
+export function hostAllowlist(bindHost: string, ownHosts: string[] = machineHosts()): (header: string | undefined) => boolean {
+  const allowed = new Set<string>();
+  if (!isLoopbackHost(bindHost)) {
+    for (const h of ownHosts) allowed.add(h.toLowerCase());
+    if (!isWildcardHost(bindHost)) allowed.add(bindHost.toLowerCase().replace(/^\[|\]$/g, ''));
+  }
+  return (header) => {
+    if (header === undefined || header === '') return true;
+    const host = hostOfHeader(header);
+    return isLoopbackHost(host) || allowed.has(host);
+  };
 }

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'winston';
@@ -14,7 +15,7 @@ import { ObjectStore } from './store.ts';
 import { Resources } from './rest.ts';
 import type { Watch } from './watch.ts';
 import { GarbageCollector } from './gc.ts';
-import { ensureCredentials, kubeconfigYAML, writePrivate } from './security.ts';
+import { ensureCredentials, hostAllowlist, isLoopbackHost, isWildcardHost, kubeconfigYAML, machineHosts, writePrivate } from './security.ts';
 import type { ServerContext } from './handlers.ts';
 import { createRouter, type Route } from './router.ts';
 
@@ -67,8 +68,17 @@ export interface ApiServerOptions {
   version?: string;
 }
 
+/** exposureWarning is what a server listening beyond loopback tells its user. */
+export const exposureWarning =
+  'anyone who can reach these addresses and holds the token can run commands on this machine (builds, execs into containers); listen on 127.0.0.1 unless you mean it';
+
 export interface ApiServer {
+  /** url is the address in the kubeconfig: loopback when listening on every interface. */
   url: string;
+  /** urls are every address the server answers on. */
+  urls: string[];
+  /** exposed is true when the server listens beyond loopback. */
+  exposed: boolean;
   port: number;
   token: string;
   caCert: string;
@@ -83,7 +93,10 @@ export interface ApiServer {
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const log = opts.log;
   const host = opts.host ?? '127.0.0.1';
-  const creds = await ensureCredentials(opts.dataDir, [host].filter((h) => h !== '0.0.0.0' && h !== '::'));
+  // Beyond loopback, clients may name the machine by any of its names and addresses: the
+  // serving certificate covers them all, and the Host check accepts them.
+  const ownHosts = isLoopbackHost(host) ? [] : machineHosts();
+  const creds = await ensureCredentials(opts.dataDir, isWildcardHost(host) ? ownHosts : [host, ...ownHosts]);
   const storage = opts.storage === 'memory' ? new MemoryStorage() : new SqliteStorage(opts.dataDir);
   const store = new ObjectStore({
     storage,
@@ -107,9 +120,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     ready: opts.ready ?? (() => true),
     metrics: opts.metrics ?? [],
   };
-  let port = 0;
-  const loopback = host === '127.0.0.1' || host === 'localhost' || host === '::1';
-  const handler = createRouter(ctx, { token: creds.token, hostAllowed: (h) => !loopback || hostAllowed(h, port) }, opts.routes);
+  const handler = createRouter(ctx, { token: creds.token, hostAllowed: hostAllowlist(host, ownHosts) }, opts.routes);
 
   const requestTimeout = opts.requestTimeoutMs ?? 60_000;
   const headersTimeout = Math.min(opts.headersTimeoutMs ?? 32_000, requestTimeout);
@@ -134,17 +145,22 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolve());
   });
-  port = (server.address() as AddressInfo).port;
-  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
-  const url = `https://${urlHost}:${port}`;
+  const port = (server.address() as AddressInfo).port;
+  const httpsURL = (h: string) => `https://${h.includes(':') ? `[${h}]` : h}:${port}`;
+  // On every interface, the kubeconfig of this machine talks to it over loopback.
+  const url = httpsURL(isWildcardHost(host) ? '127.0.0.1' : host);
+  const urls = isWildcardHost(host) ? listeningAddresses(host, ownHosts).map(httpsURL) : [url];
   const kubeconfig = kubeconfigYAML(url, creds.caCert, creds.token);
   const kubeconfigPath = path.join(opts.dataDir, 'kubeconfig');
   if (opts.writeKubeconfig !== false) writePrivate(kubeconfigPath, kubeconfig);
-  log.info('API server listening', { url, storage: opts.storage ?? 'sqlite', kubeconfig: kubeconfigPath });
+  log.info('API server listening', { url, urls, storage: opts.storage ?? 'sqlite', kubeconfig: kubeconfigPath });
+  if (!isLoopbackHost(host)) log.warn('API server reachable beyond this machine', { urls, warning: exposureWarning });
 
   let closing: Promise<void> | undefined;
   return {
     url,
+    urls,
+    exposed: !isLoopbackHost(host),
     port,
     token: creds.token,
     caCert: creds.caCert,
@@ -174,8 +190,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   };
 }
 
-function hostAllowed(hostHeader: string | undefined, port: number): boolean {
-  if (!hostHeader) return true;
-  const allowed = [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, 'localhost', '127.0.0.1', '[::1]'];
-  return allowed.includes(hostHeader.toLowerCase());
+/**
+ * listeningAddresses are the addresses a wildcard bind answers on: every IPv4 interface
+ * address for 0.0.0.0, and every address but IPv6 link-local ones (which need a zone) for ::.
+ */
+function listeningAddresses(host: string, ownHosts: string[]): string[] {
+  const addrs = ownHosts.filter((h) => net.isIPv4(h) || (host !== '0.0.0.0' && net.isIPv6(h) && !h.startsWith('fe80:')));
+  return addrs.sort((a, b) => Number(isLoopbackHost(a)) - Number(isLoopbackHost(b)) || Number(net.isIPv6(a)) - Number(net.isIPv6(b)));
 }

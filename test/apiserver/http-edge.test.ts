@@ -4,11 +4,19 @@
  * watch paths, timeouts and the Host check. Each answer is a Kubernetes Status, and the
  * server keeps serving.
  */
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
 import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApiServer, rawRequest, type RawResponse, type TestApiServer } from '../support/apiserver.ts';
+import { startFerryProcess } from '../support/daemon.ts';
 
 const base = '/apis/tilt.dev/v1alpha1';
 const fwPath = `${base}/filewatches`;
@@ -225,3 +233,98 @@ describe('HTTP edges: connections and timeouts', () => {
     sock.destroy();
   });
 });
+
+describe('HTTP edges: the Host check', () => {
+  const withHost = (server: TestApiServer['server'], host: string) => rawRequest(server, { path: '/apis', headers: { Host: host } });
+  const ownIPv4 = () => Object.values(os.networkInterfaces()).flatMap((l) => l ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address);
+
+  it('accepts loopback names on any port (kubectl proxy), and refuses foreign hosts', async () => {
+    const s = await startTestApiServer();
+    try {
+      for (const host of ['127.0.0.1:8001', 'localhost:8001', `127.0.0.1:${s.server.port}`, 'localhost', '[::1]:8001', 'LOCALHOST:1']) {
+        assert.equal((await withHost(s.server, host)).status, 200, host);
+      }
+      for (const host of ['evil.example', `evil.example:${s.server.port}`, '127.0.0.1.evil.example:8001', os.hostname()]) {
+        assertStatus(await withHost(s.server, host), 403, 'Forbidden', /is not allowed/);
+      }
+    } finally {
+      await s.close();
+    }
+  });
+
+  for (const kubectl of ['kubectl', process.env.FERRY_TEST_OLD_KUBECTL].filter((k): k is string => !!k && (k === 'kubectl' || fs.existsSync(k)))) {
+    it(`serves through ${kubectl} proxy`, { timeout: 60_000 }, async () => {
+      const s = await startTestApiServer();
+      const proxy = spawn(kubectl, ['--kubeconfig', s.kubeconfigPath, 'proxy', '--port=0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        const port = await new Promise<number>((resolve, reject) => {
+          let out = '';
+          proxy.stdout.on('data', (d) => {
+            out += d;
+            const m = /Starting to serve on 127\.0\.0\.1:(\d+)/.exec(out);
+            if (m) resolve(Number(m[1]));
+          });
+          proxy.on('exit', (code) => reject(new Error(`kubectl proxy exited ${code}: ${out}`)));
+        });
+        const body = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+          http.get(`http://127.0.0.1:${port}${fwPath}`, (res) => {
+            let text = '';
+            res.on('data', (d) => (text += d));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          }).on('error', reject);
+        });
+        assert.equal(body.status, 200, body.text);
+        assert.equal(JSON.parse(body.text).kind, 'FileWatchList');
+      } finally {
+        proxy.kill();
+        await s.close();
+      }
+    });
+  }
+
+  it('on every interface, accepts the machine\'s own names and addresses only, with a certificate for them', async () => {
+    const s = await startTestApiServer({ host: '0.0.0.0' });
+    try {
+      assert.equal(s.server.exposed, true);
+      for (const addr of ownIPv4()) assert.ok(s.server.urls.includes(`https://${addr}:${s.server.port}`), `${addr} in ${s.server.urls.join(' ')}`);
+      assert.equal(s.server.url, `https://127.0.0.1:${s.server.port}`, 'the kubeconfig talks over loopback');
+      for (const host of [os.hostname(), `${os.hostname()}:8001`, ...ownIPv4().map((a) => `${a}:${s.server.port}`), 'localhost:8001']) {
+        assert.equal((await withHost(s.server, host)).status, 200, host);
+      }
+      assertStatus(await withHost(s.server, 'evil.example'), 403, 'Forbidden');
+      assertStatus(await withHost(s.server, `evil.example:${s.server.port}`), 403, 'Forbidden');
+      const cert = new crypto.X509Certificate(fs.readFileSync(path.join(s.dataDir, 'server.crt')));
+      for (const addr of ownIPv4()) assert.equal(cert.checkIP(addr), addr);
+      assert.equal(cert.checkHost(os.hostname()), os.hostname());
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('ferry serve --host 0.0.0.0 prints the real addresses and warns', { timeout: 90_000 }, async () => {
+    const ferry = await startFerryProcess({ args: ['--host', '0.0.0.0', '--storage', 'memory'] });
+    try {
+      const out = ferry.output();
+      const serving = /is serving at (.*)/.exec(out)?.[1] ?? '';
+      const printed = serving.split(', ').map((u) => new URL(u).hostname);
+      for (const addr of ownIPv4()) assert.ok(printed.includes(addr), `${addr} printed in: ${serving}`);
+      assert.ok(printed.some((h) => !h.startsWith('127.')) || ownIPv4().every((a) => a.startsWith('127.')), serving);
+      assert.match(out, /WARNING: ferry is listening beyond this machine \(--host 0\.0\.0\.0\): anyone who can reach these addresses and holds the token can run commands on this machine/);
+    } finally {
+      await ferry.stop();
+      fs.rmSync(ferry.dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('does not warn on loopback', async () => {
+    const s = await startTestApiServer();
+    try {
+      assert.equal(s.server.exposed, false);
+      assert.deepEqual(s.server.urls, [s.server.url]);
+      assert.ok(net.isIPv4(new URL(s.server.url).hostname));
+    } finally {
+      await s.close();
+    }
+  });
+});
+

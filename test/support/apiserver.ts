@@ -82,7 +82,9 @@ export async function rawRequest(
   // Node sends a DELETE body unframed unless its length is given.
   if (opts.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(opts.body));
   return new Promise((resolve, reject) => {
-    const req = https.request(u, { method: opts.method ?? 'GET', headers, ca: server.caCert }, (res) => {
+    // A Host header of the test's choosing must not change which name the certificate is checked for.
+    const servername = headers.Host === undefined ? undefined : 'localhost';
+    const req = https.request(u, { method: opts.method ?? 'GET', headers, ca: server.caCert, servername }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
