@@ -61,7 +61,7 @@ function cpuMicros(pid: number): number {
 }
 
 /** leanTarget is what the lean clients need of a kubeconfig: where, the CA and the token. */
-function leanTarget(kubeconfigPath: string) {
+export function leanTarget(kubeconfigPath: string) {
   const kc = loadKubeConfig(kubeconfigPath);
   const cluster = kc.getCurrentCluster()!;
   const u = new URL(cluster.server);
@@ -156,7 +156,8 @@ async function watchLatency(
   return { p50: Number(pct(latencies, 50).toFixed(2)), p99: Number(pct(latencies, 99).toFixed(2)), delivered: latencies.length };
 }
 
-function rssOf(pid: number): number {
+/** rssOf is a process's resident memory in MB. */
+export function rssOf(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }

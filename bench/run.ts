@@ -15,6 +15,7 @@ const benches: Record<string, { file: string; fn: string }> = {
   filewatch: { file: './filewatch.ts', fn: 'runFileWatchBench' },
   liveupdate: { file: './liveupdate.ts', fn: 'runLiveUpdateBench' },
   cmdimage: { file: './cmdimage.ts', fn: 'runCmdImageBench' },
+  memory: { file: './memory.ts', fn: 'runMemoryBench' },
 };
 
 function machine() {

@@ -176,7 +176,11 @@ export class Watch {
     if (this.queueStart === queue.length) {
       this.queue = [];
       this.queueStart = 0;
-    } else if (!this.awaitingDrain) {
+    } else if (this.queueStart > 1024 && this.queueStart * 2 > queue.length) {
+      this.queue = queue.slice(this.queueStart);
+      this.queueStart = 0;
+    }
+    if (this.queueStart < this.queue.length && !this.awaitingDrain) {
       // The socket holds more than its high-water mark, so a write has asked for a drain.
       this.awaitingDrain = true;
       res.once('drain', () => {
