@@ -2,6 +2,7 @@
  * Scalar query parameters (booleans and integers), read as kube-apiserver's parameter
  * codec reads them, so that clients other than kubectl get the answers they expect.
  */
+import { goQuote, parseGoBool } from '../apis/go.ts';
 import { badRequest } from './errors.ts';
 
 /**
@@ -21,7 +22,7 @@ export function queryBool(q: URLSearchParams, name: string): boolean | undefined
  * it does not parse means not pretty.
  */
 export function queryPretty(q: URLSearchParams): boolean {
-  return ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(q.get('pretty') ?? '');
+  return parseGoBool(q.get('pretty') ?? '') === true;
 }
 
 const int64Max = 2n ** 63n - 1n;
@@ -35,8 +36,8 @@ const int64Min = -(2n ** 63n);
 export function queryInt64(q: URLSearchParams, name: string): number | undefined {
   const v = q.get(name);
   if (v === null) return undefined;
-  if (!/^[+-]?\d+$/.test(v)) throw badRequest(`strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`);
+  if (!/^[+-]?\d+$/.test(v)) throw badRequest(`strconv.ParseInt: parsing ${goQuote(v)}: invalid syntax`);
   const n = BigInt(v);
-  if (n > int64Max || n < int64Min) throw badRequest(`strconv.ParseInt: parsing ${JSON.stringify(v)}: value out of range`);
+  if (n > int64Max || n < int64Min) throw badRequest(`strconv.ParseInt: parsing ${goQuote(v)}: value out of range`);
   return Number(n);
 }
