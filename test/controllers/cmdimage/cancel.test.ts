@@ -24,10 +24,10 @@ describe('CmdImage builds that hang', () => {
   it('a spec change kills the running build and builds the new spec', async (t) => {
     const f = await newFixture(t);
     f.runner.enqueue(hang);
-    const c0 = await f.cmdImage('app');
-    const building = await f.waitStatus('app', (s) => !!s.building, 'building');
+    await f.cmdImage('app');
+    await f.waitStatus('app', (s) => !!s.building, 'building');
     await f.clock.advance(1000);
-    await f.client.update({ ...building, spec: { ...c0.spec!, env: ['MODE=fast'] } });
+    await f.client.patch('CmdImage', 'app', { spec: { env: ['MODE=fast'] } });
 
     const c = await f.waitBuilt('app');
     assert.equal(c.status!.completed!.reason, 'SpecChanged');
@@ -146,11 +146,10 @@ describe('CmdImage builds that hang, with real processes', () => {
     let f!: Fixture;
     f = await newFixture(t, { runner: new TaggingRunner(() => f) });
     const pidFile = path.join(dir, 'pid');
-    const c0 = await f.cmdImage('app', { args: hangingBuild(pidFile) });
+    await f.cmdImage('app', { args: hangingBuild(pidFile) });
     const pid = await sleeperPid(pidFile);
 
-    const cur = (await f.get('app'))!;
-    await f.client.update({ ...cur, spec: { ...c0.spec!, args: ['sh', '-c', 'true'] } });
+    await f.client.patch('CmdImage', 'app', { spec: { args: ['sh', '-c', 'true'] } });
     const c = await f.waitBuilt('app');
     assert.equal(c.status!.completed!.reason, 'SpecChanged');
     await waitFor(() => gone(pid), { message: `the old build's child process ${pid} was killed` });

@@ -43,7 +43,7 @@ describe('CmdImageReconciler', () => {
     await f.cmdImage('app');
     const first = await f.waitBuilt('app');
     await f.clock.advance(1000);
-    await f.client.update({ ...first, spec: { ...first.spec!, ref: 'app:v2' } });
+    await f.client.patch('CmdImage', 'app', { spec: { ref: 'app:v2' } });
     await f.waitBuilt('app', first.status!.completed!.startedAt);
     const im = await f.waitImageMap('app', (m) => m.spec!.selector === 'app:v2', 'selector updated');
     assert.equal(im.spec!.matchExact, true);
@@ -83,10 +83,10 @@ describe('CmdImageReconciler', () => {
 
   it('rebuilds on a spec change', async (t) => {
     const f = await newFixture(t);
-    const c0 = await f.cmdImage('app');
+    await f.cmdImage('app');
     const first = await f.waitBuilt('app');
     await f.clock.advance(1000);
-    await f.client.update({ ...first, spec: { ...c0.spec!, env: ['MODE=fast'] } });
+    await f.client.patch('CmdImage', 'app', { spec: { env: ['MODE=fast'] } });
     const c = await f.waitBuilt('app', first.status!.completed!.startedAt);
     assert.equal(c.status!.completed!.reason, 'SpecChanged');
     assert.equal(f.runner.calls.length, 2);
