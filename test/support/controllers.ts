@@ -156,9 +156,11 @@ export class ControllerHarness<S = unknown> {
 
   /** deleteAll deletes every object on the API server (a shared one, between tests). */
   private async deleteAll(): Promise<void> {
-    for (const k of kinds) {
-      for (const o of (await this.client.list(k.kind)).items) await this.client.delete(k.kind, o.metadata.name!).catch(() => {});
-    }
+    await Promise.all(
+      kinds.map(async (k) => {
+        for (const o of (await this.client.list(k.kind)).items) await this.client.delete(k.kind, o.metadata.name!).catch(() => {});
+      }),
+    );
   }
 
   /** create creates obj and waits until the cache has it. */
