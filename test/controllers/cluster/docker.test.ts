@@ -1,18 +1,13 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import type { Cluster } from '../../../src/apis/cluster.ts';
-import { Manager } from '../../../src/runtime/manager.ts';
 import { DockerodePinger } from '../../../src/adapters/docker/index.ts';
 import { setupClusterController } from '../../../controllers/cluster/setup.ts';
 import type { KubernetesProber } from '../../../controllers/cluster/kubernetes.ts';
 import { requireDocker } from '../../support/docker.ts';
-import { startTestApiServer } from '../../support/apiserver.ts';
-import { waitFor } from '../../runtime/support.ts';
-import { silentLogger } from '../../../src/log.ts';
+import { ControllerHarness } from '../../support/controllers.ts';
 
 const noKubernetes: KubernetesProber = {
   probe: async () => {
@@ -26,7 +21,11 @@ function proxySocket(t: TestContext, socketPath: string, target = '/var/run/dock
   const srv = net.createServer((conn) => {
     const up = net.connect(target);
     open.add(conn);
-    conn.on('close', () => open.delete(conn));
+    // A connection to the Engine outlives its client's unless closed with it (and keeps the test process alive).
+    conn.on('close', () => {
+      open.delete(conn);
+      up.destroy();
+    });
     conn.pipe(up).pipe(conn);
     conn.on('error', () => up.destroy());
     up.on('error', () => conn.destroy());
@@ -54,30 +53,20 @@ test('the real Engine answers: version and arch as `docker version` reports them
 test('a Cluster on an Engine that is not there gets an error, which clears by itself once it answers', async (t) => {
   const docker = await requireDocker(t);
   if (!docker) return;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-cluster-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const socketPath = path.join(dir, 'docker.sock');
-
-  const server = await startTestApiServer();
-  const mgr = new Manager({ kubeConfig: server.kubeConfig, log: silentLogger() });
-  t.after(async () => {
-    await mgr.stop();
-    await server.close();
+  const h = await ControllerHarness.start(t, {
+    dirPrefix: 'ferry-cluster-',
+    setup: (mgr) => setupClusterController(mgr, { docker: new DockerodePinger(), kubernetes: noKubernetes, initialRetryMs: 100, maxRetryMs: 400 }),
   });
-  setupClusterController(mgr, { docker: new DockerodePinger(), kubernetes: noKubernetes, initialRetryMs: 100, maxRetryMs: 400 });
-  await mgr.start();
-  await mgr.client.create<Cluster>({ kind: 'Cluster', metadata: { name: 'docker' }, spec: { connection: { docker: { host: `unix://${socketPath}` } } } });
+  const socketPath = path.join(h.dir, 'docker.sock');
+  await h.create<Cluster>({ kind: 'Cluster', metadata: { name: 'docker' }, spec: { connection: { docker: { host: `unix://${socketPath}` } } } });
 
-  const status = async () => (await mgr.client.get<Cluster>('Cluster', 'docker'))?.status;
-  await waitFor(async () => Boolean((await status())?.error), 'the error');
-  const down = (await status())!;
+  const down = (await h.waitStatus<Cluster>('Cluster', 'docker', (s) => Boolean(s.error), 'the error')).status!;
   assert.match(down.error!, /Cannot connect to the Docker daemon at unix:\/\/.*docker\.sock/);
   assert.equal(down.version, undefined);
 
   await proxySocket(t, socketPath);
   // The controller retries on its own (after 100 ms, doubling to 400 ms): no reconcile is forced here.
-  await waitFor(async () => (await status())?.error === undefined, 'the error to clear', 20_000);
-  const up = (await status())!;
+  const up = (await h.waitStatus<Cluster>('Cluster', 'docker', (s) => s.error === undefined, 'the error to clear', 20_000)).status!;
   const v = await docker.version();
   assert.equal(up.version, v.Version);
   assert.equal(up.arch, v.Arch);

@@ -6,10 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Cluster } from '../../../src/apis/cluster.ts';
-import { FerryClient } from '../../../src/client/client.ts';
 import { FakeClock } from '../../../src/util/clock.ts';
 import type { Result } from '../../../src/runtime/reconciler.ts';
-import { ClusterReconciler } from '../../../controllers/cluster/reconciler.ts';
+import { setupClusterController } from '../../../controllers/cluster/setup.ts';
 import { noConnectionError } from '../../../controllers/cluster/status.ts';
 import { ensureDefaultClusters } from '../../../controllers/cluster/defaults.ts';
 import type { DockerEngineInfo, DockerPinger } from '../../../controllers/cluster/docker.ts';
@@ -20,15 +19,17 @@ import {
   type KubernetesClusterInfo,
   type KubernetesProber,
 } from '../../../controllers/cluster/kubernetes.ts';
-import { startTestApiServer } from '../../support/apiserver.ts';
-import { silentLogger } from '../../../src/log.ts';
+import { ControllerHarness } from '../../support/controllers.ts';
 
-/** FakeDockerPinger answers with queued results (an Error is thrown), recording the hosts asked. */
+/**
+ * FakeDockerPinger answers with queued results (an Error is thrown), recording each host asked
+ * once (the running controller pings again after each event, e.g. its own status write).
+ */
 class FakeDockerPinger implements DockerPinger {
   hosts: Array<string | undefined> = [];
   results: Array<DockerEngineInfo | Error> = [];
   async ping(host?: string): Promise<DockerEngineInfo> {
-    this.hosts.push(host);
+    if (!this.hosts.includes(host)) this.hosts.push(host);
     const r = this.results.length > 1 ? this.results.shift()! : this.results[0];
     if (!r) throw new Error('FakeDockerPinger: no result queued');
     if (r instanceof Error) throw r;
@@ -36,11 +37,12 @@ class FakeDockerPinger implements DockerPinger {
   }
 }
 
+/** FakeKubernetesProber answers with `result`, recording each distinct question once. */
 class FakeKubernetesProber implements KubernetesProber {
   asked: Array<{ context?: string }> = [];
   result: KubernetesClusterInfo | Error = new Error('unset');
   async probe(opts: { context?: string }): Promise<KubernetesClusterInfo> {
-    this.asked.push(opts);
+    if (!this.asked.some((a) => JSON.stringify(a) === JSON.stringify(opts))) this.asked.push(opts);
     if (this.result instanceof Error) throw this.result;
     return this.result;
   }
@@ -58,32 +60,31 @@ const kind: KubernetesClusterInfo = {
   registry: { host: 'localhost:5001', hostFromContainerRuntime: 'kind-registry:5000' },
 };
 
+/**
+ * newFixture runs the Cluster controller (its real setup) on the controller test harness, with a
+ * fake clock (a requeue waits until the test advances it) and fake Docker and Kubernetes probes.
+ */
 async function newFixture(t: TestContext) {
-  const server = await startTestApiServer();
-  const client = new FerryClient(server.kubeConfig);
-  t.after(async () => {
-    client.close();
-    await server.close();
-  });
   const clock = new FakeClock(new Date('2024-03-04T05:06:07.123456Z'));
   const docker = new FakeDockerPinger();
   const kubernetes = new FakeKubernetesProber();
-  const r = new ClusterReconciler({ client, clock, docker, kubernetes });
-  const log = silentLogger();
+  const h = await ControllerHarness.start(t, { clock, setup: (mgr) => setupClusterController(mgr, { docker, kubernetes }) });
   return {
-    client,
+    client: h.client,
     clock,
     docker,
     kubernetes,
+    /** create creates the Cluster and waits for the controller to have reconciled it. */
     async create(name: string, spec: Cluster['spec']) {
-      return client.create<Cluster>({ kind: 'Cluster', metadata: { name }, spec });
+      const c = await h.create<Cluster>({ kind: 'Cluster', metadata: { name }, spec });
+      await h.settle();
+      return c;
     },
-    async reconcile(name: string): Promise<Result | void> {
-      return r.reconcile({ name }, { log, signal: new AbortController().signal });
-    },
-    async get(name: string) {
-      return (await client.get<Cluster>('Cluster', name))!;
-    },
+    /** reconcile has the controller reconcile the Cluster and resolves with what it returned. */
+    reconcile: (name: string): Promise<Result | void> => h.reconcileResult('cluster', name),
+    /** results lists what every reconcile of the Cluster returned so far, the controller's own included. */
+    results: (name: string) => h.results('cluster', name),
+    get: (name: string) => h.mustGet<Cluster>('Cluster', name),
   };
 }
 
@@ -113,8 +114,9 @@ test('an unreachable Engine sets error, is retried with a doubling delay, and cl
   const f = await newFixture(t);
   f.docker.results = [new Error('Cannot connect to the Docker daemon at unix:///tmp/nope.sock. Is the docker daemon running?')];
   await f.create('docker', { connection: { docker: { host: 'unix:///tmp/nope.sock' } } });
-  const delays = [];
-  for (let i = 0; i < 7; i++) delays.push(((await f.reconcile('docker')) as Result).requeueAfterMs);
+  // The controller reconciled on the create and on its own status write: those count.
+  while ((await f.results('docker')).length < 7) await f.reconcile('docker');
+  const delays = (await f.results('docker')).map((r) => (r as Result).requeueAfterMs);
   assert.deepEqual(delays, [1000, 2000, 4000, 8000, 16000, 30000, 30000]);
   const down = await f.get('docker');
   assert.deepEqual(down.status, {

@@ -3,21 +3,20 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { CmdImage, Cluster, ImageMap, KubeObject } from '../../../src/apis/index.ts';
-import { FerryClient } from '../../../src/client/index.ts';
-import { Manager, realClock } from '../../../src/runtime/index.ts';
+import type { FerryClient } from '../../../src/client/index.ts';
+import type { Manager } from '../../../src/runtime/index.ts';
 import { setup, type CmdImageReconciler } from '../../../controllers/cmdimage/index.ts';
 import { triggerResource } from '../../../src/cli/trigger.ts';
 import { DockerodeImageClient } from '../../../src/adapters/images/index.ts';
 import type { LogBuffer } from '../../../src/util/log-buffer.ts';
 import { requireDocker, testImages, testRegistry } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
+import { ControllerHarness } from '../../support/controllers.ts';
 import { sharedServer, closeSharedServer } from './fixture.ts';
-import { silentLogger } from '../../../src/log.ts';
 
 const run = randomBytes(3).toString('hex');
 const refs: string[] = [];
@@ -40,40 +39,22 @@ interface E2E {
 }
 
 async function start(t: { after(fn: () => Promise<void>): void }, docker: Docker): Promise<E2E> {
-  const server = await sharedServer();
-  const client = new FerryClient(server.kubeConfig);
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-cmdimage-e2e-')));
-  const log = silentLogger();
-  const mgr = new Manager({ kubeConfig: server.kubeConfig, log, clock: realClock });
-  const { reconciler, logs } = setup(mgr, { images: new DockerodeImageClient(docker), cwd: dir });
-  await mgr.start();
-  t.after(async () => {
-    await mgr.stop();
-    for (const kind of ['CmdImage', 'ImageMap', 'Cluster', 'ConfigMap']) {
-      for (const o of (await client.list(kind)).items) await client.delete(kind, o.metadata.name!).catch(() => {});
-    }
-    client.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+  const h = await ControllerHarness.start(t, {
+    api: await sharedServer(),
+    dirPrefix: 'ferry-cmdimage-e2e-',
+    setup: (mgr, env) => setup(mgr, { images: new DockerodeImageClient(docker), cwd: env.dir }),
   });
-  const e: E2E = {
-    client,
-    mgr,
-    reconciler,
-    logs,
-    dir,
+  return {
+    client: h.client,
+    mgr: h.mgr,
+    reconciler: h.wired.reconciler,
+    logs: h.wired.logs,
+    dir: h.dir,
     docker,
-    create: (obj) => client.create(obj),
+    create: (obj) => h.create(obj),
     waitDone: (name, afterTime = '') =>
-      waitFor(
-        async () => {
-          const c = await client.get<CmdImage>('CmdImage', name);
-          const done = c?.status?.completed;
-          return done && (done.startedAt ?? '') > afterTime ? c : undefined;
-        },
-        { message: `${name} completed`, timeoutMs: 60_000, intervalMs: 50 },
-      ),
+      h.waitStatus<CmdImage>('CmdImage', name, (s) => !!s.completed && (s.completed.startedAt ?? '') > afterTime, 'completed', 60_000),
   };
-  return e;
 }
 
 function ref(name: string): string {

@@ -1,14 +1,13 @@
 import type { CmdImage, Cluster, ConfigMap, FileWatch, ImageMap, KubeObject, LiveUpdate } from '../../../src/apis/index.ts';
 import { toMicroTime } from '../../../src/apis/index.ts';
-import { FerryClient } from '../../../src/client/index.ts';
-import { FakeClock, Manager, type Controller } from '../../../src/runtime/index.ts';
+import type { FerryClient } from '../../../src/client/index.ts';
+import { FakeClock, type Controller, type Manager } from '../../../src/runtime/index.ts';
 import { FakeImageClient } from '../../../src/adapters/images/index.ts';
 import { FakeProcessRunner, type FakeScript, type ProcessRunner, type ProcessSpec } from '../../../src/adapters/process/index.ts';
 import { setup, type CmdImageReconciler } from '../../../controllers/cmdimage/index.ts';
 import type { LogBuffer } from '../../../src/util/log-buffer.ts';
 import { startTestApiServer, type TestApiServer } from '../../support/apiserver.ts';
-import { waitFor } from '../../support/wait.ts';
-import { silentLogger } from '../../../src/log.ts';
+import { ControllerHarness } from '../../support/controllers.ts';
 
 
 /** imageId is a distinct image id per n, whose content tag is `tilt-<n as 2 hex digits, 8 times>`. */
@@ -30,51 +29,71 @@ export interface FixtureOptions {
 }
 
 /**
- * Fixture runs the CmdImage controller against the embedded API server with a fake clock, a
- * fake process runner and a fake image store. By default every build "tags" $EXPECTED_REF with
- * a new image id (imageId(1), imageId(2), ...).
+ * Fixture runs the CmdImage controller (its real setup) on the controller test harness, on the
+ * file's shared API server, with a fake clock, a fake process runner and a fake image store. By
+ * default every build "tags" $EXPECTED_REF with a new image id (imageId(1), imageId(2), ...).
  */
 export class Fixture {
   readonly clock = new FakeClock(new Date('2024-01-01T00:00:00Z'));
   readonly runner = new FakeProcessRunner();
   readonly images = new FakeImageClient();
   builds = 0;
-  mgr!: Manager;
-  controller!: Controller;
-  reconciler!: CmdImageReconciler;
-  logs!: LogBuffer;
-  private stopped = false;
+  private h!: ControllerHarness<ReturnType<typeof setup>>;
 
-  private constructor(
-    readonly server: TestApiServer,
-    readonly client: FerryClient,
-    private readonly opts: FixtureOptions = {},
-  ) {
+  private constructor() {
     this.runner.fallback = { run: (spec) => this.tagExpected(spec) };
   }
 
-  static async start(opts: FixtureOptions & { server?: TestApiServer; cluster?: boolean } = {}): Promise<Fixture> {
-    const server = opts.server ?? (await startTestApiServer());
-    const f = new Fixture(server, new FerryClient(server.kubeConfig), opts);
-    await f.startManager();
+  /** start runs the controller for test `t`, with the default Cluster unless `cluster` is false. */
+  static async start(t: { after(fn: () => Promise<void>): void }, opts: FixtureOptions & { cluster?: boolean } = {}): Promise<Fixture> {
+    const f = new Fixture();
+    f.h = await ControllerHarness.start(t, {
+      api: await sharedServer(),
+      clock: f.clock,
+      pollMs: 10,
+      dirPrefix: 'ferry-cmdimage-test-',
+      setup: (mgr) =>
+        setup(mgr, {
+          runner: opts.runner ?? f.runner,
+          images: f.images,
+          cwd: '/work',
+          baseEnv: { PATH: '/bin' },
+          buildTimeoutMs: opts.buildTimeoutMs,
+        }),
+    });
     if (opts.cluster !== false) await f.create<Cluster>({ kind: 'Cluster', metadata: { name: 'default' }, spec: {} });
     return f;
   }
 
+  get client(): FerryClient {
+    return this.h.client;
+  }
+
+  /** mgr runs the controller; a new one after startManager(). */
+  get mgr(): Manager {
+    return this.h.mgr;
+  }
+
+  get controller(): Controller {
+    return this.h.wired.controller;
+  }
+
+  get reconciler(): CmdImageReconciler {
+    return this.h.wired.reconciler;
+  }
+
+  get logs(): LogBuffer {
+    return this.h.wired.logs;
+  }
+
+  /** stopManager stops the controller, as a daemon's stop would. */
+  async stopManager(): Promise<void> {
+    await this.h.stop();
+  }
+
+  /** startManager starts the controller again on a new manager, as a restarted daemon would. */
   async startManager(): Promise<void> {
-    this.mgr = new Manager({ kubeConfig: this.server.kubeConfig, log: silentLogger(), clock: this.clock });
-    const s = setup(this.mgr, {
-      runner: this.opts.runner ?? this.runner,
-      images: this.images,
-      cwd: '/work',
-      baseEnv: { PATH: '/bin' },
-      buildTimeoutMs: this.opts.buildTimeoutMs,
-    });
-    this.controller = s.controller;
-    this.reconciler = s.reconciler;
-    this.logs = s.logs;
-    this.stopped = false;
-    await this.mgr.start();
+    await this.h.restart();
   }
 
   /** tagExpected is what a build script does: it creates the image $EXPECTED_REF. */
@@ -100,11 +119,11 @@ export class Fixture {
     return { script, started, release };
   }
 
-  async create<T extends KubeObject>(obj: T): Promise<T> {
-    return this.client.create(obj);
+  create<T extends KubeObject>(obj: T): Promise<T> {
+    return this.h.create(obj);
   }
 
-  async cmdImage(name: string, spec: Partial<CmdImage['spec']> = {}, annotations?: Record<string, string>): Promise<CmdImage> {
+  cmdImage(name: string, spec: Partial<CmdImage['spec']> = {}, annotations?: Record<string, string>): Promise<CmdImage> {
     return this.create<CmdImage>({
       kind: 'CmdImage',
       metadata: { name, ...(annotations ? { annotations } : {}) },
@@ -112,38 +131,26 @@ export class Fixture {
     });
   }
 
-  async get(name: string): Promise<CmdImage | undefined> {
-    return this.client.get<CmdImage>('CmdImage', name);
+  get(name: string): Promise<CmdImage | undefined> {
+    return this.h.get<CmdImage>('CmdImage', name);
   }
 
-  async imageMap(name: string): Promise<ImageMap | undefined> {
-    return this.client.get<ImageMap>('ImageMap', name);
+  imageMap(name: string): Promise<ImageMap | undefined> {
+    return this.h.get<ImageMap>('ImageMap', name);
   }
 
   /** waitStatus waits until the CmdImage's status satisfies pred. */
-  async waitStatus(name: string, pred: (s: NonNullable<CmdImage['status']>) => boolean, what = 'status'): Promise<CmdImage> {
-    return waitFor(
-      async () => {
-        const c = await this.get(name);
-        return c?.status && pred(c.status) ? c : undefined;
-      },
-      { message: `${name}: ${what}`, timeoutMs: 15_000, intervalMs: 10 },
-    );
+  waitStatus(name: string, pred: (s: NonNullable<CmdImage['status']>) => boolean, what = 'status'): Promise<CmdImage> {
+    return this.h.waitStatus<CmdImage>('CmdImage', name, pred, what, 15_000);
   }
 
   /** waitBuilt waits for a successful completed build of `name` that started after `after` (MicroTime). */
-  async waitBuilt(name: string, after = ''): Promise<CmdImage> {
+  waitBuilt(name: string, after = ''): Promise<CmdImage> {
     return this.waitStatus(name, (s) => !!s.completed && !s.completed.error && !!s.ref && (s.completed.startedAt ?? '') > after, 'built');
   }
 
-  async waitImageMap(name: string, pred: (im: ImageMap) => boolean, what = 'ImageMap'): Promise<ImageMap> {
-    return waitFor(
-      async () => {
-        const im = await this.imageMap(name);
-        return im && pred(im) ? im : undefined;
-      },
-      { message: `${name}: ${what}`, timeoutMs: 15_000, intervalMs: 10 },
-    );
+  waitImageMap(name: string, pred: (im: ImageMap) => boolean, what = 'ImageMap'): Promise<ImageMap> {
+    return this.h.waitObject<ImageMap>('ImageMap', name, pred, what, 15_000);
   }
 
   /** quiesce waits until no reconcile is queued or running and no build runs. */
@@ -176,7 +183,7 @@ export class Fixture {
 
   /** fileEvent records a change on the FileWatch `name` at the fake clock's time, creating it for image `imageMap`. */
   async fileEvent(name: string, imageMap: string): Promise<string> {
-    if (!(await this.client.get<FileWatch>('FileWatch', name))) {
+    if (!(await this.h.get<FileWatch>('FileWatch', name))) {
       await this.create<FileWatch>({
         kind: 'FileWatch',
         metadata: { name, annotations: { 'tilt.dev/target-id': `image:${imageMap}` } },
@@ -184,14 +191,13 @@ export class Fixture {
       });
     }
     const time = toMicroTime(this.clock.now());
-    await this.client.patchStatus('FileWatch', name, { status: { lastEventTime: time, fileEvents: [{ time, seenFiles: ['/work/src/a.txt'] }] } });
+    await this.h.setStatus<FileWatch>('FileWatch', name, { lastEventTime: time, fileEvents: [{ time, seenFiles: ['/work/src/a.txt'] }] });
     return time;
   }
 
   async liveUpdate(name: string, imageMap: string, failedAt?: string): Promise<void> {
-    let lu = await this.client.get<LiveUpdate>('LiveUpdate', name);
-    if (!lu) {
-      lu = await this.create<LiveUpdate>({
+    if (!(await this.h.get<LiveUpdate>('LiveUpdate', name))) {
+      await this.create<LiveUpdate>({
         kind: 'LiveUpdate',
         metadata: { name },
         spec: {
@@ -203,30 +209,13 @@ export class Fixture {
       });
     }
     const status = failedAt ? { failed: { reason: 'UpdateStopped', message: 'stop path', lastTransitionTime: failedAt } } : {};
-    await this.client.updateStatus<LiveUpdate>({ ...lu, status });
+    await this.h.setStatus<LiveUpdate>('LiveUpdate', name, status);
   }
 
   async configMap(name: string, data: Record<string, string>): Promise<void> {
-    const cm = await this.client.get<ConfigMap>('ConfigMap', name);
-    if (cm) await this.client.update<ConfigMap>({ ...cm, data });
+    const cm = await this.h.get<ConfigMap>('ConfigMap', name);
+    if (cm) await this.h.update<ConfigMap>({ ...cm, data });
     else await this.create<ConfigMap>({ kind: 'ConfigMap', metadata: { name }, data });
-  }
-
-  async stopManager(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    await this.mgr.stop();
-  }
-
-  /** close stops the manager and deletes every object the test made, leaving the server running. */
-  async close(): Promise<void> {
-    await this.stopManager();
-    for (const kind of ['CmdImage', 'ImageMap', 'FileWatch', 'LiveUpdate', 'Cluster', 'ConfigMap']) {
-      for (const o of (await this.client.list(kind)).items) {
-        await this.client.delete(kind, o.metadata.name!).catch(() => {});
-      }
-    }
-    this.client.close();
   }
 }
 
@@ -246,8 +235,6 @@ export async function closeSharedServer(): Promise<void> {
 }
 
 /** newFixture starts a Fixture on the shared server, cleaned up after the test. */
-export async function newFixture(t: { after(fn: () => Promise<void>): void }, opts: FixtureOptions & { cluster?: boolean } = {}): Promise<Fixture> {
-  const f = await Fixture.start({ ...opts, server: await sharedServer() });
-  t.after(() => f.close());
-  return f;
+export function newFixture(t: { after(fn: () => Promise<void>): void }, opts: FixtureOptions & { cluster?: boolean } = {}): Promise<Fixture> {
+  return Fixture.start(t, opts);
 }

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -19,9 +18,7 @@ import {
   type ImageMap,
   type LiveUpdate,
 } from '../../../src/apis/index.ts';
-import { FerryClient } from '../../../src/client/index.ts';
-import { Manager, realClock } from '../../../src/runtime/index.ts';
-import { silentLogger } from '../../../src/log.ts';
+import { realClock } from '../../../src/runtime/index.ts';
 import { ComposeCli } from '../../../src/adapters/compose/index.ts';
 import { DockerodeClient } from '../../../src/adapters/docker/index.ts';
 import { DockerContainerUpdater } from '../../../src/adapters/containers/index.ts';
@@ -31,6 +28,7 @@ import * as dockercomposeservice from '../../../controllers/dockercomposeservice
 import * as liveupdate from '../../../controllers/liveupdate/index.ts';
 import { readFileIn, requireDocker, testImages } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
+import { ControllerHarness } from '../../support/controllers.ts';
 import { closeSharedServer, sharedServer } from './fixture.ts';
 
 const run = promisify(execFile);
@@ -42,30 +40,26 @@ test('loop: a stop-path change rebuilds the image, recreates the service, and li
   const id = randomBytes(3).toString('hex');
   const ref = `ferry-loop-${id}-app`;
   const project = `ferryloop${id}`;
-  const dir = await fsp.realpath(await fsp.mkdtemp(path.join(os.tmpdir(), 'ferry-loop-')));
-  const server = await sharedServer();
-  const client = new FerryClient(server.kubeConfig);
-  const log = silentLogger();
-  const mgr = new Manager({ kubeConfig: server.kubeConfig, log, clock: realClock });
-  const builds = cmdimage.setup(mgr, { log, images: new DockerodeImageClient(docker), cwd: dir });
-  dockercomposeservice.setup(mgr, { log, compose: new ComposeCli({ form: 'standalone' }), docker: new DockerodeClient(), workDir: path.join(dir, '.compose') });
-  liveupdate.setup(mgr, { log, clock: realClock, updaters: { docker: new DockerContainerUpdater({ docker, clock: realClock, stepTimeoutMs: 20_000 }) }, execTimeoutMs: 20_000 });
-  await mgr.start();
-  t.after(async () => {
-    await mgr.stop();
-    for (const kind of ['LiveUpdate', 'DockerComposeService', 'CmdImage', 'ImageMap', 'FileWatch', 'Cluster']) {
-      for (const o of (await client.list(kind)).items) await client.delete(kind, o.metadata.name!).catch(() => {});
-    }
-    client.close();
-    const { stdout } = await run('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`]).catch(() => ({ stdout: '' }));
-    const ids = stdout.split('\n').filter(Boolean);
-    if (ids.length) await run('docker', ['rm', '-f', ...ids]).catch(() => {});
-    await run('docker', ['network', 'rm', `${project}_default`]).catch(() => {});
-    const { stdout: imgs } = await run('docker', ['images', '-q', ref]).catch(() => ({ stdout: '' }));
-    const imageIds = [...new Set(imgs.split('\n').filter(Boolean))];
-    if (imageIds.length) await run('docker', ['rmi', '-f', ...imageIds]).catch(() => {});
-    await fsp.rm(dir, { recursive: true, force: true });
+  const h = await ControllerHarness.start(t, {
+    api: await sharedServer(),
+    dirPrefix: 'ferry-loop-',
+    setup: (mgr, { dir, log }) => ({
+      builds: cmdimage.setup(mgr, { log, images: new DockerodeImageClient(docker), cwd: dir }),
+      compose: dockercomposeservice.setup(mgr, { log, compose: new ComposeCli({ form: 'standalone' }), docker: new DockerodeClient(), workDir: path.join(dir, '.compose') }),
+      liveUpdates: liveupdate.setup(mgr, { log, clock: realClock, updaters: { docker: new DockerContainerUpdater({ docker, clock: realClock, stepTimeoutMs: 20_000 }) }, execTimeoutMs: 20_000 }),
+    }),
+    cleanup: async () => {
+      const { stdout } = await run('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`]).catch(() => ({ stdout: '' }));
+      const ids = stdout.split('\n').filter(Boolean);
+      if (ids.length) await run('docker', ['rm', '-f', ...ids]).catch(() => {});
+      await run('docker', ['network', 'rm', `${project}_default`]).catch(() => {});
+      const { stdout: imgs } = await run('docker', ['images', '-q', ref]).catch(() => ({ stdout: '' }));
+      const imageIds = [...new Set(imgs.split('\n').filter(Boolean))];
+      if (imageIds.length) await run('docker', ['rmi', '-f', ...imageIds]).catch(() => {});
+    },
   });
+  const { dir } = h;
+  const { builds } = h.wired;
 
   const write = async (files: Record<string, string>) => {
     for (const [name, data] of Object.entries(files)) {
@@ -74,39 +68,36 @@ test('loop: a stop-path change rebuilds the image, recreates the service, and li
     }
   };
   const event = async (files: string[]) => {
-    const fw = (await client.get<FileWatch>('FileWatch', 'app-fw'))!;
+    const fw = await h.mustGet<FileWatch>('FileWatch', 'app-fw');
     const time = toMicroTime(new Date());
     const fileEvents = [...(fw.status?.fileEvents ?? []), { time, seenFiles: files.map((f) => path.join(dir, f)) }].slice(-20);
-    await client.updateStatus<FileWatch>({ ...fw, status: { ...fw.status, fileEvents, lastEventTime: time } });
+    await h.setStatus<FileWatch>('FileWatch', 'app-fw', { ...fw.status, fileEvents, lastEventTime: time });
   };
-  const get = <T extends CmdImage | DockerComposeService | LiveUpdate | ImageMap>(kind: string, name: string) => client.get<T>(kind, name);
+  const get = <T extends CmdImage | DockerComposeService | LiveUpdate | ImageMap>(kind: string, name: string) => h.get<T>(kind, name);
   const running = (name: string, pred: (d: DockerComposeService) => boolean, what: string) =>
-    waitFor(async () => {
-      const d = await get<DockerComposeService>('DockerComposeService', name);
-      return d?.status?.containerID && d.status.containerState?.running && pred(d) ? d : undefined;
-    }, { timeoutMs: 60_000, message: what });
+    h.waitObject<DockerComposeService>('DockerComposeService', name, (d) => !!d.status?.containerID && !!d.status.containerState?.running && pred(d), what, 60_000);
 
   await write({
     Dockerfile: `FROM ${testImages.busybox}\nCOPY src /app/src\nCMD ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]\n`,
     'src/a.txt': 'one',
   });
-  await client.create<Cluster>({ kind: 'Cluster', metadata: { name: 'docker' }, spec: { connection: { docker: {} } } });
-  await client.create<FileWatch>({
+  await h.create<Cluster>({ kind: 'Cluster', metadata: { name: 'docker' }, spec: { connection: { docker: {} } } });
+  await h.create<FileWatch>({
     kind: 'FileWatch',
     metadata: { name: 'app-fw', annotations: { 'tilt.dev/target-id': 'image:app' } },
     spec: { watchedPaths: [dir] },
   });
-  await client.create<CmdImage>({
+  await h.create<CmdImage>({
     kind: 'CmdImage',
     metadata: { name: 'app', annotations: { 'tilt.dev/resource': 'app' } },
     spec: { ref, cluster: 'docker', args: ['sh', '-c', `DOCKER_BUILDKIT=0 docker build -q -t "$EXPECTED_REF" .`] },
   });
-  await client.create<DockerComposeService>({
+  await h.create<DockerComposeService>({
     kind: 'DockerComposeService',
     metadata: { name: 'app-svc', annotations: { 'tilt.dev/resource': 'app' } },
     spec: { service: 'app', project: { name: project, yaml: `services:\n  app:\n    image: ${ref}\n` }, imageMaps: ['app'] },
   });
-  await client.create<LiveUpdate>({
+  await h.create<LiveUpdate>({
     kind: 'LiveUpdate',
     metadata: { name: 'app-lu', annotations: { 'tilt.dev/resource': 'app' } },
     spec: {
@@ -119,10 +110,7 @@ test('loop: a stop-path change rebuilds the image, recreates the service, and li
   });
 
   // The first build, and the service running on it.
-  const first = await waitFor(async () => {
-    const c = await get<CmdImage>('CmdImage', 'app');
-    return c?.status?.completed ? c : undefined;
-  }, { timeoutMs: 60_000, message: 'the first build' });
+  const first = await h.waitStatus<CmdImage>('CmdImage', 'app', (s) => !!s.completed, 'the first build', 60_000);
   assert.equal(first.status!.completed!.error, undefined, first.status!.completed!.error);
   const firstImage = (await get<ImageMap>('ImageMap', 'app'))!.status!.imageFromLocal!;
   const svc1 = await running('app-svc', () => true, 'the service to run');
@@ -138,11 +126,7 @@ test('loop: a stop-path change rebuilds the image, recreates the service, and li
   // A stop path fails the LiveUpdate, which rebuilds the image and recreates the container.
   await write({ 'src/stop.txt': 'stop' });
   await event(['src/stop.txt']);
-  const rebuilt = await waitFor(async () => {
-    const c = await get<CmdImage>('CmdImage', 'app');
-    const done = c?.status?.completed;
-    return done && done.startedAt! > first.status!.completed!.startedAt! ? c : undefined;
-  }, { timeoutMs: 60_000, message: 'the rebuild' });
+  const rebuilt = await h.waitStatus<CmdImage>('CmdImage', 'app', (s) => !!s.completed && s.completed.startedAt! > first.status!.completed!.startedAt!, 'the rebuild', 60_000);
   assert.equal(rebuilt.status!.completed!.reason, 'LiveUpdateFailed');
   assert.equal(rebuilt.status!.completed!.error, undefined, rebuilt.status!.completed!.error);
   const secondImage = (await get<ImageMap>('ImageMap', 'app'))!.status!.imageFromLocal!;

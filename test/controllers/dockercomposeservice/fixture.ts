@@ -1,78 +1,76 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import winston from 'winston';
-import { startTestApiServer, type TestApiServer } from '../../support/apiserver.ts';
 import type { DockerComposeService } from '../../../src/apis/dockercomposeservice.ts';
 import { apiVersion, type KubeObject } from '../../../src/apis/meta.ts';
-import { Manager, type ReconcileContext } from '../../../src/runtime/index.ts';
+import type { Manager } from '../../../src/runtime/index.ts';
 import { ComposeCli, type ComposeForm } from '../../../src/adapters/compose/index.ts';
-import { FerryClient } from '../../../src/client/index.ts';
+import type { FerryClient } from '../../../src/client/index.ts';
 import { DockerodeClient } from '../../../src/adapters/docker/index.ts';
 import { setup, type DockerComposeServiceReconciler } from '../../../controllers/dockercomposeservice/index.ts';
-import { waitFor } from '../../support/wait.ts';
-import { silentLogger } from '../../../src/log.ts';
+import { ControllerHarness } from '../../support/controllers.ts';
 
 export const run = promisify(execFile);
 
 
 /**
- * Fixture runs the DockerComposeService controller against the embedded API server (memory
- * storage) and the real Docker Engine, in a temporary directory holding Compose files. Every
+ * Fixture runs the DockerComposeService controller (its real setup) on the controller test
+ * harness and the real Docker Engine, in a temporary directory holding Compose files. Every
  * Compose project it makes has a unique name, and close() takes them all down.
  */
 export class Fixture {
   readonly id = randomBytes(4).toString('hex');
   private readonly projects = new Set<string>();
   private readonly tags = new Set<string>();
-  /** mgr runs the controller; a new one after restartController(). */
-  mgr!: Manager;
-  reconciler!: DockerComposeServiceReconciler;
   /** output holds the Compose output lines the controller reported, by resource. */
   readonly output: Array<{ resource: string; line: string }> = [];
-  /** client reaches the API server whether the controller runs or not. */
-  readonly client: FerryClient;
-  private running = false;
-
-  private constructor(
-    readonly dir: string,
-    readonly server: TestApiServer,
-    readonly log: winston.Logger,
-    private readonly opts: { form?: ComposeForm; env?: NodeJS.ProcessEnv },
-  ) {
-    this.client = new FerryClient(server.kubeConfig);
-  }
+  private readonly cleanups: Array<() => Promise<void>> = [];
+  private h!: ControllerHarness<ReturnType<typeof setup>>;
 
   static async start(opts: { form?: ComposeForm; env?: NodeJS.ProcessEnv } = {}): Promise<Fixture> {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-dcs-test-'));
-    const server = await startTestApiServer();
-    const f = new Fixture(dir, server, silentLogger(), opts);
-    await f.startController();
+    const f = new Fixture();
+    f.h = await ControllerHarness.start({ after: (fn: () => Promise<void>) => f.cleanups.push(fn) }, {
+      dirPrefix: 'ferry-dcs-test-',
+      setup: (mgr, env) =>
+        setup(mgr, {
+          compose: new ComposeCli({ form: opts.form ?? 'standalone', env: opts.env }),
+          docker: new DockerodeClient(),
+          workDir: path.join(env.dir, 'work'),
+          onOutput: (resource, line) => f.output.push({ resource, line }),
+        }),
+      cleanup: () => f.removeDockerObjects(),
+    });
     return f;
+  }
+
+  /** mgr runs the controller; a new one after startController(). */
+  get mgr(): Manager {
+    return this.h.mgr;
+  }
+
+  get reconciler(): DockerComposeServiceReconciler {
+    return this.h.wired.reconciler;
+  }
+
+  /** client reaches the API server whether the controller runs or not. */
+  get client(): FerryClient {
+    return this.h.client;
+  }
+
+  get dir(): string {
+    return this.h.dir;
   }
 
   /** startController starts a new manager running the controller, as a new daemon would. */
   async startController(): Promise<void> {
-    this.mgr = new Manager({ kubeConfig: this.server.kubeConfig, log: this.log });
-    const { reconciler } = setup(this.mgr, {
-      compose: new ComposeCli({ form: this.opts.form ?? 'standalone', env: this.opts.env }),
-      docker: new DockerodeClient(),
-      workDir: path.join(this.dir, 'work'),
-      onOutput: (resource, line) => this.output.push({ resource, line }),
-    });
-    this.reconciler = reconciler;
-    await this.mgr.start();
-    this.running = true;
+    await this.h.restart();
   }
 
   /** stopController stops the manager (what a daemon's stop does to this controller). */
   async stopController(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    await this.mgr.stop();
+    await this.h.stop();
   }
 
   /** projectName is a unique Compose project name for this fixture. */
@@ -94,38 +92,34 @@ export class Fixture {
     return file;
   }
 
-  async create<T extends KubeObject>(obj: T): Promise<T> {
-    return this.mgr.client.create({ apiVersion, ...obj });
+  create<T extends KubeObject>(obj: T): Promise<T> {
+    return this.h.create({ apiVersion, ...obj });
   }
 
-  async get<T extends KubeObject = DockerComposeService>(kind: string, name: string): Promise<T | undefined> {
-    return this.mgr.client.get<T>(kind, name);
+  get<T extends KubeObject = DockerComposeService>(kind: string, name: string): Promise<T | undefined> {
+    return this.h.get<T>(kind, name);
   }
 
-  /** waitStatus polls the DockerComposeService until pred holds. */
-  async waitDCS(name: string, pred: (o: DockerComposeService) => boolean, message: string, timeoutMs = 60_000): Promise<DockerComposeService> {
-    return waitFor(async () => {
-      const o = await this.get<DockerComposeService>('DockerComposeService', name);
-      return o && pred(o) ? o : undefined;
-    }, { timeoutMs, message });
+  /** waitDCS waits until the DockerComposeService satisfies pred. */
+  waitDCS(name: string, pred: (o: DockerComposeService) => boolean, message: string, timeoutMs = 60_000): Promise<DockerComposeService> {
+    return this.h.waitObject<DockerComposeService>('DockerComposeService', name, pred, message, timeoutMs);
   }
 
-  /**
-   * assertSteadyState reconciles the object once more and checks nothing was written: the
-   * resourceVersion stays the same.
-   */
+  /** steadyState settles, reconciles the object once more and reports its resourceVersion before and after. */
   async steadyState(name: string): Promise<{ before: string | undefined; after: string | undefined }> {
+    await this.h.settle();
     const before = (await this.get('DockerComposeService', name))?.metadata.resourceVersion;
-    const ctx: ReconcileContext = { log: this.log, signal: new AbortController().signal };
-    await this.reconciler.reconcile({ name }, ctx);
+    await this.h.reconcile('dockercomposeservice', name);
     const after = (await this.get('DockerComposeService', name))?.metadata.resourceVersion;
     return { before, after };
   }
 
+  /** close stops the controller and the API server and takes down every project and tag the test made. */
   async close(): Promise<void> {
-    await this.stopController();
-    this.client.close();
-    await this.server.close();
+    for (const fn of this.cleanups.splice(0).reverse()) await fn();
+  }
+
+  private async removeDockerObjects(): Promise<void> {
     for (const p of this.projects) {
       const { stdout } = await run('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${p}`]).catch(() => ({ stdout: '' }));
       const ids = stdout.split('\n').filter(Boolean);
@@ -135,6 +129,5 @@ export class Fixture {
       if (netIds.length) await run('docker', ['network', 'rm', ...netIds]).catch(() => {});
     }
     for (const t of this.tags) await run('docker', ['rmi', t]).catch(() => {});
-    await rm(this.dir, { recursive: true, force: true });
   }
 }

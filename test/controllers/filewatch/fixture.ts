@@ -1,65 +1,58 @@
 import type { TestContext } from 'node:test';
 import type { ConfigMap, FileWatch, FileWatchSpec } from '../../../src/apis/index.ts';
-import { silentLogger } from '../../../src/log.ts';
-import { Manager, type Clock, type Controller } from '../../../src/runtime/index.ts';
+import type { Clock, Controller, Manager } from '../../../src/runtime/index.ts';
 import type { FileWatcher, FileWatcherFactory, FileWatcherOptions } from '../../../src/adapters/watch/file-watcher.ts';
 import { setup, type FileWatchReconciler } from '../../../controllers/filewatch/index.ts';
-import { startTestApiServer, type TestApiServer } from '../../support/apiserver.ts';
-import { waitFor } from '../../support/wait.ts';
+import { ControllerHarness } from '../../support/controllers.ts';
 
 /**
- * Fixture runs the FileWatch controller against the embedded API server (memory storage) with
- * the real client, cache and queue. The reconciler's clock and watcher can be replaced.
+ * Fixture runs the FileWatch controller (its real setup) on the controller test harness. The
+ * reconciler's clock and watcher can be replaced.
  */
 export class Fixture {
-  private constructor(
-    readonly server: TestApiServer,
-    readonly mgr: Manager,
-    readonly controller: Controller,
-    readonly reconciler: FileWatchReconciler,
-  ) {}
+  private constructor(private readonly h: ControllerHarness<ReturnType<typeof setup>>) {}
 
   static async start(t: TestContext, opts: { clock?: Clock; newWatcher?: FileWatcherFactory; quietMs?: number } = {}): Promise<Fixture> {
-    const server = await startTestApiServer();
-    const mgr = new Manager({ kubeConfig: server.kubeConfig, log: silentLogger() });
-    const { controller, reconciler } = setup(mgr, { clock: opts.clock, newWatcher: opts.newWatcher, quietMs: opts.quietMs ?? 50 });
-    await mgr.start();
-    const f = new Fixture(server, mgr, controller, reconciler);
-    t.after(async () => {
-      await mgr.stop();
-      await server.close();
+    const h = await ControllerHarness.start(t, {
+      dirPrefix: 'ferry-fw-test-',
+      setup: (mgr) => setup(mgr, { clock: opts.clock, newWatcher: opts.newWatcher, quietMs: opts.quietMs ?? 50 }),
     });
-    return f;
+    return new Fixture(h);
   }
 
-  async create(name: string, spec: FileWatchSpec): Promise<FileWatch> {
-    return this.mgr.client.create<FileWatch>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name }, spec });
+  get mgr(): Manager {
+    return this.h.mgr;
   }
 
-  async get(name: string): Promise<FileWatch | undefined> {
-    return this.mgr.client.get<FileWatch>('FileWatch', name);
+  get controller(): Controller {
+    return this.h.wired.controller;
+  }
+
+  get reconciler(): FileWatchReconciler {
+    return this.h.wired.reconciler;
+  }
+
+  create(name: string, spec: FileWatchSpec): Promise<FileWatch> {
+    return this.h.create<FileWatch>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name }, spec });
+  }
+
+  get(name: string): Promise<FileWatch | undefined> {
+    return this.h.get<FileWatch>('FileWatch', name);
   }
 
   async updateSpec(name: string, spec: FileWatchSpec): Promise<FileWatch> {
-    const fw = (await this.get(name))!;
-    return this.mgr.client.update<FileWatch>({ ...fw, spec });
+    return this.h.update<FileWatch>({ ...(await this.h.mustGet<FileWatch>('FileWatch', name)), spec });
   }
 
   async setConfigMap(name: string, data: Record<string, string>): Promise<void> {
-    const cm = await this.mgr.client.get<ConfigMap>('ConfigMap', name);
-    if (cm) await this.mgr.client.update<ConfigMap>({ ...cm, data });
-    else await this.mgr.client.create<ConfigMap>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ConfigMap', metadata: { name }, data });
+    const cm = await this.h.get<ConfigMap>('ConfigMap', name);
+    if (cm) await this.h.update<ConfigMap>({ ...cm, data });
+    else await this.h.create<ConfigMap>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ConfigMap', metadata: { name }, data });
   }
 
-  /** waitStatus waits until the FileWatch's status satisfies pred and returns the object. */
-  async waitStatus(name: string, pred: (fw: FileWatch) => boolean, message: string): Promise<FileWatch> {
-    return waitFor(
-      async () => {
-        const fw = await this.get(name);
-        return fw && pred(fw) ? fw : undefined;
-      },
-      { message: `${name}: ${message}` },
-    );
+  /** waitStatus waits until the FileWatch satisfies pred and returns it. */
+  waitStatus(name: string, pred: (fw: FileWatch) => boolean, message: string): Promise<FileWatch> {
+    return this.h.waitObject<FileWatch>('FileWatch', name, pred, message);
   }
 
   /** seen lists every path in the FileWatch's fileEvents. */
@@ -67,10 +60,11 @@ export class Fixture {
     return (fw.status?.fileEvents ?? []).flatMap((e) => e.seenFiles);
   }
 
-  /** steadyState reconciles once more and reports the resourceVersion before and after. */
+  /** steadyState settles, reconciles once more and reports the resourceVersion before and after. */
   async steadyState(name: string): Promise<{ before?: string; after?: string }> {
+    await this.h.settle();
     const before = (await this.get(name))?.metadata.resourceVersion;
-    await this.reconciler.reconcile({ name });
+    await this.h.reconcile('filewatch', name);
     const after = (await this.get(name))?.metadata.resourceVersion;
     return { before, after };
   }
