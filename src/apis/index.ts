@@ -12,6 +12,7 @@ export * from './configmap.ts';
 export * from './dockercomposeservice.ts';
 export * from './filewatch.ts';
 export * from './imagemap.ts';
+export * from './kubernetesapply.ts';
 export * from './kubernetesdiscovery.ts';
 export * from './liveupdate.ts';
 export * from './session.ts';

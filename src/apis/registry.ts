@@ -10,6 +10,7 @@ import { configMapKind } from './configmap.ts';
 import { dockerComposeServiceKind } from './dockercomposeservice.ts';
 import { fileWatchKind } from './filewatch.ts';
 import { imageMapKind } from './imagemap.ts';
+import { kubernetesApplyKind } from './kubernetesapply.ts';
 import { kubernetesDiscoveryKind } from './kubernetesdiscovery.ts';
 import { liveUpdateKind } from './liveupdate.ts';
 import { sessionKind } from './session.ts';
@@ -22,6 +23,7 @@ export const kinds: readonly KindDef[] = [
   dockerComposeServiceKind,
   fileWatchKind,
   imageMapKind,
+  kubernetesApplyKind,
   kubernetesDiscoveryKind,
   liveUpdateKind,
   sessionKind,

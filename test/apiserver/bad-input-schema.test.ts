@@ -37,6 +37,7 @@ const bases: Record<string, Json> = {
   DockerComposeService: { spec: { service: 'web', project: { yaml: 'services: {}' } } },
   FileWatch: { spec: { watchedPaths: ['/tmp/x'] } },
   ImageMap: { spec: { selector: 'app' } },
+  KubernetesApply: { spec: { yaml: 'kind: ConfigMap' } },
   KubernetesDiscovery: { spec: { watches: [{ namespace: 'default' }] } },
   LiveUpdate: { spec: { basePath: '/b', selector: { dockerCompose: { service: 'web' } }, syncs: [{ localPath: '.', containerPath: '/app' }] } },
   Session: { spec: { tiltfilePath: '/Tiltfile', exitCondition: 'manual' } },
