@@ -7,6 +7,7 @@
  *     refNamesEqual('nginx', 'library/nginx:2')         // true (tags ignored)
  *     selectorMatches(imageMap.spec, 'nginx:2')         // name match, or exact with matchExact
  *     injectIntoComposeServices(services, imageMaps)    // Section 4 injection for Compose
+ *     injectIntoKubernetesObjects(objects, imageMaps, locators) // and for a KubernetesApply
  */
 export {
   ImageRef,
@@ -29,10 +30,22 @@ export {
   injectIntoComposeServices,
   type InjectableContainer,
   type InjectableEnvVar,
+  type InjectableImageVolume,
+  type LocatedImage,
   type InjectEntity,
   type InjectImageMap,
   type InjectResult,
   type ComposeService,
 } from './inject.ts';
+export {
+  injectIntoKubernetesObjects,
+  managedByLabel,
+  managedByFerry,
+  podTemplateHashLabel,
+  injectedPullPolicy,
+  type KubeManifest,
+  type KubernetesInjectResult,
+} from './inject-kubernetes.ts';
+export { JSONPath, JSONPathError, type JSONPlace } from './jsonpath.ts';
 export { type ImageClient, type ImageInfo, ImageNotFoundError, DockerodeImageClient } from './docker.ts';
 export { FakeImageClient } from './fake.ts';

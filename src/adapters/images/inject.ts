@@ -1,14 +1,16 @@
 /**
  * Image injection: putting the images that ImageMaps resolved to into the things that run them
- * (Docker Compose services now, Kubernetes objects later).
+ * (Docker Compose services, Kubernetes objects: see inject-kubernetes.ts).
  *
- * For each ImageMap, in order:
+ * For each entity, for each ImageMap, in order:
  * - its `status.image` must be set, else `internal error: missing image status`;
  * - the inject ref is `status.imageFromCluster` (falling back to `status.image`);
- * - every container whose image the selector matches gets the inject ref (familiar form);
- *   an unparseable container image is an error;
+ * - every container whose image the selector matches gets the inject ref (familiar form), and
+ *   the entity's pull policy when it has one; an unparseable container image is an error;
+ * - so does every image volume (`reference`, `pullPolicy`);
  * - with `matchInEnvVars`, every env var whose value parses as a matching reference gets it too
  *   (unparseable values and `valueFrom` are left alone);
+ * - so does every image the entity's locators find (CRD fields);
  * - when something was replaced and `overrideCommand` / `overrideArgs` is set, the containers
  *   that now run exactly the inject ref get that command / those args; when none does, the error
  *   is `could not inject command [...] into entity: <name>. No container found matching ref: ...`.
@@ -29,6 +31,8 @@ export interface InjectableEnvVar {
 /** InjectableContainer is the part of a container injection reads and writes. */
 export interface InjectableContainer {
   image?: string;
+  /** Set to the entity's pull policy when the image is replaced (Kubernetes only). */
+  imagePullPolicy?: string;
   env?: InjectableEnvVar[];
   /** command replaces the image's entrypoint (Kubernetes `command`, Compose `entrypoint`). */
   command?: string[];
@@ -36,10 +40,32 @@ export interface InjectableContainer {
   args?: string[];
 }
 
-/** InjectEntity is one deployable thing (a Compose service, a Kubernetes object) and its containers. */
+/** InjectableImageVolume is a Kubernetes image volume source (`volumes[].image`). */
+export interface InjectableImageVolume {
+  reference?: string;
+  pullPolicy?: string;
+}
+
+/** LocatedImage is an image reference found by an image locator, and how to replace it. */
+export interface LocatedImage {
+  /** The reference found, or undefined when the value there is not one (it is then left alone). */
+  ref: ImageRef | undefined;
+  replace(injectRef: ImageRef): void;
+}
+
+/**
+ * InjectEntity is one deployable thing (a Compose service, a Kubernetes object): its
+ * containers, and for Kubernetes its image volumes and the images its locators find. Injection
+ * writes into these objects.
+ */
 export interface InjectEntity {
   name: string;
   containers: InjectableContainer[];
+  imageVolumes?: InjectableImageVolume[];
+  /** locate finds the images of the entity's image locators; it may throw InjectError. */
+  locate?: () => LocatedImage[];
+  /** pullPolicy is set on the containers and image volumes whose image is replaced. */
+  pullPolicy?: string;
 }
 
 /** InjectImageMap is what injection needs of an ImageMap object. */
@@ -88,16 +114,16 @@ export function injectImageMaps<E extends InjectEntity>(entities: E[], imageMaps
  */
 export function injectImageMap(entity: InjectEntity, im: InjectImageMap): boolean {
   const spec = im.spec;
-  const status = im.status;
-  if (!status?.image) throw new InjectError('internal error: missing image status');
   if (!spec) throw new InjectError(`internal error: ImageMap ${JSON.stringify(im.metadata.name ?? '')} has no spec`);
-  const injectRef = parseInjectRef(status.imageFromCluster || status.image);
   let selector: RefSelector;
   try {
     selector = parseSelector(spec);
   } catch (err) {
     throw new InjectError(`parsing selector ${JSON.stringify(spec.selector)} of ImageMap ${im.metadata.name ?? ''}: ${(err as Error).message}`, { cause: err });
   }
+  const status = im.status;
+  if (!status?.image) throw new InjectError('internal error: missing image status');
+  const injectRef = parseInjectRef(status.imageFromCluster || status.image);
 
   const value = injectRef.familiarString();
   let replaced = false;
@@ -105,19 +131,34 @@ export function injectImageMap(entity: InjectEntity, im: InjectImageMap): boolea
     if (c.image === undefined || c.image === '') continue;
     if (selector.matches(parseContainerImage(c.image))) {
       c.image = value;
+      if (entity.pullPolicy) c.imagePullPolicy = entity.pullPolicy;
+      replaced = true;
+    }
+  }
+  for (const v of entity.imageVolumes ?? []) {
+    if (!v.reference) continue;
+    if (selector.matches(parseImageVolume(v.reference))) {
+      v.reference = value;
+      if (entity.pullPolicy) v.pullPolicy = entity.pullPolicy;
       replaced = true;
     }
   }
   if (spec.matchInEnvVars) {
     for (const c of entity.containers) {
       for (const v of c.env ?? []) {
-        if (v.value === undefined) continue;
+        if (typeof v.value !== 'string') continue;
         const ref = tryParseRef(v.value);
         if (ref && selector.matches(ref)) {
           v.value = value;
           replaced = true;
         }
       }
+    }
+  }
+  for (const located of entity.locate?.() ?? []) {
+    if (located.ref && selector.matches(located.ref)) {
+      located.replace(injectRef);
+      replaced = true;
     }
   }
   if (replaced && (spec.overrideCommand || spec.overrideArgs)) {
@@ -162,6 +203,14 @@ function parseContainerImage(image: string): ImageRef {
     return parseRef(image);
   } catch (err) {
     throw new InjectError(`parsing container image ${JSON.stringify(image)}: ${(err as RefError).message}`, { cause: err });
+  }
+}
+
+function parseImageVolume(reference: string): ImageRef {
+  try {
+    return parseRef(reference);
+  } catch (err) {
+    throw new InjectError(`parsing image volume reference ${JSON.stringify(reference)}: ${(err as RefError).message}`, { cause: err });
   }
 }
 
