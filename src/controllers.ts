@@ -6,7 +6,7 @@
 import type { Logger } from 'winston';
 import type { Manager } from './runtime/manager.ts';
 import type { LogBuffer } from './util/log-buffer.ts';
-import { buildEdges, clusterHealth, liveUpdaters, type Edges } from './edges.ts';
+import { buildEdges, clusterHealth, kubernetesTargets, liveUpdaters, type Edges } from './edges.ts';
 import { setupClusterController } from '../controllers/cluster/setup.ts';
 import { ensureDefaultClusters } from '../controllers/cluster/defaults.ts';
 import * as cmd from '../controllers/cmd/index.ts';
@@ -14,6 +14,7 @@ import * as cmdimage from '../controllers/cmdimage/index.ts';
 import * as dockercomposeservice from '../controllers/dockercomposeservice/index.ts';
 import * as filewatch from '../controllers/filewatch/index.ts';
 import * as imagemap from '../controllers/imagemap/index.ts';
+import * as kubernetesapply from '../controllers/kubernetesapply/index.ts';
 import * as kubernetesdiscovery from '../controllers/kubernetesdiscovery/index.ts';
 import * as liveupdate from '../controllers/liveupdate/index.ts';
 import * as session from '../controllers/session/index.ts';
@@ -59,6 +60,7 @@ export function setupControllers(mgr: Manager, s: ControllerSettings, edges: Edg
     onOutput: (resource, line) => logs.append(resource, { source: 'DockerComposeService', line }),
   });
   kubernetesdiscovery.setup(mgr, { log, resolve: edges.clusters.resolver() });
+  kubernetesapply.setup(mgr, { log, cwd, logs, runner, connect: kubernetesTargets(edges.clusters) });
   liveupdate.setup(mgr, { log, logs, cwd, execTimeoutMs: s.execTimeoutMs, updaters: liveUpdaters(mgr, edges, { stepTimeoutMs: s.execTimeoutMs }) });
   session.setup(mgr, { log, cwd });
   return {

@@ -15,6 +15,7 @@ import { defaultClusterName, indexes, kind, KubernetesApplyReconciler, type Clus
 export {
   KubernetesApplyReconciler,
   cleanupFinalizer,
+  injectKubernetes,
   fieldManager,
   type ClusterConnector,
   type ClusterTarget,
@@ -28,8 +29,8 @@ export { readyToApplyCondition, jobConditions, waitingCondition } from './status
 export interface KubernetesApplySetupDeps {
   /** connect reaches a Cluster's Kubernetes API (the wiring passes the shared kubeconfig resolution of src/edges.ts). */
   connect: ClusterConnector;
-  /** inject puts the ImageMaps' images into the objects (the wiring passes the images adapter's Kubernetes injector). */
-  inject: KubernetesInjector;
+  /** inject prepares the objects for applying. Default: the images adapter's Kubernetes injector. */
+  inject?: KubernetesInjector;
   /** runner starts apply and delete commands. */
   runner: ProcessRunner;
   /** log is the parent logger. Default: the manager's. */

@@ -15,9 +15,6 @@ import {
 } from '../../src/apis/index.ts';
 import type { KubeResource, ObjectRef } from '../../src/adapters/kubernetes/index.ts';
 
-/** managedByLabel marks every object ferry applies. */
-export const managedByLabel = { key: 'app.kubernetes.io/managed-by', value: 'ferry' } as const;
-
 /** downPolicyAnnotation `keep` keeps an object when the apply that made it stops applying it. */
 export const downPolicyAnnotation = 'tilt.dev/down-policy';
 
@@ -54,13 +51,6 @@ function listItems(value: unknown): unknown[] {
 /** serializeObjects writes objects as one multi-document YAML (resultYAML). */
 export function serializeObjects(objects: KubeResource[]): string {
   return objects.map((o) => stringify(o)).join('---\n');
-}
-
-/** withManagedByLabel is a copy of obj carrying managedByLabel. */
-export function withManagedByLabel(obj: KubeResource): KubeResource {
-  const copy = structuredClone(obj);
-  copy.metadata = { ...copy.metadata, labels: { ...(copy.metadata?.labels ?? {}), [managedByLabel.key]: managedByLabel.value } };
-  return copy;
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   type KubernetesDiscovery,
 } from '../../src/apis/index.ts';
 import { formatGoDuration, parseGoDurationOr } from '../../src/apis/go.ts';
+import { injectIntoKubernetesObjects, type KubeManifest } from '../../src/adapters/images/index.ts';
 import { kubernetesErrorText, type KubeResource, type KubernetesObjects } from '../../src/adapters/kubernetes/index.ts';
 import { displayArgs, exitStatusString, type ProcessRunner } from '../../src/adapters/process/index.ts';
 import {
@@ -53,7 +54,6 @@ import {
   parseYamlObjects,
   refOf,
   serializeObjects,
-  withManagedByLabel,
   type ApplyReason,
 } from './plan.ts';
 import { clean, jobConditions, waitingCondition, withoutApply } from './status.ts';
@@ -99,6 +99,10 @@ export type ClusterConnector = (cluster: Cluster) => ClusterTarget;
  */
 export type KubernetesInjector = (objects: KubeResource[], imageMaps: ImageMap[], apply: KubernetesApply) => KubeResource[];
 
+/** injectKubernetes is the default KubernetesInjector: the images adapter's, with the apply's image locators. */
+export const injectKubernetes: KubernetesInjector = (objects, imageMaps, ka) =>
+  injectIntoKubernetesObjects(objects as KubeManifest[], imageMaps, ka.spec?.imageLocators ?? []).objects as KubeResource[];
+
 /** KubernetesApplyReconcilerDeps are what the reconciler works with. */
 export interface KubernetesApplyReconcilerDeps {
   client: Client;
@@ -107,7 +111,8 @@ export interface KubernetesApplyReconcilerDeps {
   clock: Clock;
   log: Logger;
   connect: ClusterConnector;
-  inject: KubernetesInjector;
+  /** inject prepares the objects for applying. Default: the images adapter's injectIntoKubernetesObjects (labels, images, overrides, pod template hashes). */
+  inject?: KubernetesInjector;
   runner: ProcessRunner;
   /** logs receives apply output per resource for `ferry logs`. */
   logs?: LogBuffer;
@@ -134,7 +139,11 @@ interface ApplyOutcome {
 export class KubernetesApplyReconciler implements Reconciler {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly deps: KubernetesApplyReconcilerDeps) {}
+  private readonly inject: KubernetesInjector;
+
+  constructor(private readonly deps: KubernetesApplyReconcilerDeps) {
+    this.inject = deps.inject ?? injectKubernetes;
+  }
 
   async reconcile(req: Request, ctx: ReconcileContext): Promise<void> {
     const { cache, clock } = this.deps;
@@ -241,7 +250,7 @@ export class KubernetesApplyReconciler implements Reconciler {
       if (spec.yaml) {
         let objects: KubeResource[];
         try {
-          objects = this.deps.inject(parseYamlObjects(spec.yaml), imageMaps, ka).map(withManagedByLabel);
+          objects = this.inject(parseYamlObjects(spec.yaml), imageMaps, ka);
         } catch (err) {
           return failed(errorText(err));
         }

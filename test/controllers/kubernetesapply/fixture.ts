@@ -50,30 +50,6 @@ function keyOf(o: KubeResource): string {
   return `${o.kind}/${o.metadata?.namespace || 'default'}/${o.metadata?.name}`;
 }
 
-/**
- * testInjector replaces container images whose name (before the tag) equals an ImageMap's
- * selector, or throws `Docker image missing from yaml: <name>` (enough to test the controller;
- * the images adapter's injector has its own tests).
- */
-export const testInjector: KubernetesInjector = (objects, imageMaps) => {
-  const out = structuredClone(objects);
-  const used = new Set<string>();
-  for (const o of out) {
-    const spec = (o.spec as { template?: { spec?: { containers?: Array<{ image?: string }> } }; containers?: Array<{ image?: string }> }) ?? {};
-    const containers = spec.template?.spec?.containers ?? spec.containers ?? [];
-    for (const c of containers) {
-      for (const im of imageMaps) {
-        if ((c.image ?? '').split(':')[0] === im.spec?.selector) {
-          c.image = im.status!.imageFromCluster ?? im.status!.image;
-          used.add(im.metadata.name!);
-        }
-      }
-    }
-  }
-  for (const im of imageMaps) if (!used.has(im.metadata.name!)) throw new Error(`Docker image missing from yaml: ${im.metadata.name}`);
-  return out;
-};
-
 /** startApply runs the KubernetesApply controller with connect, and creates Cluster `default`. */
 export async function startApply(
   t: TestContext,
@@ -81,7 +57,7 @@ export async function startApply(
 ): Promise<ControllerHarness<ReturnType<typeof setup>>> {
   const f = await ControllerHarness.start(t, {
     dirPrefix: 'ferry-ka-',
-    setup: (mgr, env) => setup(mgr, { log: env.log, cwd: env.dir, connect: opts.connect, inject: opts.inject ?? testInjector, runner: opts.runner ?? new LocalProcessRunner() }),
+    setup: (mgr, env) => setup(mgr, { log: env.log, cwd: env.dir, connect: opts.connect, inject: opts.inject, runner: opts.runner ?? new LocalProcessRunner() }),
   });
   await f.create<Cluster>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'default' }, spec: { connection: { kubernetes: {} } } });
   return f;

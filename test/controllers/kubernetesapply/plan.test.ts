@@ -11,7 +11,6 @@ import {
   inputHash,
   lastRestartEventUs,
   parseYamlObjects,
-  withManagedByLabel,
 } from '../../../controllers/kubernetesapply/plan.ts';
 import { clientSideApplyPatch, lastAppliedAnnotation, withLastApplied, type KubeResource } from '../../../src/adapters/kubernetes/index.ts';
 
@@ -38,13 +37,6 @@ test('parseYamlObjects rejects what is not YAML or not an object, with the docum
   assert.throws(() => parseYamlObjects('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n- 1\n- 2\n'), /YAML document 2 is not a Kubernetes object/);
   assert.throws(() => parseYamlObjects('metadata: {name: a}\n'), /'Kind' or 'apiVersion' is missing/);
   assert.throws(() => parseYamlObjects('apiVersion: v1\nkind: ConfigMap\n'), /has no metadata.name/);
-});
-
-test('withManagedByLabel labels a copy', () => {
-  const obj = deployment('web', { labels: { app: 'web' } });
-  const labelled = withManagedByLabel(obj);
-  assert.deepEqual(labelled.metadata?.labels, { app: 'web', 'app.kubernetes.io/managed-by': 'ferry' });
-  assert.deepEqual(obj.metadata?.labels, { app: 'web' });
 });
 
 const im = (name: string, image: string, buildStartTime?: string): ImageMap => ({
