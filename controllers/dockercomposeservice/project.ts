@@ -3,7 +3,9 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DockerComposeService } from '../../src/apis/dockercomposeservice.ts';
 import { parse } from 'yaml';
-import { defaultProjectName, imageOverrideYaml, type ComposeProjectArgs, type ComposeServiceConfig } from '../../src/adapters/compose/index.ts';
+import { stringify } from 'yaml';
+import { defaultProjectName, environmentMap, type ComposeProjectArgs, type ComposeServiceConfig } from '../../src/adapters/compose/index.ts';
+import type { ServiceOverride } from './status.ts';
 
 /** projectName is the Compose project name of a DockerComposeService: its spec's, else Compose's default. */
 export function projectName(obj: DockerComposeService, cwd: string = process.cwd()): string {
@@ -27,9 +29,9 @@ export class ProjectFiles {
 
   /**
    * args are the Compose arguments for the object, writing its YAML to disk when the spec gives
-   * YAML. With an `overrideImage`, a last file sets the service's image to it.
+   * YAML. With an `override` that sets anything, a last file sets it on the service.
    */
-  async args(obj: DockerComposeService, overrideImage?: string): Promise<ComposeProjectArgs> {
+  async args(obj: DockerComposeService, override?: ServiceOverride): Promise<ComposeProjectArgs> {
     const spec = obj.spec!;
     const p = spec.project;
     let configPaths: string[];
@@ -42,10 +44,10 @@ export class ProjectFiles {
       // As Compose resolves `-f`: against the working directory.
       configPaths = (p.configPaths ?? []).map((f) => path.resolve(this.cwd, f));
     }
-    if (overrideImage) {
+    if (override && Object.keys(override).length > 0) {
       await mkdir(this.dir, { recursive: true });
       const file = path.join(this.dir, 'ferry-image-override.yml');
-      await writeIfChanged(file, imageOverrideYaml(spec.service, overrideImage));
+      await writeIfChanged(file, overrideYaml(spec.service, override));
       configPaths = [...configPaths, file];
     }
     const args: ComposeProjectArgs = { name: projectName(obj, this.cwd), configPaths };
@@ -59,6 +61,21 @@ export class ProjectFiles {
   async remove(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * overrideYaml is a Compose file that sets what injection decided on one service. Compose
+ * interpolates `${...}` in every file it reads, so each `$` is written as `$$`: the values reach
+ * the container as they are.
+ */
+export function overrideYaml(service: string, override: ServiceOverride): string {
+  const escape = (v: string) => v.replaceAll('$', '$$$$');
+  const svc: Record<string, unknown> = {};
+  if (override.image !== undefined) svc.image = escape(override.image);
+  if (override.entrypoint) svc.entrypoint = override.entrypoint.map(escape);
+  if (override.command) svc.command = override.command.map(escape);
+  if (override.environment) svc.environment = Object.fromEntries(Object.entries(override.environment).map(([k, v]) => [k, escape(v)]));
+  return stringify({ services: { [service]: svc } });
 }
 
 async function writeIfChanged(file: string, content: string): Promise<void> {
@@ -88,7 +105,7 @@ export async function configInputsHash(obj: DockerComposeService, cwd: string = 
 /**
  * plainServiceConfig reads a service's image straight from the project files, later files
  * overriding earlier ones, when that is certain: every file parses, the service is defined, and
- * nothing needs Compose to resolve (no `${...}` interpolation, no `extends`). Undefined otherwise:
+ * nothing needs Compose to resolve (no `${...}` interpolation, no `extends`, no `env_file`). Undefined otherwise:
  * ask Compose.
  */
 export async function plainServiceConfig(configPaths: string[], service: string): Promise<ComposeServiceConfig | undefined> {
@@ -111,11 +128,16 @@ export async function plainServiceConfig(configPaths: string[], service: string)
     if (svc === undefined) continue;
     if (svc !== null && typeof svc !== 'object') return undefined;
     const s = (svc ?? {}) as Record<string, unknown>;
-    if (s.extends !== undefined) return undefined;
+    if (s.extends !== undefined || s.env_file !== undefined) return undefined;
     found = true;
     if (typeof s.image === 'string' && s.image !== '') out.image = s.image;
     if (s.build !== undefined && s.build !== null) out.hasBuild = true;
     if (typeof s.container_name === 'string') out.containerName = s.container_name;
+    if (s.environment !== undefined && s.environment !== null) {
+      const env = environmentMap(s.environment);
+      if (!env) return undefined;
+      out.environment = { ...out.environment, ...env };
+    }
   }
   return found ? out : undefined;
 }

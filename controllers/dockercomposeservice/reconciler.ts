@@ -17,7 +17,7 @@ import {
 } from '../../src/adapters/compose/index.ts';
 import type { DockerClient } from '../../src/adapters/docker/index.ts';
 import { configInputsHash, plainServiceConfig, ProjectFiles, projectName } from './project.ts';
-import { applyInputsHash, containerFields, pickContainer, planImage } from './status.ts';
+import { applyInputsHash, containerFields, pickContainer, planImage, type ServiceToInject } from './status.ts';
 
 export const kind = 'DockerComposeService';
 
@@ -67,7 +67,8 @@ interface ServiceState {
 
 /**
  * DockerComposeServiceReconciler brings one Compose service up with the images its ImageMaps
- * name, and reports its container. It runs `up -d --no-deps <service>` when the inputs (project,
+ * name (injected as for Kubernetes: image, environment values with matchInEnvVars, command
+ * overrides as entrypoint and command), and reports its container. It runs `up -d --no-deps <service>` when the inputs (project,
  * service, injected images) change, waits while a named ImageMap has no image, and removes the
  * container (`rm -s -f`) when the object is disabled or deleted, and the project's network
  * (`down`) once no container of the project is left. Deletion waits on teardownFinalizer until
@@ -148,17 +149,20 @@ export class DockerComposeServiceReconciler implements Reconciler {
     const configHash = await configInputsHash(obj, this.deps.cwd);
     const names = spec.imageMaps ?? [];
     const imageMaps = new Map(names.map((n) => [n, cache.get<ImageMap>('ImageMap', n)] as const));
-    // The service image is needed only to match ImageMap selectors; without ImageMaps, `up`
-    // itself reports a broken project.
-    let serviceImage: string | undefined;
+    // The service (image, environment) is needed only to inject ImageMaps; without ImageMaps,
+    // `up` itself reports a broken project.
+    let service: ServiceToInject | undefined;
     let configError: string | undefined;
     if (names.length > 0) {
       const config = await this.serviceConfig(obj, state, configHash, ctx);
       if (!config.ok) configError = config.error;
       else if (!config.service) configError = `no such service: ${spec.service}`;
-      else serviceImage = config.service.image ?? (config.service.hasBuild ? impliedImageName(await compose.form(), projectName(obj, this.deps.cwd), spec.service) : undefined);
+      else {
+        const image = config.service.image ?? (config.service.hasBuild ? impliedImageName(await compose.form(), projectName(obj, this.deps.cwd), spec.service) : undefined);
+        service = { name: spec.service, image, environment: config.service.environment };
+      }
     }
-    const plan = planImage(serviceImage, names, imageMaps);
+    const plan = planImage(service, names, imageMaps);
     if (plan.kind === 'waiting') {
       if (status.applyError !== undefined || state.appliedHash !== 'waiting') ctx.log.info('Waiting for images', { imageMaps: plan.imageMaps });
       state.appliedHash = 'waiting';
@@ -167,8 +171,9 @@ export class DockerComposeServiceReconciler implements Reconciler {
       return rest;
     }
 
-    const images: Record<string, string> = plan.image ? { [spec.service]: plan.image } : {};
-    const applyHash = `${configHash}/${applyInputsHash(spec, images)}`;
+    const override = plan.kind === 'ready' ? plan.override : {};
+    if (plan.kind === 'error') configError ??= plan.error;
+    const applyHash = `${configHash}/${applyInputsHash(spec, override)}`;
     if (state.appliedHash === applyHash) return undefined;
 
     const start = toMicroTime(clock.now());
@@ -178,15 +183,15 @@ export class DockerComposeServiceReconciler implements Reconciler {
 
     let applyError: string | undefined = configError;
     if (!applyError) {
-      const project = await state.files.args(obj, plan.image);
+      const project = await state.files.args(obj, override);
       state.project = project;
       state.service = spec.service;
       await this.addFinalizer(obj);
       const resource = resourceName(obj);
-      ctx.log.info('Bringing service up', { resource, project: project.name, service: spec.service, image: plan.image });
+      ctx.log.info('Bringing service up', { resource, project: project.name, service: spec.service, image: override.image });
       try {
         await this.withProjectLock(project.name, () => compose.up(project, spec.service, {
-          noBuild: plan.image !== undefined,
+          noBuild: override.image !== undefined,
           signal: ctx.signal,
           onOutput: (line) => {
             ctx.log.info('Compose output', { resource, line });

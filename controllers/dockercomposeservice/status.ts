@@ -2,40 +2,83 @@ import { createHash } from 'node:crypto';
 import type { DockerComposeServiceSpec, DockerComposeServiceStatus, DockerContainerState } from '../../src/apis/dockercomposeservice.ts';
 import type { ImageMap } from '../../src/apis/imagemap.ts';
 import { toTime } from '../../src/apis/meta.ts';
-import { selectorMatches } from '../../src/adapters/images/index.ts';
+import { InjectError, injectIntoComposeServices, type ComposeService } from '../../src/adapters/images/index.ts';
 import type { ContainerDetails, ContainerSummary } from '../../src/adapters/docker/index.ts';
 
-/** ImagePlan is what the ImageMaps of a service say about its image. */
+/**
+ * ServiceOverride is what ferry's override file sets on a service after injection: the image,
+ * the entrypoint (an ImageMap's overrideCommand), the command (overrideArgs) and the environment
+ * values matchInEnvVars rewrote. Compose merges it over the project's own files.
+ */
+export interface ServiceOverride {
+  image?: string;
+  entrypoint?: string[];
+  command?: string[];
+  environment?: Record<string, string>;
+}
+
+/** The parts of a resolved service that injection reads. */
+export interface ServiceToInject {
+  /** The service name (what an injection error names). */
+  name: string;
+  image?: string;
+  environment?: Record<string, string | null>;
+}
+
+/** ImagePlan is what the ImageMaps of a service say about how to bring it up. */
 export type ImagePlan =
-  /** ready: `image` replaces the service image (undefined: keep the service's own image). */
-  | { kind: 'ready'; image?: string; imageMap?: string }
+  /** ready: bring the service up with this override (empty: as the project says). */
+  | { kind: 'ready'; override: ServiceOverride; imageMaps: string[] }
   /** waiting: these ImageMaps have no image yet. */
-  | { kind: 'waiting'; imageMaps: string[] };
+  | { kind: 'waiting'; imageMaps: string[] }
+  /** error: injection failed (a service image that is not a reference, a command override with no container). */
+  | { kind: 'error'; error: string };
 
 /**
- * planImage decides the image of a service from the ImageMaps of its spec: the first ImageMap
- * whose selector matches the service image gives its `status.imageFromLocal`. While an ImageMap
+ * planImage injects the ImageMaps of the spec, in order, into the service as the injector does
+ * for Kubernetes (see src/adapters/images/inject.ts): a matching service image (by name, or
+ * exactly with matchExact) becomes the ImageMap's `status.imageFromLocal`, matching environment
+ * values too with matchInEnvVars, and overrideCommand / overrideArgs become the entrypoint /
+ * command. An ImageMap that matches nothing leaves the service as it is. While an ImageMap
  * named by the spec is missing or has no image yet, the service waits.
  */
-export function planImage(serviceImage: string | undefined, names: string[], imageMaps: Map<string, ImageMap | undefined>): ImagePlan {
+export function planImage(service: ServiceToInject | undefined, names: string[], imageMaps: Map<string, ImageMap | undefined>): ImagePlan {
   const waiting = names.filter((n) => !imageMaps.get(n)?.status?.imageFromLocal);
   if (waiting.length > 0) return { kind: 'waiting', imageMaps: waiting };
-  if (!serviceImage) return { kind: 'ready' };
-  for (const name of names) {
-    const im = imageMaps.get(name)!;
-    if (selectorMatches(im.spec ?? { selector: '' }, serviceImage)) {
-      return { kind: 'ready', image: im.status!.imageFromLocal, imageMap: name };
-    }
+  if (!service) return { kind: 'ready', override: {}, imageMaps: [] };
+  // Compose runs the image from the local Docker Engine: that is the image to inject.
+  const local = names.map((n) => {
+    const im = imageMaps.get(n)!;
+    const image = im.status!.imageFromLocal!;
+    return { metadata: { name: n }, spec: im.spec ?? { selector: '' }, status: { image, imageFromCluster: image } };
+  });
+  const before: ComposeService = { image: service.image, environment: service.environment ?? {} };
+  let result: ReturnType<typeof injectIntoComposeServices>;
+  try {
+    result = injectIntoComposeServices({ [service.name]: before }, local, { allowUnused: true });
+  } catch (err) {
+    if (err instanceof InjectError) return { kind: 'error', error: err.message };
+    throw err;
   }
-  return { kind: 'ready' };
+  const after = result.services[service.name]!;
+  const override: ServiceOverride = {};
+  if (after.image !== before.image && typeof after.image === 'string') override.image = after.image;
+  if (Array.isArray(after.entrypoint)) override.entrypoint = after.entrypoint;
+  if (Array.isArray(after.command)) override.command = after.command;
+  const envBefore = (before.environment ?? {}) as Record<string, unknown>;
+  const envAfter = (after.environment ?? {}) as Record<string, unknown>;
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(envAfter)) if (typeof v === 'string' && v !== envBefore[k]) env[k] = v;
+  if (Object.keys(env).length > 0) override.environment = env;
+  return { kind: 'ready', override, imageMaps: result.injected };
 }
 
 /**
  * applyInputsHash identifies what one `up` was run with: the spec's project and service and the
- * images injected. The same inputs are not applied twice.
+ * override injected. The same inputs are not applied twice.
  */
-export function applyInputsHash(spec: DockerComposeServiceSpec, images: Record<string, string>): string {
-  const inputs = { service: spec.service, project: spec.project, images };
+export function applyInputsHash(spec: DockerComposeServiceSpec, override: ServiceOverride): string {
+  const inputs = { service: spec.service, project: spec.project, override };
   return createHash('sha256').update(stableJson(inputs)).digest('hex').slice(0, 16);
 }
 

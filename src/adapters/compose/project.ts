@@ -28,6 +28,8 @@ export interface ComposeServiceConfig {
   hasBuild: boolean;
   /** containerName is the service's `container_name`, when set. */
   containerName?: string;
+  /** environment is the service's `environment` (null: a name without a value, taken from the host). */
+  environment?: Record<string, string | null>;
 }
 
 /**
@@ -39,11 +41,40 @@ export function serviceConfig(resolvedYaml: string, service: string): ComposeSer
   const svc = doc?.services?.[service];
   if (svc === undefined) return undefined;
   const s = svc ?? {};
-  return {
+  const out: ComposeServiceConfig = {
     image: typeof s.image === 'string' && s.image !== '' ? s.image : undefined,
     hasBuild: s.build !== undefined && s.build !== null,
     containerName: typeof s.container_name === 'string' ? s.container_name : undefined,
   };
+  const environment = environmentMap(s.environment);
+  if (environment) out.environment = environment;
+  return out;
+}
+
+/**
+ * environmentMap reads a service's `environment` in either of Compose's forms (a map, or a list
+ * of `NAME=value` and `NAME`). Undefined when there is none or it is neither form.
+ */
+export function environmentMap(env: unknown): Record<string, string | null> | undefined {
+  const out: Record<string, string | null> = {};
+  if (Array.isArray(env)) {
+    for (const kv of env) {
+      if (typeof kv !== 'string') return undefined;
+      const i = kv.indexOf('=');
+      if (i < 0) out[kv] = null;
+      else out[kv.slice(0, i)] = kv.slice(i + 1);
+    }
+    return out;
+  }
+  if (env && typeof env === 'object') {
+    for (const [k, v] of Object.entries(env as Record<string, unknown>)) {
+      if (v === null || v === undefined) out[k] = null;
+      else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+      else return undefined;
+    }
+    return out;
+  }
+  return undefined;
 }
 
 /** serviceNames lists the services of a resolved project. */

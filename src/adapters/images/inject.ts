@@ -227,14 +227,25 @@ export interface ComposeService {
  * injectIntoComposeServices injects ImageMaps into Compose services (one entity per service,
  * named after it): `image`, `environment` values with matchInEnvVars, `entrypoint` from
  * overrideCommand and `command` from overrideArgs. Returns new service definitions; throws
- * InjectError.
+ * InjectError. With `allowUnused`, an ImageMap that matches no service is not an error (a
+ * DockerComposeService deploys one service of a project and keeps its own image then).
  */
 export function injectIntoComposeServices(
   services: Record<string, ComposeService>,
   imageMaps: InjectImageMap[],
+  opts: { allowUnused?: boolean } = {},
 ): { services: Record<string, ComposeService>; injected: string[] } {
   const entities = Object.entries(services).map(([name, svc]) => ({ name, containers: [composeToContainer(svc)] }));
-  const result = injectImageMaps(entities, imageMaps);
+  let result: InjectResult;
+  if (opts.allowUnused) {
+    const injected = new Set<string>();
+    for (const e of entities) {
+      for (const im of imageMaps) if (injectImageMap(e, im)) injected.add(im.metadata.name ?? '');
+    }
+    result = { entities, injected: imageMaps.map((im) => im.metadata.name ?? '').filter((n) => injected.has(n)) };
+  } else {
+    result = injectImageMaps(entities, imageMaps);
+  }
   const out: Record<string, ComposeService> = {};
   for (const e of result.entities) out[e.name] = containerToCompose(services[e.name]!, e.containers[0]!);
   return { services: out, injected: result.injected };

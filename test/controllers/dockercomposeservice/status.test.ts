@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import type { DockerComposeService } from '../../../src/apis/dockercomposeservice.ts';
 import type { ImageMap } from '../../../src/apis/imagemap.ts';
 import { applyInputsHash, containerFields, pickContainer, planImage } from '../../../controllers/dockercomposeservice/status.ts';
-import { plainServiceConfig, projectName } from '../../../controllers/dockercomposeservice/project.ts';
+import { overrideYaml, plainServiceConfig, projectName } from '../../../controllers/dockercomposeservice/project.ts';
 import type { ContainerSummary } from '../../../src/adapters/docker/index.ts';
 
 function im(name: string, selector: string, imageFromLocal?: string, matchExact?: boolean): ImageMap {
@@ -14,31 +14,54 @@ function im(name: string, selector: string, imageFromLocal?: string, matchExact?
 }
 
 describe('DockerComposeService image planning', () => {
-  test('the first ImageMap whose selector matches the service image gives the image', () => {
+  const ready = (override: object, imageMaps: string[]) => ({ kind: 'ready', override, imageMaps });
+
+  test('an ImageMap whose selector matches the service image gives the image', () => {
     const maps = new Map([
       ['other', im('other', 'other-app', 'other-app:built')],
       ['app', im('app', 'docker.io/library/app', 'app:ferry-1')],
     ]);
-    assert.deepEqual(planImage('app:dev', ['other', 'app'], maps), { kind: 'ready', image: 'app:ferry-1', imageMap: 'app' });
+    assert.deepEqual(planImage({ name: 'svc', image: 'app:dev' }, ['other', 'app'], maps), ready({ image: 'app:ferry-1' }, ['app']));
   });
 
   test('matching ignores tags unless the ImageMap asks for exact matches', () => {
-    assert.equal(planImage('app:dev', ['m'], new Map([['m', im('m', 'app:prod', 'app:b', true)]])).kind, 'ready');
-    assert.deepEqual(planImage('app:dev', ['m'], new Map([['m', im('m', 'app:prod', 'app:b', true)]])), { kind: 'ready' });
-    assert.deepEqual(planImage('app:dev', ['m'], new Map([['m', im('m', 'app:dev', 'app:b', true)]])), { kind: 'ready', image: 'app:b', imageMap: 'm' });
-    assert.deepEqual(planImage('myreg/app:dev', ['m'], new Map([['m', im('m', 'app', 'app:b')]])), { kind: 'ready' }, 'a different repository is not a match');
+    assert.deepEqual(planImage({ name: 'svc', image: 'app:dev' }, ['m'], new Map([['m', im('m', 'app:prod', 'app:b', true)]])), ready({}, []));
+    assert.deepEqual(planImage({ name: 'svc', image: 'app:dev' }, ['m'], new Map([['m', im('m', 'app:dev', 'app:b', true)]])), ready({ image: 'app:b' }, ['m']));
+    assert.deepEqual(planImage({ name: 'svc', image: 'myreg/app:dev' }, ['m'], new Map([['m', im('m', 'app', 'app:b')]])), ready({}, []), 'a different repository is not a match');
   });
 
   test('a named ImageMap without an image, or missing, makes the service wait', () => {
-    assert.deepEqual(planImage('app', ['a', 'b'], new Map([['a', im('a', 'app')], ['b', undefined]])), { kind: 'waiting', imageMaps: ['a', 'b'] });
+    assert.deepEqual(planImage({ name: 'svc', image: 'app' }, ['a', 'b'], new Map([['a', im('a', 'app')], ['b', undefined]])), { kind: 'waiting', imageMaps: ['a', 'b'] });
   });
 
-  test('the apply hash changes with the injected image and the project, not with key order', () => {
+  test('command and args overrides become the entrypoint and command; matchInEnvVars rewrites matching values', () => {
+    const m: ImageMap = {
+      metadata: { name: 'm' },
+      spec: { selector: 'app', matchInEnvVars: true, overrideCommand: { command: ['/bin/sh', '-c'] }, overrideArgs: { args: ['echo $IMG'] } },
+      status: { image: 'app:b', imageFromLocal: 'app:b' },
+    };
+    const service = { name: 'svc', image: 'app:dev', environment: { IMG: 'app:dev', OTHER: 'busybox', TEXT: 'Not An Image', HOST: null } };
+    assert.deepEqual(planImage(service, ['m'], new Map([['m', m]])), ready({ image: 'app:b', entrypoint: ['/bin/sh', '-c'], command: ['echo $IMG'], environment: { IMG: 'app:b' } }, ['m']));
+    const noEnv = { ...m, spec: { ...m.spec!, matchInEnvVars: false } };
+    assert.deepEqual(planImage(service, ['m'], new Map([['m', noEnv]])), ready({ image: 'app:b', entrypoint: ['/bin/sh', '-c'], command: ['echo $IMG'] }, ['m']));
+  });
+
+  test('an injection error is the plan\'s error', () => {
+    const m: ImageMap = { metadata: { name: 'm' }, spec: { selector: 'app', matchInEnvVars: true, overrideCommand: { command: ['run'] } }, status: { image: 'app:b', imageFromLocal: 'app:b' } };
+    assert.deepEqual(planImage({ name: 'svc', image: 'busybox', environment: { IMG: 'app' } }, ['m'], new Map([['m', m]])), {
+      kind: 'error',
+      error: 'could not inject command [run] into entity: svc. No container found matching ref: app:b. Note: command overrides only supported on containers with images, not on CRDs',
+    });
+    assert.equal(planImage({ name: 'svc', image: 'Bad Image' }, ['m'], new Map([['m', m]])).kind, 'error');
+  });
+
+  test('the apply hash changes with the injected override and the project, not with key order', () => {
     const spec = { service: 'web', project: { configPaths: ['a.yml'], name: 'p' } };
-    const h1 = applyInputsHash(spec, { web: 'app:1' });
-    assert.equal(applyInputsHash({ project: { name: 'p', configPaths: ['a.yml'] }, service: 'web' }, { web: 'app:1' }), h1);
-    assert.notEqual(applyInputsHash(spec, { web: 'app:2' }), h1);
-    assert.notEqual(applyInputsHash({ ...spec, project: { ...spec.project, profiles: ['x'] } }, { web: 'app:1' }), h1);
+    const h1 = applyInputsHash(spec, { image: 'app:1' });
+    assert.equal(applyInputsHash({ project: { name: 'p', configPaths: ['a.yml'] }, service: 'web' }, { image: 'app:1' }), h1);
+    assert.notEqual(applyInputsHash(spec, { image: 'app:2' }), h1);
+    assert.notEqual(applyInputsHash(spec, { image: 'app:1', command: ['x'] }), h1);
+    assert.notEqual(applyInputsHash({ ...spec, project: { ...spec.project, profiles: ['x'] } }, { image: 'app:1' }), h1);
   });
 });
 
@@ -94,8 +117,31 @@ describe('DockerComposeService project', () => {
       assert.equal(await plainServiceConfig([a], 'nope'), undefined);
       assert.equal(await plainServiceConfig([interp], 'web'), undefined, 'interpolation needs Compose');
       assert.equal(await plainServiceConfig([path.join(dir, 'missing.yml')], 'web'), undefined);
+
+      const envA = path.join(dir, 'env-a.yml');
+      const envB = path.join(dir, 'env-b.yml');
+      const envFile = path.join(dir, 'env-file.yml');
+      await writeFile(envA, 'services:\n  web:\n    image: app\n    environment: [IMG=app:1, HOST_VAR, N=1]\n');
+      await writeFile(envB, 'services:\n  web:\n    environment: {IMG: app:2, PORT: 80, EMPTY: null}\n');
+      await writeFile(envFile, 'services:\n  web:\n    image: app\n    env_file: .env\n');
+      assert.deepEqual(await plainServiceConfig([envA, envB], 'web'), {
+        image: 'app',
+        hasBuild: false,
+        environment: { IMG: 'app:2', HOST_VAR: null, N: '1', PORT: '80', EMPTY: null },
+      });
+      assert.equal(await plainServiceConfig([envFile], 'web'), undefined, 'env files need Compose');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('DockerComposeService override file', () => {
+  test('sets what injection decided, with every $ escaped from interpolation', () => {
+    assert.equal(overrideYaml('web', { image: 'app:b' }), 'services:\n  web:\n    image: app:b\n');
+    assert.equal(
+      overrideYaml('web', { image: 'app:b', entrypoint: ['/bin/sh', '-c'], command: ['echo $IMG ${X}'], environment: { IMG: 'app:b' } }),
+      'services:\n  web:\n    image: app:b\n    entrypoint:\n      - /bin/sh\n      - -c\n    command:\n      - echo $$IMG $${X}\n    environment:\n      IMG: app:b\n',
+    );
   });
 });
