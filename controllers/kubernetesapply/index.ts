@@ -7,7 +7,7 @@
 import type { Logger } from 'winston';
 import { resourceName, triggerQueueName, type Cluster, type ConfigMap, type FileWatch, type ImageMap, type KubernetesApply } from '../../src/apis/index.ts';
 import type { ProcessRunner } from '../../src/adapters/process/index.ts';
-import type { Controller, Manager } from '../../src/runtime/index.ts';
+import { generationChanged, type Controller, type Manager } from '../../src/runtime/index.ts';
 import { disableSourceMapper } from '../../src/tilt/index.ts';
 import type { LogBuffer } from '../../src/util/log-buffer.ts';
 import { defaultClusterName, indexes, kind, KubernetesApplyReconciler, type ClusterConnector, type KubernetesInjector } from './reconciler.ts';
@@ -47,7 +47,8 @@ export interface KubernetesApplySetupDeps {
 
 /**
  * setup registers the KubernetesApply controller with the manager. A KubernetesApply is
- * reconciled on changes to it, to the KubernetesDiscovery it owns, to its ImageMaps, its
+ * reconciled on changes to it, to the spec of the KubernetesDiscovery it owns (or its deletion;
+ * not the pods it reports), to its ImageMaps, its
  * Cluster, the FileWatches of its restartOn, its disable ConfigMaps and the trigger queue
  * naming its resource.
  */
@@ -76,7 +77,7 @@ export function setup(mgr: Manager, deps: KubernetesApplySetupDeps): { controlle
   const controller = mgr
     .controller('kubernetesapply', { concurrency: deps.concurrency ?? 4 })
     .for(kind)
-    .owns('KubernetesDiscovery')
+    .owns('KubernetesDiscovery', generationChanged)
     .watches<ImageMap>('ImageMap', by(indexes.imageMap))
     .watches<Cluster>('Cluster', by(indexes.cluster))
     .watches<FileWatch>('FileWatch', by(indexes.restartOn))
