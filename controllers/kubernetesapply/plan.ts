@@ -48,6 +48,26 @@ function listItems(value: unknown): unknown[] {
   return [value];
 }
 
+/**
+ * applyOrder is the order kinds are applied in (what others depend on first: namespaces, CRDs,
+ * accounts and configuration, then services and workloads); other kinds come last.
+ */
+export const applyOrder = [
+  'Namespace', 'NetworkPolicy', 'ResourceQuota', 'LimitRange', 'PodDisruptionBudget', 'ServiceAccount', 'Secret', 'ConfigMap',
+  'StorageClass', 'PersistentVolume', 'PersistentVolumeClaim', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding',
+  'Role', 'RoleBinding', 'Service', 'DaemonSet', 'Pod', 'ReplicationController', 'ReplicaSet', 'Deployment',
+  'HorizontalPodAutoscaler', 'StatefulSet', 'Job', 'CronJob', 'Ingress', 'APIService',
+] as const;
+
+/** sortForApply orders objects by applyOrder, keeping the YAML's order within a kind (a stable sort). */
+export function sortForApply<T extends { kind?: string }>(objects: T[]): T[] {
+  const rank = (o: T) => {
+    const i = (applyOrder as readonly string[]).indexOf(o.kind ?? '');
+    return i < 0 ? applyOrder.length : i;
+  };
+  return objects.map((o, i) => ({ o, i })).sort((a, b) => rank(a.o) - rank(b.o) || a.i - b.i).map((x) => x.o);
+}
+
 /** serializeObjects writes objects as one multi-document YAML (resultYAML). */
 export function serializeObjects(objects: KubeResource[]): string {
   return objects.map((o) => stringify(o)).join('---\n');

@@ -54,6 +54,7 @@ import {
   parseYamlObjects,
   refOf,
   serializeObjects,
+  sortForApply,
   type ApplyReason,
 } from './plan.ts';
 import { clean, jobConditions, waitingCondition, withoutApply } from './status.ts';
@@ -250,7 +251,7 @@ export class KubernetesApplyReconciler implements Reconciler {
       if (spec.yaml) {
         let objects: KubeResource[];
         try {
-          objects = this.inject(parseYamlObjects(spec.yaml), imageMaps, ka);
+          objects = sortForApply(this.inject(parseYamlObjects(spec.yaml), imageMaps, ka));
         } catch (err) {
           return failed(errorText(err));
         }

@@ -11,6 +11,7 @@ import {
   inputHash,
   lastRestartEventUs,
   parseYamlObjects,
+  sortForApply,
 } from '../../../controllers/kubernetesapply/plan.ts';
 import { clientSideApplyPatch, lastAppliedAnnotation, withLastApplied, type KubeResource } from '../../../src/adapters/kubernetes/index.ts';
 
@@ -127,4 +128,9 @@ test('a client-side apply patch sets the new configuration and removes what the 
   assert.deepEqual(patch.data, { k: 'v2', old: null });
   assert.deepEqual(patch.metadata.labels, { x: '1', y: null });
   assert.deepEqual(JSON.parse(patch.metadata.annotations[lastAppliedAnnotation]!), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', labels: { x: '1' } }, data: { k: 'v2' } });
+});
+
+test('sortForApply puts namespaces and configuration before workloads, keeping the YAML order within a kind', () => {
+  const objs = ['Deployment/a', 'Widget/w', 'Service/s', 'Namespace/n', 'ConfigMap/c', 'Deployment/b'].map((k) => ({ kind: k.split('/')[0], name: k.split('/')[1] }));
+  assert.deepEqual(sortForApply(objs).map((o) => `${o.kind}/${o.name}`), ['Namespace/n', 'ConfigMap/c', 'Service/s', 'Deployment/a', 'Deployment/b', 'Widget/w']);
 });

@@ -2,6 +2,7 @@
 // (FakeObjects): when it applies, what status says, what it cleans up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import type { ConfigMap, FileWatch, ImageMap, KubernetesApply, KubernetesDiscovery } from '../../../src/apis/index.ts';
 import { toMicroTime } from '../../../src/apis/index.ts';
@@ -166,4 +167,28 @@ test('applyCmd runs with the image maps and KUBECONFIG in its environment; its s
   assert.equal((await applied(f, 'cmd-slow', (s) => !!s.error, 'error')).status!.error, 'apply command timed out after 200ms');
   await f.create(kubernetesApply('cmd-junk', { applyCmd: { args: ['echo', 'kind: [x'] } }));
   assert.match((await applied(f, 'cmd-junk', (s) => !!s.error, 'error')).status!.error!, /^apply command returned malformed YAML: /);
+});
+
+test('deleteCmd runs, with KUBECONFIG, when an applyCmd apply is disabled and when it is deleted', async (t) => {
+  const cluster = new FakeObjects();
+  const f = await startApply(t, { connect: fakeConnector(cluster, '/path/to/kubeconfig') });
+  const marker = `${f.dir}/deleted`;
+  const out = 'printf "apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: out\\n  uid: u-1\\n"';
+  await f.create<ConfigMap>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ConfigMap', metadata: { name: 'off' }, data: { isDisabled: 'false' } });
+  await f.create(kubernetesApply('cmd', {
+    applyCmd: { args: ['sh', '-c', out] },
+    deleteCmd: { args: ['sh', '-c', `echo "$KUBECONFIG" >> ${marker}`] },
+    disableSource: { configMap: { name: 'off', key: 'isDisabled' } },
+  }));
+  await applied(f, 'cmd');
+  await f.client.patch<ConfigMap>('ConfigMap', 'off', { data: { isDisabled: 'true' } });
+  await f.waitStatus<KubernetesApply>('KubernetesApply', 'cmd', (s) => !!s.disableStatus?.disabled && !s.lastApplyTime, 'disabled');
+  assert.equal(await readFile(marker, 'utf8'), '/path/to/kubeconfig\n');
+
+  await f.client.patch<ConfigMap>('ConfigMap', 'off', { data: { isDisabled: 'false' } });
+  await applied(f, 'cmd', (s) => !!s.lastApplyTime && !s.disableStatus?.disabled, 'applied again');
+  await f.client.delete('KubernetesApply', 'cmd');
+  await waitFor(async () => ((await f.get('KubernetesApply', 'cmd')) ? undefined : true), { message: 'KubernetesApply gone' });
+  assert.equal(await readFile(marker, 'utf8'), '/path/to/kubeconfig\n/path/to/kubeconfig\n');
+  assert.equal(cluster.deletes.length, 0, 'the delete command does the deleting');
 });
