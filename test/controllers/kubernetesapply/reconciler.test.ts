@@ -4,9 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
-import type { ConfigMap, FileWatch, ImageMap, KubernetesApply, KubernetesDiscovery } from '../../../src/apis/index.ts';
+import type { Cluster, ConfigMap, FileWatch, ImageMap, KubernetesApply, KubernetesDiscovery } from '../../../src/apis/index.ts';
 import { toMicroTime } from '../../../src/apis/index.ts';
-import { cleanupFinalizer } from '../../../controllers/kubernetesapply/index.ts';
+import { cleanupFinalizer, inputHash, setup } from '../../../controllers/kubernetesapply/index.ts';
+import { LocalProcessRunner } from '../../../src/adapters/process/index.ts';
+import { ControllerHarness } from '../../support/controllers.ts';
 import { waitFor } from '../../support/wait.ts';
 import { deploymentYaml, FakeObjects, fakeConnector, imageMap, kubernetesApply, startApply } from './fixture.ts';
 
@@ -98,6 +100,24 @@ test('deletes what it no longer applies, and everything when deleted or disabled
   await f.client.delete('KubernetesApply', 'app');
   await waitFor(async () => ((await f.get('KubernetesApply', 'app')) ? undefined : true), { message: 'KubernetesApply gone' });
   assert.equal(cluster.stored.size, 0);
+  await waitFor(async () => ((await f.get('KubernetesDiscovery', 'app')) ? undefined : true), { message: 'its KubernetesDiscovery garbage collected' });
+});
+
+test('an apply stored by an earlier process is not applied again for the same inputs', async (t) => {
+  const cluster = new FakeObjects();
+  const f = await ControllerHarness.start(t, { start: false, setup: (mgr, env) => setup(mgr, { log: env.log, connect: fakeConnector(cluster), runner: new LocalProcessRunner() }) });
+  await f.client.create<Cluster>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'default' }, spec: { connection: { kubernetes: {} } } });
+  const spec = { yaml: deploymentYaml('web', 'busybox') };
+  const ka = await f.client.create({ ...kubernetesApply('web', spec), metadata: { name: 'web', finalizers: [cleanupFinalizer] } });
+  const uid = 'dep-uid';
+  const resultYAML = deploymentYaml('web', 'busybox').replace('  name: web\n', `  name: web\n  namespace: default\n  uid: ${uid}\n`);
+  const now = toMicroTime(new Date());
+  await f.client.updateStatus<KubernetesApply>({ ...ka, status: { resultYAML, lastApplyStartTime: now, lastApplyTime: now, appliedInputHash: inputHash(spec, []) } });
+  await f.mgr.start();
+  const kd = await waitFor(() => f.get<KubernetesDiscovery>('KubernetesDiscovery', 'web'), { message: 'discovery from the stored result' });
+  assert.deepEqual(kd.spec!.watches, [{ uid, namespace: 'default', name: 'web' }]);
+  await f.steadyState('kubernetesapply', 'KubernetesApply', 'web', { snapshot: () => cluster.applies.length, what: 'applies' });
+  assert.equal(cluster.applies.length, 0);
 });
 
 test('a bad YAML, an image missing from the YAML, a failed apply and a timeout each give status.error', async (t) => {
