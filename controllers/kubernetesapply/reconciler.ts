@@ -52,6 +52,7 @@ import {
   lastRestartEventUs,
   overflowEllipsis,
   parseYamlObjects,
+  refKey,
   refOf,
   serializeObjects,
   sortForApply,
@@ -130,6 +131,11 @@ interface Entry {
   attemptedHash?: string;
   /** queued is whether the trigger queue listed the resource at the last reconcile. */
   queued: boolean;
+  /**
+   * applied are the objects of the last successful apply (a failed apply keeps them: its status
+   * has no resultYAML), seeded from status.resultYAML; what cleanup deletes.
+   */
+  applied: KubeResource[];
 }
 
 interface ApplyOutcome {
@@ -156,7 +162,7 @@ export class KubernetesApplyReconciler implements Reconciler {
     const ka: KubernetesApply = { ...cached, apiVersion, kind, metadata: { ...cached.metadata } };
     if (ka.metadata.deletionTimestamp) {
       if (ka.metadata.finalizers?.includes(cleanupFinalizer)) {
-        await this.deleteApplied(ka, 'deleting', ctx.log);
+        await this.deleteApplied(ka, this.entries.get(req.name)?.applied ?? [], 'deleting', ctx.log);
         await this.setFinalizer(ka, false);
       }
       this.entries.delete(req.name);
@@ -164,7 +170,7 @@ export class KubernetesApplyReconciler implements Reconciler {
     }
     let entry = this.entries.get(req.name);
     if (!entry || entry.uid !== ka.metadata.uid) {
-      entry = { uid: ka.metadata.uid ?? '', queued: false };
+      entry = { uid: ka.metadata.uid ?? '', queued: false, applied: parseOrEmpty(ka.status?.resultYAML) };
       this.entries.set(req.name, entry);
     }
     const spec = ka.spec!;
@@ -172,8 +178,9 @@ export class KubernetesApplyReconciler implements Reconciler {
 
     const disableStatus = disableStatusFor(cache, ka, clock.now());
     if (disableStatus.disabled) {
-      if (prev.lastApplyTime || prev.resultYAML) await this.deleteApplied(ka, 'disabling', ctx.log);
+      if (prev.lastApplyTime || prev.resultYAML || entry.applied.length) await this.deleteApplied(ka, entry.applied, 'disabling', ctx.log);
       entry.attemptedHash = undefined;
+      entry.applied = [];
       await this.write(ka, { ...withoutApply(prev), disableStatus });
       await this.manageDiscovery(ka, undefined, ctx.log);
       return;
@@ -216,7 +223,11 @@ export class KubernetesApplyReconciler implements Reconciler {
       const outcome = await this.apply(ka, reason, imageMaps as ImageMap[], cluster!, hash, ctx.log);
       status = { ...withoutApply(status), ...outcome.status, disableStatus };
       applied = outcome.applied;
-      if (applied) await this.deleteDangling(ka, prev, applied, cluster!, ctx.log);
+      if (applied) {
+        const before = entry.applied;
+        entry.applied = applied;
+        await this.deleteDangling(ka, before, applied, cluster!, ctx.log);
+      }
       if (triggered) await this.removeTrigger(resourceName(ka));
     }
     const stored = await this.write(ka, status);
@@ -322,15 +333,8 @@ export class KubernetesApplyReconciler implements Reconciler {
     return { exitCode: result.exitCode, stdout: text };
   }
 
-  /** deleteDangling deletes what the previous apply had and this one has not (not after a failed apply). */
-  private async deleteDangling(ka: KubernetesApply, prev: KubernetesApplyStatus, applied: KubeResource[], cluster: Cluster, log: Logger): Promise<void> {
-    if (!prev.resultYAML) return;
-    let before: KubeResource[];
-    try {
-      before = parseYamlObjects(prev.resultYAML);
-    } catch {
-      return;
-    }
+  /** deleteDangling deletes what the last successful apply had and this one has not. */
+  private async deleteDangling(ka: KubernetesApply, before: KubeResource[], applied: KubeResource[], cluster: Cluster, log: Logger): Promise<void> {
     const refs = danglingObjects(before, applied);
     if (refs.length === 0) return;
     const target = this.deps.connect(cluster);
@@ -347,10 +351,11 @@ export class KubernetesApplyReconciler implements Reconciler {
 
   /**
    * deleteApplied deletes what the apply made: by running deleteCmd when the spec has one, else
-   * by deleting every object of status.resultYAML (Namespaces and `down-policy: keep` objects are
-   * kept). Failures are logged; cleanup is best effort.
+   * by deleting the objects of the last successful apply (`applied`, else status.resultYAML) and
+   * those of spec.yaml (an apply that failed half way made some); Namespaces and `down-policy:
+   * keep` objects are kept. Failures are logged; cleanup is best effort.
    */
-  private async deleteApplied(ka: KubernetesApply, why: 'deleting' | 'disabling', log: Logger): Promise<void> {
+  private async deleteApplied(ka: KubernetesApply, applied: KubeResource[], why: 'deleting' | 'disabling', log: Logger): Promise<void> {
     const spec = ka.spec!;
     const say = this.sayer(ka);
     const clusterName = spec.cluster || defaultClusterName;
@@ -373,13 +378,12 @@ export class KubernetesApplyReconciler implements Reconciler {
         if (run.error || run.exitCode !== 0) log.warn('Delete command failed', { error: run.error ?? `exit status ${run.exitCode}` });
         return;
       }
-      let objects: KubeResource[] = [];
-      try {
-        objects = parseYamlObjects(ka.status?.resultYAML ?? '');
-      } catch {
-        return;
-      }
+      const objects = [...(applied.length ? applied : parseOrEmpty(ka.status?.resultYAML)), ...parseOrEmpty(spec.yaml)];
+      const seen = new Set<string>();
       for (const ref of deletableObjects(objects)) {
+        const key = refKey({ ...ref, namespace: ref.namespace || target.defaultNamespace });
+        if (seen.has(key)) continue;
+        seen.add(key);
         try {
           await target.objects.delete(ref, { signal: abort.signal });
           log.info('Deleted applied object', { object: `${ref.kind}/${ref.name}`, namespace: ref.namespace });
@@ -534,5 +538,14 @@ export class KubernetesApplyReconciler implements Reconciler {
         current = await client.get<KubernetesApply>(kind, ka.metadata.name!);
       }
     }
+  }
+}
+
+/** parseOrEmpty reads objects from YAML, none when it is empty or unreadable. */
+function parseOrEmpty(yaml: string | undefined): KubeResource[] {
+  try {
+    return parseYamlObjects(yaml ?? '');
+  } catch {
+    return [];
   }
 }

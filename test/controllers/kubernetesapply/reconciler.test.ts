@@ -212,3 +212,31 @@ test('deleteCmd runs, with KUBECONFIG, when an applyCmd apply is disabled and wh
   assert.equal(await readFile(marker, 'utf8'), '/path/to/kubeconfig\n/path/to/kubeconfig\n');
   assert.equal(cluster.deletes.length, 0, 'the delete command does the deleting');
 });
+
+test('a failed apply forgets nothing: later cleanup still deletes what the last good apply made', async (t) => {
+  const cluster = new FakeObjects();
+  const f = await startApply(t, { connect: fakeConnector(cluster) });
+  const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\n`;
+  await f.create(kubernetesApply('app', { yaml: `${cm('one')}---\n${cm('two')}` }));
+  await applied(f, 'app');
+
+  cluster.failWith = new Error('refused');
+  await f.client.patch<KubernetesApply>('KubernetesApply', 'app', { spec: { yaml: cm('three') } });
+  const failed = await applied(f, 'app', (s) => !!s.error, 'error');
+  assert.equal(failed.status!.resultYAML, undefined);
+  assert.deepEqual([...cluster.stored.keys()].sort(), ['ConfigMap/default/one', 'ConfigMap/default/two'], 'nothing deleted after a failed apply');
+
+  cluster.failWith = undefined;
+  await f.client.patch<KubernetesApply>('KubernetesApply', 'app', { spec: { yaml: cm('one') } });
+  await applied(f, 'app', (s) => !s.error && !!s.resultYAML, 'applied');
+  assert.deepEqual([...cluster.stored.keys()], ['ConfigMap/default/one'], 'two, applied before the failure, is deleted');
+
+  cluster.failWith = new Error('refused');
+  await f.client.patch<KubernetesApply>('KubernetesApply', 'app', { spec: { yaml: cm('four') } });
+  await applied(f, 'app', (s) => !!s.error, 'error');
+  cluster.failWith = undefined;
+  await f.client.delete('KubernetesApply', 'app');
+  await waitFor(async () => ((await f.get('KubernetesApply', 'app')) ? undefined : true), { message: 'KubernetesApply gone' });
+  assert.equal(cluster.stored.size, 0);
+  assert.ok(cluster.deletes.includes('ConfigMap/default/four'), 'the objects of spec.yaml are deleted too');
+});
