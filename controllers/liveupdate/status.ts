@@ -81,12 +81,15 @@ export function dockerComposeView(dcs: DockerComposeService): ResourceView | und
 export const podTemplateHashLabel = 'tilt.dev/pod-template-hash';
 
 /**
- * ApplyFilter says which pods belong to the current apply of a KubernetesApply: those whose
- * pod template hash (label podTemplateHashLabel) is one of the applied templates'. Pods without
- * the label pass (a CRD's pods, say).
+ * ApplyFilter says which pods belong to the current apply of a KubernetesApply: those whose pod
+ * template hash (label podTemplateHashLabel) is one of the applied templates', and whose
+ * ancestorUID (the watched object discovery found them through) is one of the applied objects.
+ * Pods without the label (a CRD's pods, say) or without an ancestor (an extra selector's) pass
+ * that part.
  */
 export interface ApplyFilter {
   hashes: Set<string>;
+  uids: Set<string>;
 }
 
 /**
@@ -96,16 +99,18 @@ export interface ApplyFilter {
  */
 export function applyFilter(status: KubernetesApplyStatus | undefined): ApplyFilter {
   const hashes = new Set<string>();
+  const uids = new Set<string>();
   for (const doc of parseAllDocuments(status?.resultYAML ?? '') as unknown as Array<{ toJS(): unknown }>) {
     const obj = doc.toJS() as AppliedObject | null;
     if (!obj) continue;
     if (!obj.metadata?.uid) throw new Error(`Resource missing uid: ${obj.metadata?.name ?? ''}`);
+    uids.add(obj.metadata.uid);
     for (const labels of templateLabels(obj)) {
       const h = labels?.[podTemplateHashLabel];
       if (h) hashes.add(h);
     }
   }
-  return { hashes };
+  return { hashes, uids };
 }
 
 interface AppliedObject {
@@ -140,6 +145,7 @@ export function kubernetesView(
   for (const pod of kd.status?.pods ?? []) {
     const hash = pod.labels?.[podTemplateHashLabel];
     if (filter && hash && !filter.hashes.has(hash)) continue;
+    if (filter && pod.ancestorUID && !filter.uids.has(pod.ancestorUID)) continue;
     const created = microTimeValue(pod.createdAt);
     if (created && (oldest === 0 || created < oldest)) oldest = created;
     for (const c of pod.containers ?? []) {

@@ -24,7 +24,7 @@ const deployment = (hash: string, uid: string | undefined = 'dep-uid') => ({
   spec: { template: { metadata: { labels: { app: 'web', [hashLabel]: hash } }, spec: { containers: [{ name: 'web', image: 'web:1' }] } } },
 });
 
-async function setup(t: Parameters<typeof newFixture>[0], pods: ReturnType<typeof pod>[], spec: Partial<NonNullable<LiveUpdate['spec']>> = {}) {
+async function setup(t: Parameters<typeof newFixture>[0], pods: Array<ReturnType<typeof pod> & { ancestorUID?: string }>, spec: Partial<NonNullable<LiveUpdate['spec']>> = {}) {
   const f = await newFixture(t);
   await f.fileWatch();
   await f.write({ 'src/a.txt': 'A', 'stop/x': 'X' });
@@ -107,5 +107,15 @@ test('applyName: a newer lastApplyStartTime clears UpdateStopped, and the next c
   await f.reconcile();
   assert.equal(f.updater.calls.length, 1);
   assert.equal((await f.get()).status!.failed, undefined);
+  await f.steadyState();
+});
+
+test('applyName: pods discovery found through an object the apply no longer has are left out', async (t) => {
+  const f = await setup(t, [{ ...pod('gone', 'c-gone', 'h2'), ancestorUID: 'old-dep-uid' }, { ...pod('current', 'c-cur', 'h2'), ancestorUID: 'dep-uid' }]);
+  await applied(f, 'h2');
+  await f.reconcile();
+  await f.event(['src/a.txt']);
+  await f.reconcile();
+  assert.deepEqual(f.updater.calls.map((c) => c.update.target.podName), ['current']);
   await f.steadyState();
 });
