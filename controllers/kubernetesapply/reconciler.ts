@@ -181,8 +181,8 @@ export class KubernetesApplyReconciler implements Reconciler {
       if (prev.lastApplyTime || prev.resultYAML || entry.applied.length) await this.deleteApplied(ka, entry.applied, 'disabling', ctx.log);
       entry.attemptedHash = undefined;
       entry.applied = [];
-      await this.write(ka, { ...withoutApply(prev), disableStatus });
-      await this.manageDiscovery(ka, undefined, ctx.log);
+      const stored = await this.write(ka, { ...withoutApply(prev), disableStatus });
+      if (stored) await this.manageDiscovery(stored, undefined, ctx.log);
       return;
     }
 
