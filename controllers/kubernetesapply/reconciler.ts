@@ -271,7 +271,7 @@ export class KubernetesApplyReconciler implements Reconciler {
         for (const obj of objects) {
           const ref = refOf(obj);
           try {
-            applied.push(await target.objects.apply(obj, { serverSideApply: !!spec.serverSideApply, fieldManager, signal: abort.signal }));
+            applied.push(withoutManagedFields(await target.objects.apply(obj, { serverSideApply: !!spec.serverSideApply, fieldManager, signal: abort.signal })));
           } catch (err) {
             if (abort.signal.aborted) return failed(`timeout after ${formatGoDuration(timeoutMs)} applying ${ref.kind}/${ref.name}`);
             return failed(`applying ${ref.kind}/${ref.name}: ${kubernetesErrorText(err)}`);
@@ -548,4 +548,11 @@ function parseOrEmpty(yaml: string | undefined): KubeResource[] {
   } catch {
     return [];
   }
+}
+
+/** withoutManagedFields drops metadata.managedFields, which says nothing the status needs and can be most of an object. */
+function withoutManagedFields(obj: KubeResource): KubeResource {
+  if (!obj.metadata || !('managedFields' in obj.metadata)) return obj;
+  const { managedFields: _m, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
 }

@@ -30,7 +30,12 @@ export class FakeObjects implements KubernetesObjects {
     if (this.failWith) throw this.failWith;
     const old = this.stored.get(key);
     const out = structuredClone(obj);
-    out.metadata = { ...out.metadata, namespace: out.metadata?.namespace ?? 'default', uid: old?.metadata?.uid ?? randomUUID() };
+    out.metadata = {
+      ...out.metadata,
+      namespace: out.metadata?.namespace ?? 'default',
+      uid: old?.metadata?.uid ?? randomUUID(),
+      managedFields: [{ manager: opts.fieldManager, operation: opts.serverSideApply ? 'Apply' : 'Update' }],
+    };
     this.stored.set(key, out);
     return structuredClone(out);
   }

@@ -39,6 +39,8 @@ test('waits for its ImageMap, applies with the image injected, re-applies on a n
   const result = parseYaml(st.resultYAML!);
   assert.equal(result.spec.template.spec.containers[0].image, 'reg/web:1');
   assert.ok(result.metadata.uid, 'resultYAML has the uid the server gave');
+  assert.equal(result.metadata.managedFields, undefined, 'without managedFields');
+  assert.equal(cluster.get('Deployment', 'web')!.metadata!.managedFields !== undefined, true);
   assert.equal(result.metadata.labels['app.kubernetes.io/managed-by'], 'ferry');
   assert.equal((cluster.get('Deployment', 'web')!.spec as never as { template: { spec: { containers: Array<{ image: string }> } } }).template.spec.containers[0]!.image, 'reg/web:1');
 
