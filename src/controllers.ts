@@ -5,8 +5,10 @@
  */
 import type { Logger } from 'winston';
 import type { Manager } from './runtime/manager.ts';
+import { FerryClient } from './client/index.ts';
+import type { KubeconfigClusters } from './adapters/kubernetes/index.ts';
 import type { LogBuffer } from './util/log-buffer.ts';
-import { buildEdges, clusterHealth, liveUpdaters, type Edges } from './edges.ts';
+import { buildEdges, clusterHealth, kubernetesTargets, liveUpdaters, type Edges } from './edges.ts';
 import { setupClusterController } from '../controllers/cluster/setup.ts';
 import { ensureDefaultClusters } from '../controllers/cluster/defaults.ts';
 import * as cmd from '../controllers/cmd/index.ts';
@@ -14,6 +16,7 @@ import * as cmdimage from '../controllers/cmdimage/index.ts';
 import * as dockercomposeservice from '../controllers/dockercomposeservice/index.ts';
 import * as filewatch from '../controllers/filewatch/index.ts';
 import * as imagemap from '../controllers/imagemap/index.ts';
+import * as kubernetesapply from '../controllers/kubernetesapply/index.ts';
 import * as kubernetesdiscovery from '../controllers/kubernetesdiscovery/index.ts';
 import * as liveupdate from '../controllers/liveupdate/index.ts';
 import * as session from '../controllers/session/index.ts';
@@ -59,6 +62,7 @@ export function setupControllers(mgr: Manager, s: ControllerSettings, edges: Edg
     onOutput: (resource, line) => logs.append(resource, { source: 'DockerComposeService', line }),
   });
   kubernetesdiscovery.setup(mgr, { log, resolve: edges.clusters.resolver() });
+  kubernetesapply.setup(mgr, { log, cwd, logs, runner, connect: kubernetesTargets(edges.clusters) });
   liveupdate.setup(mgr, { log, logs, cwd, execTimeoutMs: s.execTimeoutMs, updaters: liveUpdaters(mgr, edges, { stepTimeoutMs: s.execTimeoutMs }) });
   session.setup(mgr, { log, cwd });
   return {
@@ -70,8 +74,38 @@ export function setupControllers(mgr: Manager, s: ControllerSettings, edges: Edg
   };
 }
 
-/** ensureDefaultObjects creates the default Clusters (Cluster `default` when the dev kubeconfig has a current context) and the Session. */
+/**
+ * ensureDefaultObjects creates the default Clusters (Cluster `default` when the dev kubeconfig
+ * has a current context that is not ferry's own API server) and the Session.
+ */
 export async function ensureDefaultObjects(mgr: Manager, s: ControllerSettings, edges: Edges): Promise<void> {
-  await ensureDefaultClusters(mgr.client, { kubeContext: edges.clusters.currentContext() });
+  const own = mgr.client instanceof FerryClient ? mgr.client.kubeConfig.getCurrentCluster()?.server : undefined;
+  const dev = devKubeContext(edges.clusters, own);
+  if (dev.ownApi) s.log.warn('The kubeconfig\'s current context is ferry\'s own API server, not a dev cluster: no Cluster default', { context: dev.ownApi });
+  await ensureDefaultClusters(mgr.client, { kubeContext: dev.context });
   await session.ensureDefaultSession(mgr.client, { pid: process.pid, startTime: new Date(), cwd: s.cwd });
+}
+
+/**
+ * devKubeContext is the dev cluster's kubeconfig context (the current one), unless it reaches
+ * ownServer, ferry's own API server (then `ownApi` names it); nothing when there is no kubeconfig.
+ */
+export function devKubeContext(clusters: KubeconfigClusters, ownServer: string | undefined): { context?: string; ownApi?: string } {
+  let conn;
+  try {
+    conn = clusters.resolve();
+  } catch {
+    return {};
+  }
+  const server = conn.kubeConfig.getCurrentCluster()?.server;
+  if (ownServer && server && sameOrigin(server, ownServer)) return { ownApi: conn.context };
+  return { context: conn.context };
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return a === b;
+  }
 }

@@ -10,7 +10,7 @@ import type { Logger } from 'winston';
 import type { Cluster } from './apis/cluster.ts';
 import { kubernetesUpdaters, type ContainerUpdater } from './adapters/containers/index.ts';
 import { DockerEngine, type DockerPinger } from './adapters/docker/index.ts';
-import { ClientNodeKubernetesProber, KubeconfigClusters, type KubernetesProber } from './adapters/kubernetes/index.ts';
+import { ClientNodeKubernetesProber, ClientNodeObjects, KubeconfigClusters, type KubernetesObjects, type KubernetesProber } from './adapters/kubernetes/index.ts';
 import { LocalProcessRunner, type ProcessRunner } from './adapters/process/index.ts';
 import { loadKubeConfig } from './client/kubeconfig.ts';
 import type { Clock } from './util/clock.ts';
@@ -72,6 +72,23 @@ export function buildEdges(s: EdgeSettings, clock: Clock): Edges {
 export function clusterKubeConfigs(mgr: Manager, clusters: KubeconfigClusters): (name: string) => KubeConfig {
   mgr.cache.inform('Cluster');
   return (name) => clusters.forCluster(mgr.cache.get<Cluster>('Cluster', name) ?? ({ metadata: { name } } as Cluster)).kubeConfig;
+}
+
+/**
+ * kubernetesTargets reaches a Cluster's Kubernetes API for applying objects (KubernetesApply):
+ * its objects client, the kubeconfig file (for apply commands) and the context's namespace,
+ * through the shared kubeconfig resolution. Throws an Error fit for status when the Cluster
+ * cannot be resolved.
+ */
+export function kubernetesTargets(clusters: KubeconfigClusters): (cluster: Cluster) => { objects: KubernetesObjects; configPath: string; defaultNamespace: string } {
+  return (cluster) => {
+    const conn = clusters.forCluster(cluster);
+    return {
+      objects: new ClientNodeObjects(conn.kubeConfig),
+      configPath: conn.configPath,
+      defaultNamespace: conn.kubeConfig.getContextObject(conn.context)?.namespace || 'default',
+    };
+  };
 }
 
 /** clusterHealth is what the Cluster kind needs of the edges: a Docker pinger and a Kubernetes prober. */

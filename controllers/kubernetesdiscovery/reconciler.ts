@@ -116,7 +116,8 @@ export class KubernetesDiscoveryReconciler implements Reconciler {
     const pods: Pod[] = [];
     const seen = new Set<string>();
     for (const pod of candidates) {
-      if (!(await matches(pod, uids, selectors, owners))) continue;
+      const match = await matches(pod, uids, selectors, owners);
+      if (!match) continue;
       const uid = pod.metadata?.uid ?? '';
       seen.add(uid);
       let baseline = state.baselines.get(uid);
@@ -124,7 +125,9 @@ export class KubernetesDiscoveryReconciler implements Reconciler {
         baseline = restartCount(pod);
         state.baselines.set(uid, baseline);
       }
-      pods.push(podToStatus(pod, baseline));
+      const status = podToStatus(pod, baseline);
+      if (match.ancestorUID) status.ancestorUID = match.ancestorUID;
+      pods.push(status);
     }
     for (const uid of [...state.baselines.keys()]) if (!seen.has(uid)) state.baselines.delete(uid);
 
@@ -150,17 +153,24 @@ export class KubernetesDiscoveryReconciler implements Reconciler {
 }
 
 /**
- * matches is true when the pod is selected: an extra selector matches its labels, or it or one of
- * its ancestors has a watched uid.
+ * matches says whether the pod is selected: it or one of its ancestors has a watched uid (that
+ * uid is its ancestorUID), or an extra selector matches its labels (no ancestorUID).
  */
-async function matches(pod: V1Pod, uids: Set<string>, selectors: NonNullable<KubernetesDiscovery['spec']>['extraSelectors'], owners: OwnerFetcher): Promise<boolean> {
+async function matches(
+  pod: V1Pod,
+  uids: Set<string>,
+  selectors: NonNullable<KubernetesDiscovery['spec']>['extraSelectors'],
+  owners: OwnerFetcher,
+): Promise<{ ancestorUID?: string } | undefined> {
   const md = pod.metadata ?? {};
-  if ((selectors ?? []).some((s) => labelSelectorMatches(s, md.labels))) return true;
-  if (uids.size === 0) return false;
-  if (md.uid && uids.has(md.uid)) return true;
-  const refs = md.ownerReferences ?? [];
-  if (refs.some((r) => uids.has(r.uid))) return true;
-  const ancestors = await owners.ancestorUids(md.namespace ?? '', refs);
-  for (const u of ancestors) if (uids.has(u)) return true;
-  return false;
+  if (uids.size > 0) {
+    if (md.uid && uids.has(md.uid)) return { ancestorUID: md.uid };
+    const refs = md.ownerReferences ?? [];
+    const direct = refs.find((r) => uids.has(r.uid));
+    if (direct) return { ancestorUID: direct.uid };
+    const ancestors = await owners.ancestorUids(md.namespace ?? '', refs);
+    for (const u of ancestors) if (uids.has(u)) return { ancestorUID: u };
+  }
+  if ((selectors ?? []).some((s) => labelSelectorMatches(s, md.labels))) return {};
+  return undefined;
 }

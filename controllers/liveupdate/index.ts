@@ -43,6 +43,7 @@ export function dependencyKeys(lu: LiveUpdate): string[] {
   }
   const k8s = spec.selector?.kubernetes;
   if (k8s?.discoveryName) out.add(`KubernetesDiscovery/${k8s.discoveryName}`);
+  if (k8s?.applyName) out.add(`KubernetesApply/${k8s.applyName}`);
   if (k8s?.imageMapName) out.add(`ImageMap/${k8s.imageMapName}`);
   if (spec.selector?.dockerCompose?.service) out.add(`DockerComposeService/${spec.selector.dockerCompose.service}`);
   return [...out];
@@ -50,8 +51,8 @@ export function dependencyKeys(lu: LiveUpdate): string[] {
 
 /**
  * setup registers the LiveUpdate controller with the manager: it reconciles LiveUpdates and
- * wakes on their FileWatches, ImageMaps, KubernetesDiscoveries, DockerComposeServices and the
- * trigger-queue ConfigMap.
+ * wakes on their FileWatches, ImageMaps, KubernetesDiscoveries, KubernetesApplies (applyName),
+ * DockerComposeServices and the trigger-queue ConfigMap.
  */
 export function setup(mgr: Manager, deps: LiveUpdateSetupDeps): { controller: Controller; reconciler: LiveUpdateReconciler } {
   const cache = mgr.cache;
@@ -76,6 +77,7 @@ export function setup(mgr: Manager, deps: LiveUpdateSetupDeps): { controller: Co
     .watches('FileWatch', referrers('FileWatch'))
     .watches('ImageMap', referrers('ImageMap'))
     .watches('KubernetesDiscovery', referrers('KubernetesDiscovery'))
+    .watches('KubernetesApply', referrers('KubernetesApply'))
     .watches('DockerComposeService', referrers('DockerComposeService'))
     .watches<ConfigMap>('ConfigMap', (cm) => {
       if (cm.metadata.name !== triggerQueueName) return [];

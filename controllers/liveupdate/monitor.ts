@@ -10,6 +10,7 @@ import type {
   IgnoreDef,
   ImageMap,
   ImageMapStatus,
+  KubernetesApply,
   KubernetesDiscovery,
   LiveUpdateSpec,
 } from '../../src/apis/index.ts';
@@ -64,6 +65,8 @@ export class Monitor {
   readonly sources = new Map<string, SourceState>();
   readonly containers = new Map<string, ContainerState>();
   lastKubernetesDiscovery?: KubernetesDiscovery;
+  /** lastKubernetesApply is the selector's KubernetesApply (applyName) as last seen. */
+  lastKubernetesApply?: KubernetesApply;
   lastImageMap?: ImageMap;
   lastDockerComposeService?: DockerComposeService;
   lastTriggerQueue?: ConfigMap;

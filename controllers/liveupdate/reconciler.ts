@@ -10,6 +10,7 @@ import {
   type FileWatch,
   type ImageMap,
   type KubeObject,
+  type KubernetesApply,
   type KubernetesDiscovery,
   type LiveUpdate,
   type LiveUpdateContainerStatus,
@@ -133,11 +134,17 @@ export class LiveUpdateReconciler implements Reconciler {
       if (k8s) {
         const kd = await this.mustGet<KubernetesDiscovery>('KubernetesDiscovery', k8s.discoveryName);
         const im = k8s.imageMapName ? await this.mustGet<ImageMap>('ImageMap', k8s.imageMapName) : undefined;
-        if (!jsonEqual(mon.lastKubernetesDiscovery?.status ?? null, kd.status ?? null) || !jsonEqual(mon.lastImageMap ?? null, im ?? null)) {
+        const ka = k8s.applyName ? await this.mustGet<KubernetesApply>('KubernetesApply', k8s.applyName) : undefined;
+        if (
+          !jsonEqual(mon.lastKubernetesDiscovery?.status ?? null, kd.status ?? null) ||
+          !jsonEqual(mon.lastImageMap ?? null, im ?? null) ||
+          !jsonEqual(mon.lastKubernetesApply?.status ?? null, ka?.status ?? null)
+        ) {
           changed = true;
         }
         mon.lastKubernetesDiscovery = kd;
         mon.lastImageMap = im;
+        mon.lastKubernetesApply = ka;
       } else if (spec.selector.dockerCompose) {
         const dcs = await this.mustGet<DockerComposeService>('DockerComposeService', spec.selector.dockerCompose.service);
         if (!jsonEqual(mon.lastDockerComposeService?.status ?? null, dcs.status ?? null)) changed = true;
@@ -183,7 +190,11 @@ export class LiveUpdateReconciler implements Reconciler {
 
     let view: ResourceView;
     if (spec.selector.kubernetes) {
-      view = kubernetesView(mon.lastKubernetesDiscovery!, spec.selector.kubernetes, mon.lastImageMap);
+      try {
+        view = kubernetesView(mon.lastKubernetesDiscovery!, spec.selector.kubernetes, mon.lastImageMap, mon.lastKubernetesApply);
+      } catch (err) {
+        return fail({ reason: 'Invalid', message: `creating kube resource: ${errorText(err)}` });
+      }
     } else {
       const dc = dockerComposeView(mon.lastDockerComposeService!);
       if (!dc) return fail({ reason: 'Invalid', message: liveUpdateMessages.noDockerComposeStatus });

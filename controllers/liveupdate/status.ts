@@ -2,10 +2,12 @@
  * Pure pieces of the LiveUpdate reconciler: which containers a selector picks, image name
  * comparison, trigger-queue membership, and the failed state.
  */
+import { parseAllDocuments } from 'yaml';
 import type {
   ConfigMap,
   DockerComposeService,
   ImageMap,
+  KubernetesApplyStatus,
   KubernetesDiscovery,
   LiveUpdateSelector,
   LiveUpdateStateFailed,
@@ -42,7 +44,10 @@ export function containerKey(c: { containerId: string; podName: string; namespac
 /** ResourceView is what the selector's discovery object says: containers and a start time (µs). */
 export interface ResourceView {
   containers: SelectedContainer[];
-  /** bestStartTimeUs is the apply start (Docker Compose) or the oldest pod creation (Kubernetes); 0 if unknown. */
+  /**
+   * bestStartTimeUs is the apply start (Docker Compose, or Kubernetes with an applyName) or the
+   * oldest pod creation (Kubernetes); 0 if unknown.
+   */
   bestStartTimeUs: number;
 }
 
@@ -72,18 +77,75 @@ export function dockerComposeView(dcs: DockerComposeService): ResourceView | und
   return { containers, bestStartTimeUs: microTimeValue(st.lastApplyStartTime) || 0 };
 }
 
+/** podTemplateHashLabel is the label injection puts on the pod templates of an apply (and so on their pods). */
+export const podTemplateHashLabel = 'tilt.dev/pod-template-hash';
+
+/**
+ * ApplyFilter says which pods belong to the current apply of a KubernetesApply: those whose pod
+ * template hash (label podTemplateHashLabel) is one of the applied templates', and whose
+ * ancestorUID (the watched object discovery found them through) is one of the applied objects.
+ * Pods without the label (a CRD's pods, say) or without an ancestor (an extra selector's) pass
+ * that part.
+ */
+export interface ApplyFilter {
+  hashes: Set<string>;
+  uids: Set<string>;
+}
+
+/**
+ * applyFilter reads a KubernetesApply's resultYAML. Every applied object must carry a uid, else
+ * the error is `Resource missing uid: <name>`. An empty resultYAML (not applied yet) keeps only
+ * pods without a template hash.
+ */
+export function applyFilter(status: KubernetesApplyStatus | undefined): ApplyFilter {
+  const hashes = new Set<string>();
+  const uids = new Set<string>();
+  for (const doc of parseAllDocuments(status?.resultYAML ?? '') as unknown as Array<{ toJS(): unknown }>) {
+    const obj = doc.toJS() as AppliedObject | null;
+    if (!obj) continue;
+    if (!obj.metadata?.uid) throw new Error(`Resource missing uid: ${obj.metadata?.name ?? ''}`);
+    uids.add(obj.metadata.uid);
+    for (const labels of templateLabels(obj)) {
+      const h = labels?.[podTemplateHashLabel];
+      if (h) hashes.add(h);
+    }
+  }
+  return { hashes, uids };
+}
+
+interface AppliedObject {
+  kind?: string;
+  metadata?: { name?: string; uid?: string; labels?: Record<string, string> };
+  spec?: {
+    template?: { metadata?: { labels?: Record<string, string> } };
+    jobTemplate?: { spec?: { template?: { metadata?: { labels?: Record<string, string> } } } };
+  };
+}
+
+function templateLabels(obj: AppliedObject): Array<Record<string, string> | undefined> {
+  if (obj.kind === 'Pod') return [obj.metadata?.labels];
+  return [obj.spec?.template?.metadata?.labels, obj.spec?.jobTemplate?.spec?.template?.metadata?.labels];
+}
+
 /**
  * kubernetesView lists the containers of the discovered pods that the selector matches, in
- * discovery order. Init containers and containers without a name are never selected.
+ * discovery order. Init containers and containers without a name are never selected. With an
+ * apply (selector.applyName), pods of older applies are left out and the resource's start time
+ * is the apply's lastApplyStartTime; throws when its resultYAML is unusable (see applyFilter).
  */
 export function kubernetesView(
   kd: KubernetesDiscovery,
   selector: NonNullable<LiveUpdateSelector['kubernetes']>,
   imageMap: ImageMap | undefined,
+  apply?: { status?: KubernetesApplyStatus },
 ): ResourceView {
+  const filter = apply ? applyFilter(apply.status) : undefined;
   const containers: SelectedContainer[] = [];
   let oldest = 0;
   for (const pod of kd.status?.pods ?? []) {
+    const hash = pod.labels?.[podTemplateHashLabel];
+    if (filter && hash && !filter.hashes.has(hash)) continue;
+    if (filter && pod.ancestorUID && !filter.uids.has(pod.ancestorUID)) continue;
     const created = microTimeValue(pod.createdAt);
     if (created && (oldest === 0 || created < oldest)) oldest = created;
     for (const c of pod.containers ?? []) {
@@ -105,7 +167,8 @@ export function kubernetesView(
       });
     }
   }
-  return { containers, bestStartTimeUs: oldest };
+  const bestStartTimeUs = apply ? microTimeValue(apply.status?.lastApplyStartTime) || 0 : oldest;
+  return { containers, bestStartTimeUs };
 }
 
 function kubernetesSelectorMatches(

@@ -69,6 +69,7 @@ export const Pod = Obj('A pod found by discovery.', {
   status: Opt(Str('A short summary of the pod status, as kubectl shows it.')),
   errors: Opt(StrList('Errors of the pod.')),
   ownerName: Opt(Str('Name of the pod\'s controller owner.')),
+  ancestorUID: Opt(Str('AncestorUID is the watched UID the pod was found through (the pod itself or an owner up its chain, e.g. its Deployment); empty when only an extra selector matched.')),
   labels: Opt(StringMap('Labels of the pod.')),
 });
 export type Pod = Static<typeof Pod>;

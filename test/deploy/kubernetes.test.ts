@@ -90,7 +90,7 @@ describe('deploy/kubernetes', () => {
     assert.match(kubeconfigMap.data.kubeconfig, /serviceaccount\/token/);
   });
 
-  it('grants what the controllers call, and no delete', () => {
+  it('grants what the controllers call, and deletes only what KubernetesApply owns', () => {
     const all = manifests();
     const clusterRules = all.filter((m) => m.kind === 'ClusterRole').flatMap((m) => m.rules as Rule[]);
     const kubePublicRules = all.filter((m) => m.kind === 'Role' && m.metadata?.namespace === 'kube-public').flatMap((m) => m.rules as Rule[]);
@@ -114,7 +114,15 @@ describe('deploy/kubernetes', () => {
     assert.ok(grants(clusterRules, 'tilt.dev', 'clusters', 'create'), 'default Clusters');
     assert.ok(grants(clusterRules, 'tilt.dev', 'sessions', 'create'), 'default Session');
     if (/client\.(updateStatus)\b/.test(code)) assert.ok(clusterRules.some((r) => r.resources.every((x) => x.endsWith('/status')) && r.verbs.includes('update')));
-    assert.ok(!clusterRules.some((r) => r.verbs.includes('delete') || r.verbs.includes('*') || r.resources.includes('*')), 'least privilege');
+    assert.ok(!clusterRules.some((r) => r.verbs.includes('*') || r.resources.includes('*')), 'least privilege');
+    // Deletes: only the KubernetesDiscoveries KubernetesApply owns, and what it applied to the dev cluster.
+    for (const r of clusterRules.filter((r) => r.verbs.includes('delete'))) {
+      if (r.apiGroups.includes('tilt.dev')) assert.deepEqual(r.resources, ['kubernetesdiscoveries'], 'tilt.dev deletes');
+      else assert.ok(/KubernetesApply/.test(code) && r.resources.includes('deployments'), 'dev cluster deletes are KubernetesApply\'s');
+    }
+    if (/new ClientNodeObjects|kubernetesTargets\(/.test(code)) {
+      for (const verb of ['get', 'create', 'patch', 'delete']) assert.ok(grants(clusterRules, 'apps', 'deployments', verb), `${verb} deployments (KubernetesApply)`);
+    }
 
     // The dev cluster: pods, exec, owners, the registry ConfigMap.
     if (/makeInformer<V1Pod>|listNamespacedPod/.test(code)) {

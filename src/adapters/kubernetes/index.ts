@@ -18,3 +18,15 @@ export {
   type KubernetesClusterInfo,
   type KubernetesProber,
 } from './prober.ts';
+export {
+  ClientNodeObjects,
+  clientSideApplyPatch,
+  kubernetesErrorText,
+  lastApplied,
+  lastAppliedAnnotation,
+  withLastApplied,
+  type ApplyOptions,
+  type KubeResource,
+  type KubernetesObjects,
+  type ObjectRef,
+} from './objects.ts';

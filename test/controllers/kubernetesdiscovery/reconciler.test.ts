@@ -114,6 +114,7 @@ describe('KubernetesDiscovery against the test cluster', () => {
     assert.equal(p.phase, 'Running');
     assert.equal(p.ownerName, 'web-5d8f');
     assert.equal(p.podTemplateSpecHash, '5d8f');
+    assert.equal(p.ancestorUID, deploy.metadata.uid, 'found through the watched Deployment');
     assert.equal(p.deleting, false);
     assert.ok(p.uid && p.createdAt);
     const c = p.containers![0];
@@ -155,6 +156,7 @@ describe('KubernetesDiscovery against the test cluster', () => {
     });
     let kd = await f.waitKD('api', (k) => podNames(k).length > 0 && k.status?.running !== undefined, 'selected pods');
     assert.deepEqual(podNames(kd), ['api-1']);
+    assert.equal(pod(kd, 'api-1')!.ancestorUID, undefined, 'a label match has no ancestor');
 
     // A label change brings a pod in.
     f.kube.setPodLabels('sel', 'db-1', { app: 'db', tier: 'cache' });
