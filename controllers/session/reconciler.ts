@@ -21,6 +21,7 @@ import {
   type ConfigMap,
   type DockerComposeService,
   type ImageMap,
+  type KubernetesApply,
   type KubernetesDiscovery,
   type LiveUpdate,
   type Session,
@@ -46,6 +47,7 @@ export const inputKinds = [
   'LiveUpdate',
   'DockerComposeService',
   'KubernetesDiscovery',
+  'KubernetesApply',
   'Cmd',
   'ImageMap',
   'ConfigMap',
@@ -58,7 +60,7 @@ export const inputKinds = [
  */
 function disableConfigMaps(cache: Cache, inputs: SessionInputs): ConfigMap[] {
   const resources = new Set<string>();
-  for (const objs of [inputs.cmdImages, inputs.liveUpdates, inputs.dockerComposeServices, inputs.kubernetesDiscoveries, inputs.cmds]) {
+  for (const objs of [inputs.cmdImages, inputs.liveUpdates, inputs.dockerComposeServices, inputs.kubernetesDiscoveries, inputs.kubernetesApplies, inputs.cmds]) {
     for (const o of objs ?? []) resources.add(resourceName(o));
   }
   const out: ConfigMap[] = [];
@@ -105,6 +107,7 @@ export class SessionReconciler implements Reconciler {
       liveUpdates: cache.list<LiveUpdate>('LiveUpdate'),
       dockerComposeServices: cache.list<DockerComposeService>('DockerComposeService'),
       kubernetesDiscoveries: cache.list<KubernetesDiscovery>('KubernetesDiscovery'),
+      kubernetesApplies: cache.list<KubernetesApply>('KubernetesApply'),
       cmds: cache.list<Cmd>('Cmd'),
       imageMaps: cache.list<ImageMap>('ImageMap'),
       clusters: cache.list<Cluster>('Cluster'),

@@ -7,7 +7,8 @@
  * A resource is named by an object's `tilt.dev/resource` annotation, else by the object's own
  * name. Each resource gives up to three targets, each listing that one resource:
  *
- * - `<resource>:update` (job): its CmdImages, its LiveUpdates and its run-to-completion Cmds.
+ * - `<resource>:update` (job): its CmdImages, LiveUpdates, run-to-completion Cmds and
+ *   KubernetesApplies.
  *   - CmdImage: `building` is Active (not ready: a job is never "ready"); `completed` is
  *     Terminated with the build error if any; `waiting` is Waiting with its reason in Tilt's words
  *     (`WaitingForImageMap` is `waiting-for-dependency`, `WaitingForCluster` and `ClusterNotReady`
@@ -25,10 +26,16 @@
  *     ignored: that build is what clears it.
  *   - Cmd (job): `running` is Active, `terminated` is Terminated (an error unless it exited 0),
  *     `waiting` is Waiting with its reason; a Cmd waiting for a start trigger is inactive.
+ *   - KubernetesApply: an apply in progress (`lastApplyStartTime` newer than `lastApplyTime`) is
+ *     Active; a `ReadyToApply=False` condition (waiting for an ImageMap or the Cluster) is Waiting
+ *     with its reason in Tilt's words, as for a CmdImage; a finished apply is Terminated, with
+ *     `status.error` if it failed; no apply yet is Waiting `waiting-for-dependency` when an
+ *     ImageMap has no image, else `waiting-for-apply`.
  *   - Combined, the first that applies: Active if any object is active (earliest start);
  *     else the most recent error; else Waiting (first object in kind and name order); else
  *     Terminated without error (the latest finish); else no state.
- * - `<resource>:runtime` (server): its DockerComposeService and KubernetesDiscovery.
+ * - `<resource>:runtime` (server; job when its only pods are a KubernetesApply's Jobs): its
+ *   DockerComposeService, KubernetesDiscovery and KubernetesApply.
  *   - DockerComposeService: a running container is Active and ready; an apply error, or a
  *     container that exited, died or is restarting, is Terminated with
  *     `container <name> exited with code <n>` (servers are not expected to stop); a created or
@@ -42,6 +49,13 @@
  *     is set (measured from the discovery's monitor start); Running otherwise is Active, not
  *     ready; no pod is Waiting `waiting-for-pod`; otherwise Waiting with the pod status.
  *     A `monitorError` is Terminated with that error.
+ *   - KubernetesApply, through the KubernetesDiscovery it owns (same name and resource), by the
+ *     rules above with Tilt's pod readiness modes inferred from the applied objects: YAML whose
+ *     only workloads are Jobs waits for success (a running pod is not ready, the target is a
+ *     job, and a `JobComplete` condition with no pods is done); YAML without workloads ignores
+ *     pods (no target once applied without pods, Active and ready with pods); other YAML waits for
+ *     ready pods. Before a successful apply it is Waiting `waiting-for-pod`, and the grace period
+ *     counts from the last successful apply (`lastApplyTime`).
  *   - Combined: the first error, else the first Waiting, else Active not ready, else Active and
  *     ready, else Terminated without error.
  * - `<resource>:serve` (server): its long-running Cmds. A Cmd is a server when it has a
@@ -66,6 +80,7 @@
  * no grace period; a duration of 0 turns a timeout off.
  */
 import {
+  applyConditionJobComplete,
   microTimeString,
   microTimeValue,
   resourceName,
@@ -76,6 +91,7 @@ import {
   type DockerComposeService,
   type ImageMap,
   type KubeObject,
+  type KubernetesApply,
   type KubernetesDiscovery,
   type LiveUpdate,
   type Pod,
@@ -84,6 +100,7 @@ import {
   type Target,
   type TargetState,
 } from '../../src/apis/index.ts';
+import { parseAllDocuments } from 'yaml';
 import { formatGoDuration, parseGoBool, parseGoDurationOr } from '../../src/apis/go.ts';
 import { cmdImageWaitReasons, cmdWaitingReasons, liveUpdateMessages, type CmdImageWaitReason } from '../../src/tilt/index.ts';
 
@@ -104,6 +121,7 @@ export interface SessionInputs {
   liveUpdates?: LiveUpdate[];
   dockerComposeServices?: DockerComposeService[];
   kubernetesDiscoveries?: KubernetesDiscovery[];
+  kubernetesApplies?: KubernetesApply[];
   cmds?: Cmd[];
   imageMaps?: ImageMap[];
   configMaps?: ConfigMap[];
@@ -169,6 +187,8 @@ interface Resource {
   serverCmds: Cmd[];
   dockerComposeServices: DockerComposeService[];
   kubernetesDiscoveries: KubernetesDiscovery[];
+  /** kubernetesApplies are the resource's applies, each with the KubernetesDiscovery it owns (same name), if any. */
+  kubernetesApplies: Array<{ ka: KubernetesApply; kd?: KubernetesDiscovery }>;
 }
 
 /** groupResources gathers the target-producing objects by resource name. */
@@ -178,7 +198,7 @@ function groupResources(inputs: SessionInputs): Map<string, Resource> {
     const name = resourceName(obj);
     let r = out.get(name);
     if (!r) {
-      r = { name, cmdImages: [], liveUpdates: [], jobCmds: [], serverCmds: [], dockerComposeServices: [], kubernetesDiscoveries: [] };
+      r = { name, cmdImages: [], liveUpdates: [], jobCmds: [], serverCmds: [], dockerComposeServices: [], kubernetesDiscoveries: [], kubernetesApplies: [] };
       out.set(name, r);
     }
     return r;
@@ -187,7 +207,18 @@ function groupResources(inputs: SessionInputs): Map<string, Resource> {
   for (const o of live(inputs.liveUpdates)) get(o).liveUpdates.push(o);
   for (const o of live(inputs.cmds)) (cmdTargetType(o) === 'server' ? get(o).serverCmds : get(o).jobCmds).push(o);
   for (const o of live(inputs.dockerComposeServices)) get(o).dockerComposeServices.push(o);
-  for (const o of live(inputs.kubernetesDiscoveries)) get(o).kubernetesDiscoveries.push(o);
+  const applies = new Map<string, { ka: KubernetesApply; kd?: KubernetesDiscovery }>();
+  for (const o of live(inputs.kubernetesApplies)) {
+    const entry = { ka: o };
+    applies.set(o.metadata.name ?? '', entry);
+    get(o).kubernetesApplies.push(entry);
+  }
+  for (const o of live(inputs.kubernetesDiscoveries)) {
+    // The discovery an apply owns is read through that apply (its start, its readiness mode).
+    const entry = applies.get(o.metadata.name ?? '');
+    if (entry && resourceName(entry.ka) === resourceName(o)) entry.kd = o;
+    else get(o).kubernetesDiscoveries.push(o);
+  }
   return out;
 }
 
@@ -203,7 +234,12 @@ function isDisabled(r: Resource, configMaps: Map<string, ConfigMap>): boolean {
   const cm = configMaps.get(disableConfigMapName(r.name));
   const v = cm?.data?.isDisabled;
   if (v !== undefined && parseGoBool(v) === true) return true;
-  const switchable: Array<Cmd | DockerComposeService> = [...r.jobCmds, ...r.serverCmds, ...r.dockerComposeServices].filter(
+  const switchable: Array<Cmd | DockerComposeService | KubernetesApply> = [
+    ...r.jobCmds,
+    ...r.serverCmds,
+    ...r.dockerComposeServices,
+    ...r.kubernetesApplies.map((a) => a.ka),
+  ].filter(
     (o) => o.spec?.disableSource,
   );
   return switchable.length > 0 && switchable.every((o) => o.status?.disableStatus?.state === 'Disabled');
@@ -413,6 +449,7 @@ const containerErrorReasons = new Set([
   'CreateContainerConfigError',
   'CreateContainerError',
   'RunContainerError',
+  'StartError',
   'PreStartHookError',
   'PostStartHookError',
   'Error',
@@ -439,9 +476,18 @@ function erroredContainer(pod: Pod): string | undefined {
   return undefined;
 }
 
-function kubernetesPart(kd: KubernetesDiscovery, nowMs: number, gracePeriodMs: number, requeue: (ms: number) => void): Part {
+/** How a resource's pods count as healthy: Tilt's pod readiness modes. */
+type PodReadiness = 'wait' | 'succeeded' | 'ignore';
+
+function kubernetesPart(
+  kd: KubernetesDiscovery,
+  nowMs: number,
+  gracePeriodMs: number,
+  requeue: (ms: number) => void,
+  opts: { startTime?: string; readiness?: PodReadiness } = {},
+): Part {
   const s = kd.status;
-  const start = asMicro(s?.monitorStartTime, s?.running?.startTime) ?? createdMicro(kd);
+  const start = opts.startTime ?? asMicro(s?.monitorStartTime, s?.running?.startTime) ?? createdMicro(kd);
   if (s?.monitorError) return { kind: 'terminated', startTime: start, finishTime: start, error: s.monitorError };
   const pod = mostRecentPod(s?.pods);
   if (!pod) return { kind: 'waiting', reason: 'waiting-for-pod' };
@@ -470,12 +516,95 @@ function kubernetesPart(kd: KubernetesDiscovery, nowMs: number, gracePeriodMs: n
   if (pod.phase === 'Succeeded') return { kind: 'terminated', startTime: start, finishTime: failedAt };
   if (pod.phase === 'Running') {
     const containers = pod.containers ?? [];
-    const ready = containers.length > 0 && containers.every((c) => c.ready);
+    // A Job's pod is done when it succeeds: running, it is never ready.
+    const ready = opts.readiness !== 'succeeded' && containers.length > 0 && containers.every((c) => c.ready);
     const readyCond = pod.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
     const lastReadyTime = ready ? asMicro(readyCond?.lastTransitionTime) : undefined;
     return { kind: 'active', startTime: start, ready, ...(lastReadyTime ? { lastReadyTime } : {}) };
   }
   return { kind: 'waiting', reason: pod.status || pod.phase || 'unknown' };
+}
+
+// ---- KubernetesApply ---------------------------------------------------------------------------
+
+/** Kinds whose objects run pods from a pod template. */
+const podTemplateKinds = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'ReplicationController', 'Job', 'Pod']);
+
+/**
+ * podReadiness infers an apply's pod readiness mode from the objects it applies (else its YAML),
+ * as Tilt does without an explicit `pod_readiness`: only Jobs wait for success, other workloads
+ * wait for ready pods, and YAML without workloads (or only CronJobs) ignores pods.
+ */
+function podReadiness(ka: KubernetesApply): PodReadiness {
+  const kinds: string[] = [];
+  try {
+    for (const doc of parseAllDocuments(ka.status?.resultYAML || ka.spec?.yaml || '') as unknown as Array<{ toJS(): unknown }>) {
+      const obj = doc.toJS() as { kind?: unknown; items?: Array<{ kind?: unknown }> } | null;
+      for (const o of obj?.kind === 'List' ? (obj.items ?? []) : [obj]) {
+        if (typeof o?.kind === 'string' && podTemplateKinds.has(o.kind)) kinds.push(o.kind);
+      }
+    }
+  } catch {
+    // Unreadable YAML is the apply's own error; the pods, if any, are waited for.
+    return 'wait';
+  }
+  if (kinds.length === 0) return 'ignore';
+  return kinds.every((k) => k === 'Job') ? 'succeeded' : 'wait';
+}
+
+/** appliedOk is the finish time of the apply's last apply when it succeeded. */
+function appliedOk(ka: KubernetesApply): string | undefined {
+  const s = ka.status;
+  return s?.error ? undefined : asMicro(s?.lastApplyTime);
+}
+
+/**
+ * kubernetesApplyPart is an apply's share of the update target: Active while an apply runs (its
+ * start newer than its finish), Waiting for an ImageMap or the Cluster (the ReadyToApply=False
+ * condition, in Tilt's hold reasons), Terminated with the error of a failed apply, Terminated
+ * after a successful one.
+ */
+function kubernetesApplyPart(ka: KubernetesApply, imageMaps: Map<string, ImageMap>): Part {
+  const s = ka.status;
+  const startUs = microTimeValue(s?.lastApplyStartTime);
+  const finishUs = microTimeValue(s?.lastApplyTime);
+  const start = asMicro(s?.lastApplyStartTime);
+  if (start && !Number.isNaN(startUs) && !(finishUs >= startUs)) return { kind: 'active', startTime: start, ready: false };
+  const wait = s?.conditions?.find((c) => c.type === 'ReadyToApply' && c.status === 'False');
+  if (wait) return { kind: 'waiting', reason: holdReason(wait.reason) };
+  const finish = asMicro(s?.lastApplyTime);
+  if (finish) return { kind: 'terminated', startTime: start ?? finish, finishTime: finish, error: s?.error || undefined };
+  return { kind: 'waiting', reason: missingImage(ka.spec?.imageMaps, imageMaps) ? 'waiting-for-dependency' : 'waiting-for-apply' };
+}
+
+/**
+ * kubernetesApplyRuntime is an apply's share of the runtime target, from the pods of the
+ * discovery it owns, by Tilt's rules for a Kubernetes runtime target: before a successful apply
+ * it waits for a pod; the grace period counts from that apply; a Job that the apply found
+ * complete is done. Undefined when the apply ignores pods, has applied, and has none.
+ */
+function kubernetesApplyRuntime(
+  a: { ka: KubernetesApply; kd?: KubernetesDiscovery },
+  readiness: PodReadiness,
+  nowMs: number,
+  gracePeriodMs: number,
+  requeue: (ms: number) => void,
+): Part | undefined {
+  // The discovery exists once an apply succeeded, and outlives a later failed apply.
+  const applied = appliedOk(a.ka);
+  if (applied === undefined && !a.kd) return { kind: 'waiting', reason: 'waiting-for-pod' };
+  const hasPods = (a.kd?.status?.pods ?? []).some((p) => !p.deleting);
+  if (readiness === 'ignore') {
+    if (!hasPods) return undefined;
+    return { kind: 'active', startTime: applied ?? createdMicro(a.ka), ready: true };
+  }
+  const jobComplete = a.ka.status?.conditions?.some((c) => c.type === applyConditionJobComplete && c.status === 'True');
+  if (!hasPods && jobComplete) {
+    const at = applied ?? createdMicro(a.ka);
+    return { kind: 'terminated', startTime: at, finishTime: at };
+  }
+  if (!a.kd) return { kind: 'waiting', reason: 'waiting-for-pod' };
+  return kubernetesPart(a.kd, nowMs, gracePeriodMs, requeue, { startTime: applied, readiness });
 }
 
 /**
@@ -497,21 +626,32 @@ export function computeTargets(inputs: SessionInputs, nowMs: number, gracePeriod
     const add = (suffix: string, type: 'job' | 'server', state: () => TargetState) => {
       targets.push({ name: `${r.name}:${suffix}`, resources: [r.name], type, state: disabled ? { disabled: {} } : state() });
     };
-    if (r.cmdImages.length || r.liveUpdates.length || r.jobCmds.length) {
+    if (r.cmdImages.length || r.liveUpdates.length || r.jobCmds.length || r.kubernetesApplies.length) {
       add('update', 'job', () =>
         combineJob([
           ...r.cmdImages.map((o) => cmdImagePart(o, imageMaps)),
           ...r.liveUpdates.map((o) => liveUpdatePart(o, r)),
           ...r.jobCmds.map((o) => cmdPart(o, false)),
+          ...r.kubernetesApplies.map((a) => kubernetesApplyPart(a.ka, imageMaps)),
         ]),
       );
     }
-    if (r.dockerComposeServices.length || r.kubernetesDiscoveries.length) {
-      if (!disabled) for (const kd of r.kubernetesDiscoveries) k8sClusters.add(kd.spec?.cluster || 'default');
-      add('runtime', 'server', () =>
+    const readiness = r.kubernetesApplies.map((a) => podReadiness(a.ka));
+    const applyRuntime = r.kubernetesApplies
+      .map((a, i) => (disabled ? ({ kind: 'none' } as Part) : kubernetesApplyRuntime(a, readiness[i]!, nowMs, gracePeriodMs, requeue)))
+      .filter((p): p is Part => p !== undefined);
+    if (r.dockerComposeServices.length || r.kubernetesDiscoveries.length || applyRuntime.length) {
+      if (!disabled) {
+        for (const kd of r.kubernetesDiscoveries) k8sClusters.add(kd.spec?.cluster || 'default');
+        for (const a of r.kubernetesApplies) k8sClusters.add(a.ka.spec?.cluster || 'default');
+      }
+      // A resource whose only pods are those of Jobs is itself a job: done when they succeed.
+      const jobOnly = !r.dockerComposeServices.length && !r.kubernetesDiscoveries.length && readiness.length > 0 && readiness.every((m) => m === 'succeeded');
+      add('runtime', jobOnly ? 'job' : 'server', () =>
         combineServer([
           ...r.dockerComposeServices.map((o) => dockerComposePart(o, imageMaps)),
           ...r.kubernetesDiscoveries.map((o) => kubernetesPart(o, nowMs, gracePeriodMs, requeue)),
+          ...applyRuntime,
         ]),
       );
     }

@@ -7,6 +7,7 @@ import type {
   ConfigMap,
   DockerComposeService,
   ImageMap,
+  KubernetesApply,
   KubernetesDiscovery,
   LiveUpdate,
   Session,
@@ -39,6 +40,12 @@ const dcs = (name: string, status: DockerComposeService['status'], resource?: st
 });
 const kd = (name: string, status: KubernetesDiscovery['status'], resource?: string): KubernetesDiscovery => ({
   kind: 'KubernetesDiscovery', metadata: meta(name, resource), spec: { watches: [{ namespace: 'default' }] }, status,
+});
+const deploymentYAML = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: web\n';
+const jobYAML = 'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\nspec:\n  template:\n    spec:\n      containers:\n      - name: migrate\n        image: migrate\n';
+const serviceYAML = 'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - port: 80\n';
+const ka = (name: string, status: KubernetesApply['status'], yaml = deploymentYAML, resource?: string): KubernetesApply => ({
+  kind: 'KubernetesApply', metadata: meta(name, resource), spec: { yaml, imageMaps: ['web-image'] }, status,
 });
 const cmd = (name: string, status: Cmd['status'], opts: { server?: boolean; resource?: string; disable?: boolean } = {}): Cmd => ({
   kind: 'Cmd',
@@ -155,6 +162,102 @@ test('runtime target from a Kubernetes discovery', () => {
   assert.deepEqual(state(crashing, 30, 30_000), { terminated: { startTime: at(0), finishTime: at(0), error: err, graceStatus: 'Exceeded' } });
   // The most recent pod counts.
   assert.deepEqual(state({ monitorStartTime: at(0), pods: [podRunning('old', false, 0), podRunning('new', true, 5)] }), { active: { startTime: at(0), ready: true } });
+});
+
+test('update target from a KubernetesApply: waiting, applying, failed, applied', () => {
+  const state = (s: KubernetesApply['status'], imageMaps: ImageMap[] = []) => targetsOf({ kubernetesApplies: [ka('web', s)], imageMaps })['web:update'];
+  assert.equal(state(undefined).type, 'job');
+  // Not reconciled yet: what it waits for.
+  assert.deepEqual(state(undefined).state, { waiting: { waitReason: 'waiting-for-dependency' } });
+  const built: ImageMap = { kind: 'ImageMap', metadata: { name: 'web-image' }, spec: { selector: 'web' }, status: { image: 'web:tilt-1' } };
+  assert.deepEqual(state(undefined, [built]).state, { waiting: { waitReason: 'waiting-for-apply' } });
+  // Waiting for an image or the cluster, as the controller says with ReadyToApply=False.
+  const waitingFor = (reason: string) => ({ conditions: [{ type: 'ReadyToApply', status: 'False', reason, message: '...', lastTransitionTime: '2024-01-01T00:00:00Z' }] });
+  assert.deepEqual(state(waitingFor('WaitingForImageMap')).state, { waiting: { waitReason: 'waiting-for-dependency' } });
+  assert.deepEqual(state(waitingFor('WaitingForCluster')).state, { waiting: { waitReason: 'waiting-for-cluster' } });
+  // Applying: the start is newer than the last finish (or there is no finish yet).
+  assert.deepEqual(state({ lastApplyStartTime: at(1) }).state, { active: { startTime: at(1), ready: false } });
+  assert.deepEqual(state({ lastApplyStartTime: at(5), lastApplyTime: at(2), resultYAML: deploymentYAML }).state, { active: { startTime: at(5), ready: false } });
+  // Finished: with its error, or clean.
+  assert.deepEqual(state({ lastApplyStartTime: at(1), lastApplyTime: at(2), error: 'Docker image missing from yaml: web' }).state, {
+    terminated: { startTime: at(1), finishTime: at(2), error: 'Docker image missing from yaml: web' },
+  });
+  assert.deepEqual(state({ lastApplyStartTime: at(1), lastApplyTime: at(2), resultYAML: deploymentYAML }).state, { terminated: { startTime: at(1), finishTime: at(2) } });
+  // A build of the resource's image in progress makes the whole update active.
+  const building = targetsOf({
+    kubernetesApplies: [ka('web', waitingFor('WaitingForImageMap'))],
+    cmdImages: [cmdImage('web-image', { building: { startedAt: at(3) } }, {}, 'web')],
+  })['web:update'].state;
+  assert.deepEqual(building, { active: { startTime: at(3), ready: false } });
+});
+
+test("runtime target from a KubernetesApply's pods: ready, ErrImagePull after the grace period", () => {
+  const applied = { lastApplyStartTime: at(1), lastApplyTime: at(2), resultYAML: deploymentYAML };
+  const target = (s: KubernetesApply['status'], discovery?: KubernetesDiscovery, nowSec = 0, graceMs = 0) =>
+    targetsOf({ kubernetesApplies: [ka('web', s)], kubernetesDiscoveries: discovery ? [discovery] : [] }, nowSec, graceMs)['web:runtime'];
+  // Before an apply, and before the discovery sees a pod.
+  assert.deepEqual(target(undefined).state, { waiting: { waitReason: 'waiting-for-pod' } });
+  assert.equal(target(undefined).type, 'server');
+  assert.deepEqual(target(applied, kd('web', { monitorStartTime: at(2) })).state, { waiting: { waitReason: 'waiting-for-pod' } });
+  // A ready pod is ok; its start is the apply's.
+  assert.deepEqual(target(applied, kd('web', { monitorStartTime: at(3), pods: [podRunning('web-1', true)] })).state, { active: { startTime: at(2), ready: true } });
+  // ErrImagePull fails, tolerated within the grace period counted from the apply.
+  const pulling = kd('web', {
+    monitorStartTime: at(3),
+    pods: [{ name: 'web-1', namespace: 'default', phase: 'Pending', status: 'ErrImagePull', createdAt: '2024-01-01T00:00:04Z',
+      containers: [{ name: 'web', state: { waiting: { reason: 'ErrImagePull' } } }] }],
+  });
+  const err = 'Pod web-1 in error state due to container web: ErrImagePull';
+  assert.deepEqual(target(applied, pulling).state, { terminated: { startTime: at(2), finishTime: at(4), error: err } });
+  assert.deepEqual(target(applied, pulling, 10, 30_000).state, { terminated: { startTime: at(2), finishTime: at(4), error: err, graceStatus: 'Tolerated' } });
+  assert.deepEqual(target(applied, pulling, 32, 30_000).state, { terminated: { startTime: at(2), finishTime: at(4), error: err, graceStatus: 'Exceeded' } });
+  const s = session('ci', { k8sGracePeriod: '30s' });
+  const inputs = { kubernetesApplies: [ka('web', applied)], kubernetesDiscoveries: [pulling] };
+  assert.deepEqual([status(s, inputs, 10).status.done, status(s, inputs, 10).requeueAfterMs], [false, 22_000]);
+  assert.deepEqual([status(s, inputs, 32).status.done, status(s, inputs, 32).status.error], [true, `exceeded grace period: ${err}`]);
+  // The owned discovery is read through its apply only: one runtime target, and the cluster is watched.
+  const all = computeTargets(inputs, t0);
+  assert.deepEqual(all.targets.map((t) => t.name), ['web:runtime', 'web:update']);
+  assert.deepEqual([...all.k8sClusters], ['default']);
+  // A later failed apply keeps the pods of the earlier one in view.
+  const failedAgain = { lastApplyStartTime: at(5), lastApplyTime: at(6), error: 'boom' };
+  assert.deepEqual(target(failedAgain, kd('web', { monitorStartTime: at(3), pods: [podRunning('web-1', true)] })).state.active?.ready, true);
+});
+
+test("runtime target from a KubernetesApply of a Job: a job, done when its pod succeeds", () => {
+  const applied = { lastApplyStartTime: at(1), lastApplyTime: at(2), resultYAML: jobYAML };
+  const target = (s: KubernetesApply['status'], discovery?: KubernetesDiscovery) =>
+    targetsOf({ kubernetesApplies: [ka('migrate', s, jobYAML)], kubernetesDiscoveries: discovery ? [discovery] : [] })['migrate:runtime'];
+  assert.equal(target(applied).type, 'job');
+  // Running, even with every container ready, is not done.
+  assert.deepEqual(target(applied, kd('migrate', { pods: [podRunning('migrate-1', true)] })).state, { active: { startTime: at(2), ready: false } });
+  const succeeded = kd('migrate', { pods: [{ name: 'migrate-1', namespace: 'default', phase: 'Succeeded', status: 'Completed', createdAt: '2024-01-01T00:00:03Z',
+    containers: [{ name: 'migrate', state: { terminated: { exitCode: 0 } } }] }] });
+  assert.deepEqual(target(applied, succeeded).state, { terminated: { startTime: at(2), finishTime: at(3) } });
+  // A Job that had already completed before the apply, its pod gone, is done too.
+  const complete = { ...applied, conditions: [{ type: 'JobComplete', status: 'True' }] };
+  assert.deepEqual(target(complete, kd('migrate', {})).state, { terminated: { startTime: at(2), finishTime: at(2) } });
+  const done = status(session('ci'), { kubernetesApplies: [ka('migrate', applied, jobYAML)], kubernetesDiscoveries: [succeeded] }, 5);
+  assert.deepEqual([done.status.done, done.status.error], [true, undefined]);
+});
+
+test('runtime target from a KubernetesApply without workloads: none once applied', () => {
+  const applied = { lastApplyStartTime: at(1), lastApplyTime: at(2), resultYAML: serviceYAML };
+  const targets = targetsOf({ kubernetesApplies: [ka('svc', applied, serviceYAML)], kubernetesDiscoveries: [kd('svc', {})] });
+  assert.deepEqual(Object.keys(targets), ['svc:update']);
+  assert.deepEqual(Object.keys(targetsOf({ kubernetesApplies: [ka('svc', undefined, serviceYAML)] })), ['svc:runtime', 'svc:update']);
+  const done = status(session('ci'), { kubernetesApplies: [ka('svc', applied, serviceYAML)] }, 3);
+  assert.deepEqual([done.status.done, done.status.error], [true, undefined]);
+});
+
+test('a KubernetesApply resource is named by its annotation and disabled by its disable source', () => {
+  const grouped = targetsOf({ kubernetesApplies: [ka('web-apply', undefined, deploymentYAML, 'web')] });
+  assert.deepEqual(Object.keys(grouped), ['web:runtime', 'web:update']);
+  const off = ka('web', { disableStatus: { state: 'Disabled', disabled: true, reason: 'off', lastUpdateTime: '2024-01-01T00:00:00Z' } });
+  off.spec = { ...off.spec!, disableSource: { configMap: { name: 'web-disable', key: 'isDisabled' } } };
+  const t = computeTargets({ kubernetesApplies: [off] }, t0);
+  assert.deepEqual(t.targets.map((x) => [x.name, x.state]), [['web:runtime', { disabled: {} }], ['web:update', { disabled: {} }]]);
+  assert.equal(t.k8sClusters.size, 0);
 });
 
 test('serve target from a server Cmd, and a failing job Cmd', () => {
