@@ -1,6 +1,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CmdImage, ConfigMap, DockerComposeService, KubeObject, Session } from '../../../src/apis/index.ts';
+import type { CmdImage, ConfigMap, DockerComposeService, KubeObject, KubernetesApply, KubernetesDiscovery, Session } from '../../../src/apis/index.ts';
 import { ApiError } from '../../../src/client/index.ts';
 import { FakeClock, type Controller } from '../../../src/runtime/index.ts';
 import { ensureDefaultSession, setup } from '../../../controllers/session/index.ts';
@@ -88,6 +88,39 @@ test('a ci session follows its resources to success, then stays steady', async (
   await f.client.patchStatus('DockerComposeService', 'web', { status: { containerName: 'web-1', containerState: { status: 'running', running: true, startedAt: '2024-01-01T00:00:03Z' } } });
   s = await f.session('ci', (s) => s.status?.done === true, 'done');
   assert.equal(s.status!.error, undefined);
+
+  await f.settled();
+  const rv = (await f.client.get<Session>('Session', 'ci'))!.metadata.resourceVersion;
+  f.controller.enqueue('ci');
+  await f.settled();
+  assert.equal((await f.client.get<Session>('Session', 'ci'))!.metadata.resourceVersion, rv);
+});
+
+test('a ci session follows a KubernetesApply to its ready pod, then stays steady', async (t) => {
+  const f = await newFixture(t);
+  await f.create(ciSession('ci'));
+  const yaml = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: web\n';
+  await f.create<KubernetesApply>({ kind: 'KubernetesApply', metadata: { name: 'web' }, spec: { yaml, imageMaps: ['web'] } }, {
+    conditions: [{ type: 'ReadyToApply', status: 'False', reason: 'WaitingForImageMap', message: 'waiting for image', lastTransitionTime: '2024-01-01T00:00:00Z' }],
+  });
+  let s = await f.session('ci', (s) => s.status?.targets.length === 2, 'two targets');
+  assert.deepEqual(s.status!.targets.map((t) => [t.name, t.type, t.state]), [
+    ['web:runtime', 'server', { waiting: { waitReason: 'waiting-for-pod' } }],
+    ['web:update', 'job', { waiting: { waitReason: 'waiting-for-dependency' } }],
+  ]);
+
+  await f.client.patchStatus('KubernetesApply', 'web', {
+    status: { conditions: null, lastApplyStartTime: '2024-01-01T00:00:01.000000Z', lastApplyTime: '2024-01-01T00:00:02.000000Z', resultYAML: yaml },
+  });
+  s = await f.session('ci', (s) => s.status?.targets.some((t) => t.name === 'web:update' && !!t.state.terminated) === true, 'applied');
+  assert.equal(s.status!.done, false);
+  await f.create<KubernetesDiscovery>({ kind: 'KubernetesDiscovery', metadata: { name: 'web' }, spec: { watches: [{ namespace: 'default' }] } }, {
+    monitorStartTime: '2024-01-01T00:00:02.000000Z',
+    pods: [{ name: 'web-1', namespace: 'default', phase: 'Running', status: 'Running', createdAt: '2024-01-01T00:00:03Z', containers: [{ name: 'web', ready: true, state: { running: {} } }] }],
+  });
+  s = await f.session('ci', (s) => s.status?.done === true, 'done');
+  assert.equal(s.status!.error, undefined);
+  assert.deepEqual(s.status!.targets.find((t) => t.name === 'web:runtime')!.state, { active: { startTime: '2024-01-01T00:00:02.000000Z', ready: true } });
 
   await f.settled();
   const rv = (await f.client.get<Session>('Session', 'ci'))!.metadata.resourceVersion;
