@@ -1,0 +1,71 @@
+/**
+ * `ferry ci` on the test cluster fixture: a KubernetesApply whose pod gets ready exits 0, one
+ * whose image cannot be pulled exits 1 with the pod's reason; what was applied is deleted.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runCi } from '../../src/cli/ci.ts';
+import { silentLogger } from '../../src/log.ts';
+import { KubeCluster } from '../fixtures/kube-cluster/index.ts';
+import { cleanupContainers, requireDocker, testImages } from '../support/docker.ts';
+
+after(cleanupContainers);
+
+const manifest = (name: string, image: string) => `apiVersion: tilt.dev/v1alpha1
+kind: KubernetesApply
+metadata: {name: ${name}}
+spec:
+  yaml: |
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata:
+      name: ${name}
+    spec:
+      selector:
+        matchLabels: {app: ${name}}
+      template:
+        metadata:
+          labels: {app: ${name}}
+        spec:
+          containers:
+          - name: main
+            image: ${image}
+            command: [sleep, "3600"]
+`;
+
+test('ferry ci waits for a KubernetesApply pod to be ready, fails on ErrImagePull, and deletes what it applied', async (t) => {
+  const docker = await requireDocker(t);
+  if (!docker) return;
+  const kube = await KubeCluster.start({ docker });
+  t.after(() => kube.stop());
+  const kubeconfig = await kube.writeKubeconfig();
+  const saved = process.env.KUBECONFIG;
+  process.env.KUBECONFIG = kubeconfig;
+  t.after(() => {
+    if (saved === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = saved;
+  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-ci-k8s-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const run = async (name: string, image: string) => {
+    const file = path.join(dir, `${name}.yaml`);
+    fs.writeFileSync(file, manifest(name, image));
+    const lines: string[] = [];
+    const code = await runCi({ files: [file], timeoutMs: 60_000, out: (l) => lines.push(l), log: silentLogger(), cwd: dir });
+    return { code, text: lines.join('\n') };
+  };
+
+  const ok = await run('web', testImages.busybox);
+  assert.equal(ok.code, 0, ok.text);
+  assert.match(ok.text, /web:runtime\s+server\s+ready/);
+  assert.match(ok.text, /web:update\s+job\s+done/);
+  assert.equal(kube.store.get('deployments', 'default', 'web'), undefined, 'the Deployment is deleted after the run');
+
+  const bad = await run('broken', '127.0.0.1:5000/ferry-test/no-such-image:nope');
+  assert.equal(bad.code, 1, bad.text);
+  assert.match(bad.text, /Error: Pod broken-[\w-]+ in error state due to container main: ErrImagePull/);
+});
