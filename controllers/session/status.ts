@@ -49,7 +49,7 @@
  *     is set (measured from the discovery's monitor start); Running otherwise is Active, not
  *     ready; no pod is Waiting `waiting-for-pod`; otherwise Waiting with the pod status.
  *     A `monitorError` is Terminated with that error.
- *   - KubernetesApply, through the KubernetesDiscovery it owns (same name and resource), by the
+ *   - KubernetesApply, through the KubernetesDiscovery it owns (same name, owner reference), by the
  *     rules above with Tilt's pod readiness modes inferred from the applied objects: YAML whose
  *     only workloads are Jobs waits for success (a running pod is not ready, the target is a
  *     job, and a `JobComplete` condition with no pods is done); YAML without workloads ignores
@@ -191,6 +191,12 @@ interface Resource {
   kubernetesApplies: Array<{ ka: KubernetesApply; kd?: KubernetesDiscovery }>;
 }
 
+/** ownedBy says whether a KubernetesDiscovery is the one a KubernetesApply made and controls. */
+function ownedBy(kd: KubernetesDiscovery, ka: KubernetesApply): boolean {
+  const uid = ka.metadata.uid;
+  return !!kd.metadata.ownerReferences?.some((r) => r.kind === 'KubernetesApply' && r.name === ka.metadata.name && (!uid || r.uid === uid));
+}
+
 /** groupResources gathers the target-producing objects by resource name. */
 function groupResources(inputs: SessionInputs): Map<string, Resource> {
   const out = new Map<string, Resource>();
@@ -216,7 +222,7 @@ function groupResources(inputs: SessionInputs): Map<string, Resource> {
   for (const o of live(inputs.kubernetesDiscoveries)) {
     // The discovery an apply owns is read through that apply (its start, its readiness mode).
     const entry = applies.get(o.metadata.name ?? '');
-    if (entry && resourceName(entry.ka) === resourceName(o)) entry.kd = o;
+    if (entry && ownedBy(o, entry.ka)) entry.kd = o;
     else get(o).kubernetesDiscoveries.push(o);
   }
   return out;

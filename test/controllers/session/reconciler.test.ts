@@ -114,7 +114,9 @@ test('a ci session follows a KubernetesApply to its ready pod, then stays steady
   });
   s = await f.session('ci', (s) => s.status?.targets.some((t) => t.name === 'web:update' && !!t.state.terminated) === true, 'applied');
   assert.equal(s.status!.done, false);
-  await f.create<KubernetesDiscovery>({ kind: 'KubernetesDiscovery', metadata: { name: 'web' }, spec: { watches: [{ namespace: 'default' }] } }, {
+  const owner = await f.client.get<KubernetesApply>('KubernetesApply', 'web');
+  const ownerReferences = [{ apiVersion: 'tilt.dev/v1alpha1', kind: 'KubernetesApply', name: 'web', uid: owner!.metadata.uid!, controller: true }];
+  await f.create<KubernetesDiscovery>({ kind: 'KubernetesDiscovery', metadata: { name: 'web', ownerReferences }, spec: { watches: [{ namespace: 'default' }] } }, {
     monitorStartTime: '2024-01-01T00:00:02.000000Z',
     pods: [{ name: 'web-1', namespace: 'default', phase: 'Running', status: 'Running', createdAt: '2024-01-01T00:00:03Z', containers: [{ name: 'web', ready: true, state: { running: {} } }] }],
   });

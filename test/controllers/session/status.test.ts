@@ -47,6 +47,12 @@ const serviceYAML = 'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec
 const ka = (name: string, status: KubernetesApply['status'], yaml = deploymentYAML, resource?: string): KubernetesApply => ({
   kind: 'KubernetesApply', metadata: meta(name, resource), spec: { yaml, imageMaps: ['web-image'] }, status,
 });
+/** ownedKd is the KubernetesDiscovery a KubernetesApply of the same name made. */
+const ownedKd = (name: string, status: KubernetesDiscovery['status']): KubernetesDiscovery => {
+  const d = kd(name, status);
+  d.metadata.ownerReferences = [{ apiVersion: 'tilt.dev/v1alpha1', kind: 'KubernetesApply', name, uid: '', controller: true }];
+  return d;
+};
 const cmd = (name: string, status: Cmd['status'], opts: { server?: boolean; resource?: string; disable?: boolean } = {}): Cmd => ({
   kind: 'Cmd',
   metadata: { ...meta(name, opts.resource), ...(opts.server ? { annotations: { 'ferry.dev/cmd-type': 'server', ...(opts.resource ? { 'tilt.dev/resource': opts.resource } : {}) } } : {}) },
@@ -198,11 +204,11 @@ test("runtime target from a KubernetesApply's pods: ready, ErrImagePull after th
   // Before an apply, and before the discovery sees a pod.
   assert.deepEqual(target(undefined).state, { waiting: { waitReason: 'waiting-for-pod' } });
   assert.equal(target(undefined).type, 'server');
-  assert.deepEqual(target(applied, kd('web', { monitorStartTime: at(2) })).state, { waiting: { waitReason: 'waiting-for-pod' } });
+  assert.deepEqual(target(applied, ownedKd('web', { monitorStartTime: at(2) })).state, { waiting: { waitReason: 'waiting-for-pod' } });
   // A ready pod is ok; its start is the apply's.
-  assert.deepEqual(target(applied, kd('web', { monitorStartTime: at(3), pods: [podRunning('web-1', true)] })).state, { active: { startTime: at(2), ready: true } });
+  assert.deepEqual(target(applied, ownedKd('web', { monitorStartTime: at(3), pods: [podRunning('web-1', true)] })).state, { active: { startTime: at(2), ready: true } });
   // ErrImagePull fails, tolerated within the grace period counted from the apply.
-  const pulling = kd('web', {
+  const pulling = ownedKd('web', {
     monitorStartTime: at(3),
     pods: [{ name: 'web-1', namespace: 'default', phase: 'Pending', status: 'ErrImagePull', createdAt: '2024-01-01T00:00:04Z',
       containers: [{ name: 'web', state: { waiting: { reason: 'ErrImagePull' } } }] }],
@@ -221,7 +227,7 @@ test("runtime target from a KubernetesApply's pods: ready, ErrImagePull after th
   assert.deepEqual([...all.k8sClusters], ['default']);
   // A later failed apply keeps the pods of the earlier one in view.
   const failedAgain = { lastApplyStartTime: at(5), lastApplyTime: at(6), error: 'boom' };
-  assert.deepEqual(target(failedAgain, kd('web', { monitorStartTime: at(3), pods: [podRunning('web-1', true)] })).state.active?.ready, true);
+  assert.deepEqual(target(failedAgain, ownedKd('web', { monitorStartTime: at(3), pods: [podRunning('web-1', true)] })).state.active?.ready, true);
 });
 
 test("runtime target from a KubernetesApply of a Job: a job, done when its pod succeeds", () => {
@@ -230,20 +236,23 @@ test("runtime target from a KubernetesApply of a Job: a job, done when its pod s
     targetsOf({ kubernetesApplies: [ka('migrate', s, jobYAML)], kubernetesDiscoveries: discovery ? [discovery] : [] })['migrate:runtime'];
   assert.equal(target(applied).type, 'job');
   // Running, even with every container ready, is not done.
-  assert.deepEqual(target(applied, kd('migrate', { pods: [podRunning('migrate-1', true)] })).state, { active: { startTime: at(2), ready: false } });
-  const succeeded = kd('migrate', { pods: [{ name: 'migrate-1', namespace: 'default', phase: 'Succeeded', status: 'Completed', createdAt: '2024-01-01T00:00:03Z',
+  assert.deepEqual(target(applied, ownedKd('migrate', { pods: [podRunning('migrate-1', true)] })).state, { active: { startTime: at(2), ready: false } });
+  const succeeded = ownedKd('migrate', { pods: [{ name: 'migrate-1', namespace: 'default', phase: 'Succeeded', status: 'Completed', createdAt: '2024-01-01T00:00:03Z',
     containers: [{ name: 'migrate', state: { terminated: { exitCode: 0 } } }] }] });
   assert.deepEqual(target(applied, succeeded).state, { terminated: { startTime: at(2), finishTime: at(3) } });
   // A Job that had already completed before the apply, its pod gone, is done too.
   const complete = { ...applied, conditions: [{ type: 'JobComplete', status: 'True' }] };
-  assert.deepEqual(target(complete, kd('migrate', {})).state, { terminated: { startTime: at(2), finishTime: at(2) } });
+  assert.deepEqual(target(complete, ownedKd('migrate', {})).state, { terminated: { startTime: at(2), finishTime: at(2) } });
   const done = status(session('ci'), { kubernetesApplies: [ka('migrate', applied, jobYAML)], kubernetesDiscoveries: [succeeded] }, 5);
   assert.deepEqual([done.status.done, done.status.error], [true, undefined]);
+  // A discovery of the same name that the apply does not own is a discovery of its own.
+  const stray = targetsOf({ kubernetesApplies: [ka('migrate', applied, jobYAML)], kubernetesDiscoveries: [kd('migrate', { pods: [podRunning('other', true)] })] })['migrate:runtime'];
+  assert.deepEqual([stray.type, stray.state], ['server', { waiting: { waitReason: 'waiting-for-pod' } }]);
 });
 
 test('runtime target from a KubernetesApply without workloads: none once applied', () => {
   const applied = { lastApplyStartTime: at(1), lastApplyTime: at(2), resultYAML: serviceYAML };
-  const targets = targetsOf({ kubernetesApplies: [ka('svc', applied, serviceYAML)], kubernetesDiscoveries: [kd('svc', {})] });
+  const targets = targetsOf({ kubernetesApplies: [ka('svc', applied, serviceYAML)], kubernetesDiscoveries: [ownedKd('svc', {})] });
   assert.deepEqual(Object.keys(targets), ['svc:update']);
   assert.deepEqual(Object.keys(targetsOf({ kubernetesApplies: [ka('svc', undefined, serviceYAML)] })), ['svc:runtime', 'svc:update']);
   const done = status(session('ci'), { kubernetesApplies: [ka('svc', applied, serviceYAML)] }, 3);
