@@ -150,4 +150,21 @@ describe('the Kubernetes example', () => {
     await waitFor(async () => (await readFileIn(docker, id, '/app/src/index.html').catch(() => '')).includes('edited in k8s'), { timeoutMs: 30_000 });
     await waitFor(async () => (await readFileIn(docker, id, '/app/src/updated-at.txt').catch(() => '')).length > 0, { timeoutMs: 30_000 });
   });
+  it('rebuilds when the Dockerfile changes, deploys the new image, and live-updates the new pod', async () => {
+    const before = await pod();
+    const oldImage = cluster.getPod('default', before.name)!.spec.containers[0]!.image;
+    fs.appendFileSync(path.join(dir, 'app/Dockerfile'), '\nLABEL example.rebuilt="yes"\n');
+    const after = await waitFor(async () => {
+      const p = await pod();
+      return p.name !== before.name ? p : undefined;
+    }, { timeoutMs: 120_000, message: 'a new pod of the rebuilt image' });
+    const web = cluster.getPod('default', after.name)!.spec.containers[0]!;
+    assert.notEqual(web.image, oldImage);
+    assert.equal(web.image, (await run.client.get<ImageMap>('ImageMap', 'ferry-example-k8s'))?.status?.imageFromCluster);
+    const id = cluster.containerId('default', after.name, 'web')!;
+    assert.equal((await docker.getContainer(id).inspect()).Config.Labels['example.rebuilt'], 'yes');
+    await waitFor(async () => !(await run.client.get<LiveUpdate>('LiveUpdate', 'k8s-web'))?.status?.failed, { timeoutMs: 30_000 });
+    fs.writeFileSync(path.join(dir, 'app/src/index.html'), '<h1>after rebuild in k8s</h1>\n');
+    await waitFor(async () => (await readFileIn(docker, id, '/app/src/index.html').catch(() => '')).includes('after rebuild in k8s'), { timeoutMs: 30_000 });
+  });
 });
