@@ -16,7 +16,8 @@ import { readManifests } from '../../src/cli/manifests.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { DockerComposeService } from '../../src/apis/dockercomposeservice.ts';
 import type { LiveUpdate } from '../../src/apis/liveupdate.ts';
-import { requireDocker, testImages, readFileIn } from '../support/docker.ts';
+import type { ImageMap, KubernetesDiscovery } from '../../src/apis/index.ts';
+import { execIn, requireDocker, testImages, readFileIn } from '../support/docker.ts';
 import { waitFor } from '../support/wait.ts';
 import { KubeCluster } from '../fixtures/kube-cluster/index.ts';
 
@@ -108,12 +109,6 @@ describe('the Kubernetes example', () => {
     process.env.EXAMPLE_BASE_IMAGE = testImages.busybox;
     cluster = await KubeCluster.start({ docker });
     const kubeconfig = await cluster.writeKubeconfig(undefined, { context: 'fixture' });
-    await cluster.createPod({
-      name: 'ferry-example-k8s-abc12',
-      labels: { app: 'ferry-example-k8s' },
-      containers: [{ name: 'web', image: testImages.busybox, command: ['sh', '-c', 'mkdir -p /app/src && exec httpd -f -p 8000 -h /app/src'] }],
-    });
-    await cluster.waitForPod('default', 'ferry-example-k8s-abc12', (p) => p?.status?.phase === 'Running');
     dir = copyExample('kubernetes');
     run = await startIn(dir, { clusterKubeconfig: kubeconfig });
   });
@@ -124,11 +119,52 @@ describe('the Kubernetes example', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('finds the pod and copies a saved change into it by exec', async () => {
-    await waitFor(async () => ((await run.client.get('KubernetesDiscovery', 'k8s-web')) as { status?: { pods?: unknown[] } })?.status?.pods?.length === 1, { timeoutMs: 30_000 });
+  /** pod is the running pod of the Deployment, as the KubernetesApply's discovery sees it. */
+  const pod = () =>
+    waitFor(
+      async () => {
+        const kd = await run.client.get<KubernetesDiscovery>('KubernetesDiscovery', 'k8s-web');
+        const pods = (kd?.status?.pods ?? []).filter((p) => !p.deleting && p.containers?.some((c) => c.name === 'web' && c.state?.running && c.id));
+        return pods.length === 1 ? pods[0]! : undefined;
+      },
+      { timeoutMs: 120_000, message: 'the running pod of Deployment ferry-example-k8s' },
+    );
+
+  it('deploys the Deployment with the built image and the command override', async () => {
+    const found = await pod();
+    const im = await run.client.get<ImageMap>('ImageMap', 'ferry-example-k8s');
+    const web = cluster.getPod('default', found.name)!.spec.containers.find((c) => c.name === 'web')!;
+    assert.equal(web.image, im?.status?.imageFromCluster, 'the image injected from the ImageMap');
+    assert.notEqual(web.image, 'ferry-example-k8s');
+    assert.deepEqual(web.command, ['httpd', '-f', '-vv', '-p', '8000', '-h', '/app/src']);
+    const id = cluster.containerId('default', found.name, 'web')!;
+    const ps = await execIn(docker, id, ['ps', '-o', 'args']);
+    assert.match(ps.stdout, /httpd -f -vv -p 8000 -h \/app\/src/, 'the overridden command runs in the container');
+    assert.match(await readFileIn(docker, id, '/app/src/index.html'), /Hello from ferry/);
+  });
+
+  it('copies a saved change into the pod by exec', async () => {
+    const found = await pod();
+    const id = cluster.containerId('default', found.name, 'web')!;
     fs.writeFileSync(path.join(dir, 'app/src/index.html'), '<h1>edited in k8s</h1>\n');
-    const id = cluster.containerId('default', 'ferry-example-k8s-abc12', 'web')!;
     await waitFor(async () => (await readFileIn(docker, id, '/app/src/index.html').catch(() => '')).includes('edited in k8s'), { timeoutMs: 30_000 });
     await waitFor(async () => (await readFileIn(docker, id, '/app/src/updated-at.txt').catch(() => '')).length > 0, { timeoutMs: 30_000 });
+  });
+  it('rebuilds when the Dockerfile changes, deploys the new image, and live-updates the new pod', async () => {
+    const before = await pod();
+    const oldImage = cluster.getPod('default', before.name)!.spec.containers[0]!.image;
+    fs.appendFileSync(path.join(dir, 'app/Dockerfile'), '\nLABEL example.rebuilt="yes"\n');
+    const after = await waitFor(async () => {
+      const p = await pod();
+      return p.name !== before.name ? p : undefined;
+    }, { timeoutMs: 120_000, message: 'a new pod of the rebuilt image' });
+    const web = cluster.getPod('default', after.name)!.spec.containers[0]!;
+    assert.notEqual(web.image, oldImage);
+    assert.equal(web.image, (await run.client.get<ImageMap>('ImageMap', 'ferry-example-k8s'))?.status?.imageFromCluster);
+    const id = cluster.containerId('default', after.name, 'web')!;
+    assert.equal((await docker.getContainer(id).inspect()).Config.Labels['example.rebuilt'], 'yes');
+    await waitFor(async () => !(await run.client.get<LiveUpdate>('LiveUpdate', 'k8s-web'))?.status?.failed, { timeoutMs: 30_000 });
+    fs.writeFileSync(path.join(dir, 'app/src/index.html'), '<h1>after rebuild in k8s</h1>\n');
+    await waitFor(async () => (await readFileIn(docker, id, '/app/src/index.html').catch(() => '')).includes('after rebuild in k8s'), { timeoutMs: 30_000 });
   });
 });
