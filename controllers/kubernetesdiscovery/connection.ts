@@ -3,7 +3,7 @@
  * kubeconfig resolution of src/adapters/kubernetes, shared with LiveUpdate and Cluster).
  */
 import type { Cluster } from '../../src/apis/cluster.ts';
-import type { ClusterConnection } from './pod-watcher.ts';
+import type { ClusterConnection } from '../../src/adapters/kubernetes/index.ts';
 
 /**
  * ConnectionResolver turns a Cluster object into a connection to its Kubernetes API. It throws

@@ -3,13 +3,13 @@ import type { Cluster } from '../../src/apis/cluster.ts';
 import type { KubernetesDiscovery } from '../../src/apis/kubernetesdiscovery.ts';
 import type { Controller, Manager } from '../../src/runtime/index.ts';
 import type { ConnectionResolver } from './connection.ts';
-import { PodWatchers } from './pod-watcher.ts';
+import { PodWatchers } from '../../src/adapters/kubernetes/index.ts';
 import { clusterNameOf, KubernetesDiscoveryReconciler, kind } from './reconciler.ts';
 import { Wake } from '../../src/runtime/index.ts';
 
 export { KubernetesDiscoveryReconciler, type KubernetesDiscoveryReconcilerDeps, clusterNameOf, defaultClusterName } from './reconciler.ts';
 export type { ConnectionResolver } from './connection.ts';
-export { PodWatchers, type ClusterConnection } from './pod-watcher.ts';
+export { PodWatchers, type ClusterConnection } from '../../src/adapters/kubernetes/index.ts';
 
 /** KubernetesDiscoverySetupDeps are what `setup` needs beyond the manager; every field but resolve has a default. */
 export interface KubernetesDiscoverySetupDeps {

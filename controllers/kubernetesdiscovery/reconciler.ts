@@ -5,7 +5,7 @@ import type { KubernetesDiscovery, KubernetesDiscoveryStatus, Pod } from '../../
 import { apiVersion, toMicroTime } from '../../src/apis/meta.ts';
 import { updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request, type Result } from '../../src/runtime/index.ts';
 import type { ConnectionResolver } from './connection.ts';
-import type { ClusterConnection, OwnerFetcher, PodWatchers } from './pod-watcher.ts';
+import type { ClusterConnection, OwnerFetcher, PodWatchers } from '../../src/adapters/kubernetes/index.ts';
 import { labelSelectorMatches, podToStatus, restartCount, sortPods } from './status.ts';
 
 export const kind = 'KubernetesDiscovery';

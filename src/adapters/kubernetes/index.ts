@@ -30,3 +30,4 @@ export {
   type KubernetesObjects,
   type ObjectRef,
 } from './objects.ts';
+export { PodWatchers, OwnerFetcher, errorMessage as kubeErrorMessage, type NamespaceState, type Waker } from './pod-watchers.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import { containerId, labelSelectorMatches, podSummary, podToStatus, sortPods } from '../../../controllers/kubernetesdiscovery/status.ts';
-import { errorMessage } from '../../../controllers/kubernetesdiscovery/pod-watcher.ts';
+import { kubeErrorMessage as errorMessage } from '../../../src/adapters/kubernetes/index.ts';
 
 function pod(over: Partial<V1Pod> = {}): V1Pod {
   return {

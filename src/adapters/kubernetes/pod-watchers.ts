@@ -1,14 +1,20 @@
 import { CoreV1Api, KubernetesObjectApi, makeInformer, type Informer, type KubeConfig, type ObjectCache, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
-import type { Clock, TimerHandle } from '../../src/runtime/index.ts';
-import type { Wake } from '../../src/runtime/index.ts';
+import type { Clock, TimerHandle } from '../../util/clock.ts';
+import type { ClusterConnection } from './clusters.ts';
 
-/** ClusterConnection is one way of reaching a cluster: a kubeconfig with its context selected. */
-export interface ClusterConnection {
-  /** key identifies the connection (file, context, server): watches are shared per key. */
-  key: string;
-  kubeConfig: KubeConfig;
+/** Waker is asked for a reconcile of a subscriber (the runtime's Wake is one). */
+export interface Waker {
+  enqueue(name: string): void;
 }
+
+/**
+ * Pod watches per cluster connection and namespace, shared by every KubernetesDiscovery that
+ * watches them: client-node informers over the pods, with restarts and backoff.
+ */
+
+/** WatchConnection is what a watch needs of a cluster connection: its client configuration, and a key that shares watches. */
+type WatchConnection = Pick<ClusterConnection, 'key' | 'kubeConfig'>;
 
 /** NamespaceState is what a namespace's pod watch knows. */
 export interface NamespaceState {
@@ -21,7 +27,7 @@ export interface NamespaceState {
 }
 
 interface NamespaceWatch {
-  connection: ClusterConnection;
+  connection: WatchConnection;
   namespace: string;
   informer: Informer<V1Pod> & ObjectCache<V1Pod>;
   subscribers: Set<string>;
@@ -39,7 +45,7 @@ export interface PodWatchersDeps {
   clock: Clock;
   log: Logger;
   /** wake is asked for a subscriber's reconcile when pods it watches changed, or the watch's state did. */
-  wake: Wake;
+  wake: Waker;
   /** retryMs is the first pause before restarting a failed watch, doubling to 30 s. Default 500. */
   retryMs?: number;
 }
@@ -62,7 +68,7 @@ export class PodWatchers {
    * subscribe makes `subscriber` watch exactly these namespaces through this connection: watches
    * it no longer needs are released (and stopped when nobody else needs them).
    */
-  subscribe(subscriber: string, connection: ClusterConnection, namespaces: string[]): void {
+  subscribe(subscriber: string, connection: WatchConnection, namespaces: string[]): void {
     const want = new Set(namespaces.map((ns) => watchKey(connection.key, ns)));
     for (const [key, w] of this.watches) {
       if (w.subscribers.has(subscriber) && !want.has(key)) this.unsubscribe(key, w, subscriber);
@@ -84,14 +90,14 @@ export class PodWatchers {
   }
 
   /** state is the current state of a namespace's watch; undefined when nobody watches it. */
-  state(connection: ClusterConnection, namespace: string): NamespaceState | undefined {
+  state(connection: WatchConnection, namespace: string): NamespaceState | undefined {
     const w = this.watches.get(watchKey(connection.key, namespace));
     if (!w) return undefined;
     return { synced: w.synced, error: w.error, pods: w.listed ? w.informer.list(namespace) : [] };
   }
 
   /** ownerFetcher is the owner lookup of a connection (shared cache). */
-  ownerFetcher(connection: ClusterConnection): OwnerFetcher {
+  ownerFetcher(connection: WatchConnection): OwnerFetcher {
     let f = this.owners.get(connection.key);
     if (!f) {
       f = new OwnerFetcher(connection.kubeConfig);
@@ -125,7 +131,7 @@ export class PodWatchers {
     await w.informer.stop().catch(() => {});
   }
 
-  private startWatch(connection: ClusterConnection, namespace: string): NamespaceWatch {
+  private startWatch(connection: WatchConnection, namespace: string): NamespaceWatch {
     const { log, clock } = this.deps;
     const api = connection.kubeConfig.makeApiClient(CoreV1Api);
     // The informer stores a list right after it arrives; report it once that is done. (start()
