@@ -8,9 +8,10 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { VersionApi, type KubeConfig } from '@kubernetes/client-node';
+import { VersionApi } from '@kubernetes/client-node';
 import { DockerEngine } from '../adapters/docker/index.ts';
-import { kubeconfigPathFromEnv } from '../adapters/kubernetes/index.ts';
+import { KubeconfigClusters, type ClusterConnection } from '../adapters/kubernetes/index.ts';
+import { devKubeContext } from '../controllers.ts';
 import { FerryClient } from '../client/client.ts';
 import { loadKubeConfig } from '../client/kubeconfig.ts';
 import type { Cluster } from '../apis/cluster.ts';
@@ -36,7 +37,7 @@ export interface DoctorOptions {
   dataDir?: string;
   /** registry (host:port[/path]) to probe. Default $FERRY_REGISTRY, else the running daemon's Cluster registries. */
   registry?: string;
-  /** kubeconfig of the dev cluster. Default the first file of $KUBECONFIG, else ~/.kube/config. */
+  /** kubeconfig of the dev cluster (`ferry serve --cluster-kubeconfig`). Default as the daemon: $KUBECONFIG, else ~/.kube/config. */
   kubeconfig?: string;
   /** procDir is where the inotify limits are read (sys/fs/inotify/...). Default /proc. */
   procDir?: string;
@@ -163,38 +164,63 @@ async function checkRegistry(opts: Required<Pick<DoctorOptions, 'timeoutMs'>> & 
   return [{ name: 'Registry', status: 'ok', message: 'none configured: images stay in the local Docker Engine (set FERRY_REGISTRY or a Cluster spec.defaultRegistry to push)' }];
 }
 
-/** defaultKubeconfig is the kubeconfig `ferry serve` would read, else where it would be looked for. */
-function defaultKubeconfig(env: NodeJS.ProcessEnv): string {
-  const home = env.HOME || os.homedir();
-  return kubeconfigPathFromEnv(env, home) ?? path.join(home, '.kube', 'config');
+/** ferryServer is the API server the ferry kubeconfig in dataDir names, when there is one. */
+function ferryServer(dataDir: string): string | undefined {
+  const file = path.join(dataDir, 'kubeconfig');
+  if (!fs.existsSync(file)) return undefined;
+  try {
+    return loadKubeConfig(file).getCurrentCluster()?.server;
+  } catch {
+    return undefined;
+  }
 }
 
-async function checkKubeconfig(file: string, timeoutMs: number): Promise<CheckResult> {
+const noKubeconfigFix = 'set KUBECONFIG to your dev cluster\'s kubeconfig (or ferry serve --cluster-kubeconfig FILE), or create a cluster (kind create cluster)';
+
+/**
+ * checkKubeconfig names the cluster a KubernetesApply with no `cluster` deploys to: the current
+ * context of the dev kubeconfig, resolved as the daemon resolves Cluster `default`, unless that
+ * context is ferry's own API server.
+ */
+async function checkKubeconfig(opts: { kubeconfig?: string; env: NodeJS.ProcessEnv; dataDir: string; timeoutMs: number }): Promise<CheckResult> {
   const name = 'Kubernetes';
-  if (!fs.existsSync(file)) {
+  const clusters = new KubeconfigClusters({ kubeconfigPath: opts.kubeconfig, env: opts.env, homeDir: opts.env.HOME || os.homedir() });
+  const file = clusters.defaultConfigPath();
+  if (!file || !fs.existsSync(file)) {
+    const where = file ? `at ${file}` : '($KUBECONFIG unset, no ~/.kube/config)';
     return {
       name,
       status: 'warn',
-      message: `no kubeconfig at ${file}: KubernetesDiscovery and LiveUpdate into pods are off`,
-      fix: 'set KUBECONFIG to your dev cluster\'s kubeconfig, or create a cluster (kind create cluster)',
+      message: `no kubeconfig ${where}: no Cluster default, so KubernetesApply, KubernetesDiscovery and LiveUpdate into pods are unavailable; Docker ones are fine`,
+      fix: noKubeconfigFix,
     };
   }
-  let kc: KubeConfig;
+  let conn: ClusterConnection;
   try {
-    kc = loadKubeConfig(file);
+    conn = clusters.resolve();
   } catch (err) {
     return { name, status: 'fail', message: `kubeconfig ${file} is unusable (${errText(err)})`, fix: `fix ${file}, or select a context: kubectl config use-context NAME` };
   }
-  const context = kc.getCurrentContext();
+  const { kubeConfig: kc, context } = conn;
   const server = kc.getCurrentCluster()?.server;
+  const dev = devKubeContext(clusters, ferryServer(opts.dataDir));
+  if (dev.ownApi) {
+    return {
+      name,
+      status: 'warn',
+      message: `context ${context} of ${file} is ferry's own API server (${server}), not a dev cluster: no Cluster default, KubernetesApply with no cluster has nowhere to deploy`,
+      fix: 'point KUBECONFIG at the dev cluster\'s kubeconfig (not ferry\'s), or start ferry serve --cluster-kubeconfig FILE',
+    };
+  }
+  const target = `KubernetesApply with no cluster deploys to context ${context} of ${file}`;
   try {
-    const v = await withTimeout(kc.makeApiClient(VersionApi).getCode(), timeoutMs, `GET ${server}/version`);
-    return { name, status: 'ok', message: `context ${context} answers at ${server} (Kubernetes ${v.gitVersion})` };
+    const v = await withTimeout(kc.makeApiClient(VersionApi).getCode(), opts.timeoutMs, `GET ${server}/version`);
+    return { name, status: 'ok', message: `${target}: ${server} answers (Kubernetes ${v.gitVersion})` };
   } catch (err) {
     return {
       name,
       status: 'warn',
-      message: `context ${context} of ${file}: ${server} does not answer (${errText(err)})`,
+      message: `${target}: ${server} does not answer /version (${errText(err)})`,
       fix: 'start the cluster, or switch context: kubectl config use-context NAME',
     };
   }
@@ -316,7 +342,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   const [docker, registry, kube] = await Promise.all([
     checkDocker(env, timeoutMs),
     checkRegistry({ registry: opts.registry, env, dataDir, timeoutMs }),
-    checkKubeconfig(opts.kubeconfig ?? defaultKubeconfig(env), timeoutMs),
+    checkKubeconfig({ kubeconfig: opts.kubeconfig, env, dataDir, timeoutMs }),
   ]);
   const data = checkDataDir(dataDir);
   const daemon = await checkDaemon(dataDir, timeoutMs);

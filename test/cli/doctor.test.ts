@@ -1,7 +1,8 @@
 /**
  * `ferry doctor` on this machine's real Docker Engine and registry, and on broken setups made by
  * injecting the environment: a missing Docker socket, an unwritable data directory, an
- * unreachable registry, low inotify limits.
+ * unreachable registry, low inotify limits; and the dev cluster a KubernetesApply with no
+ * `cluster` deploys to: the test cluster fixture, none, or ferry's own API server.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ import { CliError } from '../../src/cli/context.ts';
 import { FerryClient } from '../../src/client/client.ts';
 import { requireDocker, testRegistry } from '../support/docker.ts';
 import { startTestApiServer, type TestApiServer } from '../support/apiserver.ts';
+import { KubeCluster } from '../fixtures/kube-cluster/index.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-doctor-'));
 
@@ -62,25 +64,64 @@ describe('ferry doctor', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('passes on a healthy setup: Engine, registry, a running daemon, its data directory', async () => {
+  it('passes on a healthy setup: Engine, registry, the dev cluster, a running daemon, its data directory', async (t) => {
     const docker = await requireDocker();
+    const kube = await KubeCluster.start({ docker });
+    t.after(() => kube.stop());
+    const kubeconfig = await kube.writeKubeconfig(undefined, { context: 'dev-fixture' });
     const report = await runDoctor({
-      env: cleanEnv({ FERRY_REGISTRY: testRegistry }),
+      env: cleanEnv({ FERRY_REGISTRY: testRegistry, KUBECONFIG: kubeconfig }),
       dataDir: api.dataDir,
-      kubeconfig: api.kubeconfigPath,
       procDir: procWith(524_288, 512),
     });
     assert.equal(report.ok, true, report.lines.join('\n'));
     assert.match(check(report, 'Docker').message, new RegExp(`^Docker Engine ${(await docker.version()).Version.replace(/[.+]/g, '\\$&')} `));
     assert.equal(check(report, 'Registry').status, 'ok');
     assert.match(check(report, 'Registry').message, /FERRY_REGISTRY/);
-    assert.equal(check(report, 'Kubernetes').status, 'ok', 'the kubeconfig context answers /version');
+    const k8s = check(report, 'Kubernetes');
+    assert.equal(k8s.status, 'ok', 'the kubeconfig context answers /version');
+    const server = kube.kubeConfig().getCurrentCluster()!.server;
+    assert.equal(k8s.message, `KubernetesApply with no cluster deploys to context dev-fixture of ${kubeconfig}: ${server} answers (Kubernetes v1.32.0)`);
     assert.equal(check(report, 'inotify').status, 'ok');
     assert.equal(check(report, 'Data directory').status, 'ok');
     assert.equal(check(report, 'Daemon').status, 'ok');
     assert.match(check(report, 'Daemon').message, /answers \/healthz/);
     assert.equal(report.checks.filter((c) => c.status !== 'ok').length, 0, report.lines.join('\n'));
     assert.match(report.lines.at(-1)!, /^ferry can run$/);
+  });
+
+  it('says Kubernetes features are unavailable, and Docker ones fine, without a kubeconfig', async () => {
+    const report = await runDoctor({ env: cleanEnv(), dataDir: path.join(tmp, 'no-kube-data'), procDir: procWith(524_288, 512), timeoutMs: 1_000 });
+    const k8s = check(report, 'Kubernetes');
+    assert.equal(k8s.status, 'warn');
+    assert.match(k8s.message, /^no kubeconfig \(\$KUBECONFIG unset, no ~\/\.kube\/config\): .*KubernetesApply.* unavailable; Docker ones are fine$/);
+    assert.match(k8s.fix!, /KUBECONFIG/);
+
+    const missing = path.join(tmp, 'missing-kubeconfig');
+    const named = check(await runDoctor({ env: cleanEnv({ KUBECONFIG: missing }), dataDir: path.join(tmp, 'no-kube-data'), procDir: procWith(524_288, 512), timeoutMs: 1_000 }), 'Kubernetes');
+    assert.equal(named.status, 'warn');
+    assert.match(named.message, new RegExp(`^no kubeconfig at ${missing}: `));
+  });
+
+  it('does not take ferry\'s own API server for the dev cluster, and says how to fix it', async () => {
+    const program = new Command('ferry').option('--data-dir <dir>').exitOverride();
+    const lines: string[] = [];
+    registerDoctor(program, (l) => lines.push(l));
+    const saved = process.env.KUBECONFIG;
+    process.env.KUBECONFIG = api.kubeconfigPath;
+    try {
+      await program.parseAsync(['--data-dir', api.dataDir, 'doctor', '--timeout-ms', '2000'], { from: 'user' }).catch((err: unknown) => {
+        if (!(err instanceof CliError)) throw err;
+      });
+    } finally {
+      if (saved === undefined) delete process.env.KUBECONFIG;
+      else process.env.KUBECONFIG = saved;
+    }
+    const text = lines.join('\n');
+    const server = api.kubeConfig.getCurrentCluster()!.server;
+    assert.match(text, new RegExp(`^\\[warn\\] Kubernetes: context \\S+ of ${api.kubeconfigPath} is ferry's own API server \\(${server.replace(/[.]/g, '\\.')}\\), not a dev cluster`, 'm'));
+    assert.match(text, /^ {7}fix: point KUBECONFIG at the dev cluster's kubeconfig .*ferry serve --cluster-kubeconfig FILE$/m);
+    assert.doesNotMatch(text, /KubernetesApply with no cluster deploys to/);
   });
 
   it('checks the registry a Cluster names when none is given', async () => {
