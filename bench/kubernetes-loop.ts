@@ -108,8 +108,6 @@ export async function runKubernetesLoopBench(opts: { runs?: number } = {}): Prom
     await poll(async () => ((await client.get<LiveUpdate>('LiveUpdate', 'k8s-web'))?.status?.containers?.length ? true : undefined), 'the LiveUpdate');
     const rounds: Phases[] = [];
     for (let i = 0; i < runs; i++) {
-      const im0 = (await client.get<ImageMap>('ImageMap', 'ferry-example-k8s'))!;
-      for (const ref of [im0.status?.imageFromLocal, im0.status?.imageFromCluster]) if (ref) images.add(ref);
       const t0 = Date.now();
       fs.appendFileSync(path.join(dir, 'app/Dockerfile'), `\nLABEL bench.round="${process.pid}-${i}"\n`);
       const next = await pod(current.name);
@@ -153,7 +151,12 @@ export async function runKubernetesLoopBench(opts: { runs?: number } = {}): Prom
     await cluster.stop();
     process.chdir(prev);
     delete process.env.EXAMPLE_BASE_IMAGE;
-    for (const ref of images) await docker.getImage(ref).remove({ force: true }).catch(() => undefined);
+    // The build command's own tags (EXPECTED_REF, one per build) and the content tags of this run.
+    for (const l of logs.lines()) {
+      const m = /^\s*EXPECTED_REF=(\S+)$/.exec(l.line);
+      if (m) for (const ref of [m[1]!, `127.0.0.1:5000/${m[1]!}`]) images.add(ref);
+    }
+    for (const ref of images) await docker.getImage(ref).remove().catch(() => undefined);
     fs.rmSync(dataDir, { recursive: true, force: true });
     fs.rmSync(dir, { recursive: true, force: true });
   }
