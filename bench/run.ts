@@ -16,6 +16,7 @@ const benches: Record<string, { file: string; fn: string }> = {
   liveupdate: { file: './liveupdate.ts', fn: 'runLiveUpdateBench' },
   cmdimage: { file: './cmdimage.ts', fn: 'runCmdImageBench' },
   memory: { file: './memory.ts', fn: 'runMemoryBench' },
+  'kubernetes-loop': { file: './kubernetes-loop.ts', fn: 'runKubernetesLoopBench' },
 };
 
 function machine() {
