@@ -140,6 +140,8 @@ describe('the Kubernetes example', () => {
     const id = cluster.containerId('default', found.name, 'web')!;
     const ps = await execIn(docker, id, ['ps', '-o', 'args']);
     assert.match(ps.stdout, /httpd -f -vv -p 8000 -h \/app\/src/, 'the overridden command runs in the container');
+    const env = await execIn(docker, id, ['env']);
+    assert.match(env.stdout, new RegExp(`^APP_IMAGE=${im!.status!.imageFromCluster!.replace(/[.]/g, '\\.')}$`, 'm'), 'matchInEnvVars: the env value naming the image is injected');
     assert.match(await readFileIn(docker, id, '/app/src/index.html'), /Hello from ferry/);
   });
 
