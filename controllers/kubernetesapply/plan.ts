@@ -14,6 +14,7 @@ import {
   type KubernetesDiscoverySpec,
 } from '../../src/apis/index.ts';
 import type { KubeResource, ObjectRef } from '../../src/adapters/kubernetes/index.ts';
+import type { KubernetesApplyWaitReason } from '../../src/tilt/index.ts';
 
 /** downPolicyAnnotation `keep` keeps an object when the apply that made it stops applying it. */
 export const downPolicyAnnotation = 'tilt.dev/down-policy';
@@ -99,7 +100,7 @@ function canonicalJson(v: unknown): string {
 
 /** ApplyWait says what an apply waits for: an ImageMap's image, or its Cluster. */
 export interface ApplyWait {
-  reason: 'WaitingForImageMap' | 'WaitingForCluster';
+  reason: KubernetesApplyWaitReason;
   message: string;
 }
 

@@ -5,9 +5,10 @@
 import { applyConditionJobComplete, toTime, type Condition, type KubernetesApplyStatus } from '../../src/apis/index.ts';
 import type { KubeResource } from '../../src/adapters/kubernetes/index.ts';
 import type { ApplyWait } from './plan.ts';
+import { kubernetesApplyReadyToApply } from '../../src/tilt/index.ts';
 
 /** readyToApplyCondition is False, with the reason and what is missing, while an apply waits for an image or its Cluster. */
-export const readyToApplyCondition = 'ReadyToApply';
+export const readyToApplyCondition = kubernetesApplyReadyToApply;
 
 /** waitingCondition is the condition of an apply that waits, keeping prev's transition time when it already said so. */
 export function waitingCondition(wait: ApplyWait, prev: Condition[] | undefined, now: Date): Condition {

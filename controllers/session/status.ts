@@ -102,7 +102,7 @@ import {
 } from '../../src/apis/index.ts';
 import { parseAllDocuments } from 'yaml';
 import { formatGoDuration, parseGoBool, parseGoDurationOr } from '../../src/apis/go.ts';
-import { cmdImageWaitReasons, cmdWaitingReasons, liveUpdateMessages, type CmdImageWaitReason } from '../../src/tilt/index.ts';
+import { cmdImageWaitReasons, cmdWaitingReasons, kubernetesApplyReadyToApply, liveUpdateMessages, type CmdImageWaitReason } from '../../src/tilt/index.ts';
 
 /** The annotation that says whether a Cmd is a `server` or a `job` (see cmdTargetType). */
 export const cmdTypeAnnotation = 'ferry.dev/cmd-type';
@@ -576,7 +576,7 @@ function kubernetesApplyPart(ka: KubernetesApply, imageMaps: Map<string, ImageMa
   const finishUs = microTimeValue(s?.lastApplyTime);
   const start = asMicro(s?.lastApplyStartTime);
   if (start && !Number.isNaN(startUs) && !(finishUs >= startUs)) return { kind: 'active', startTime: start, ready: false };
-  const wait = s?.conditions?.find((c) => c.type === 'ReadyToApply' && c.status === 'False');
+  const wait = s?.conditions?.find((c) => c.type === kubernetesApplyReadyToApply && c.status === 'False');
   if (wait) return { kind: 'waiting', reason: holdReason(wait.reason) };
   const finish = asMicro(s?.lastApplyTime);
   if (finish) return { kind: 'terminated', startTime: start ?? finish, finishTime: finish, error: s?.error || undefined };

@@ -37,3 +37,13 @@ export const cmdWaitingReasons = {
 /** cmdImageWaitReasons say why a wanted CmdImage build cannot start yet (status.waiting.reason). */
 export const cmdImageWaitReasons = ['WaitingForImageMap', 'WaitingForCluster', 'ClusterNotReady', 'ImageMapDisabled'] as const;
 export type CmdImageWaitReason = (typeof cmdImageWaitReasons)[number];
+
+/**
+ * kubernetesApplyReadyToApply is the KubernetesApply condition that is False, with a reason from
+ * kubernetesApplyWaitReasons, while an apply waits; Session reads it as the update target waiting.
+ */
+export const kubernetesApplyReadyToApply = 'ReadyToApply';
+
+/** kubernetesApplyWaitReasons say why a KubernetesApply cannot apply yet (its ReadyToApply condition's reason). */
+export const kubernetesApplyWaitReasons = ['WaitingForImageMap', 'WaitingForCluster'] as const;
+export type KubernetesApplyWaitReason = (typeof kubernetesApplyWaitReasons)[number];
