@@ -8,9 +8,10 @@ import * as path from 'node:path';
 import type { Logger } from 'winston';
 import type { LiveUpdateSpec } from '../../src/apis/index.ts';
 import { createIgnoreMatcher, type IgnoreMatcher } from '../../src/adapters/ignore/matcher.ts';
+import { planArchive, type PlannedArchive } from '../../src/adapters/tar/archive.ts';
 import { errorText } from '../../src/util/errors.ts';
 import type { Monitor } from './monitor.ts';
-import { plan, resolveSyncs, syncRootMappings, type Plan } from './plan.ts';
+import { parentDirMappings, plan, resolveSyncs, syncRootMappings, type Plan, type PlanReady } from './plan.ts';
 import type { FailureReason } from './status.ts';
 
 /** ContainerChanges are the files a container has not seen yet, their time span (µs) and their plan. */
@@ -26,6 +27,7 @@ export interface ContainerChanges {
 /** PendingChanges computes ContainerChanges by high-water mark, each at most once. */
 export class PendingChanges {
   private readonly byMark = new Map<string, Promise<ContainerChanges | { failure: { reason: FailureReason; message: string } }>>();
+  private readonly archives = new Map<PlanReady, Promise<PlannedArchive>>();
   private matcher?: IgnoreMatcher;
 
   constructor(
@@ -46,6 +48,24 @@ export class PendingChanges {
       this.byMark.set(key, p);
     }
     return p;
+  }
+
+  /**
+   * archiveFor plans the tar of a ready plan once, however many containers receive it (each
+   * streams it afresh). Docker extracts as the daemon, so for Docker Compose the directories a
+   * copy creates are archived too, to be the container user's as the files are.
+   */
+  archiveFor(p: PlanReady, initial: boolean): Promise<PlannedArchive> {
+    let a = this.archives.get(p);
+    if (!a) {
+      const parents = this.spec.selector.dockerCompose && !initial ? parentDirMappings(this.spec, p.toCopy) : [];
+      a = planArchive([...parents, ...p.toCopy], {
+        filter: initial ? this.initialSyncFilter() : undefined,
+        onSkip: (localPath, why) => this.log.debug('File not copied', { localPath, why }),
+      });
+      this.archives.set(p, a);
+    }
+    return a;
   }
 
   /** initialSyncFilter is the ignore matcher an initial sync archives through. */

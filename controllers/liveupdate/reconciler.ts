@@ -28,14 +28,13 @@ import {
   type Reconciler,
   type Request,
 } from '../../src/runtime/index.ts';
-import type { IgnoreMatcher } from '../../src/adapters/ignore/matcher.ts';
 import { errorText } from '../../src/util/errors.ts';
 import { LineSplitter } from '../../src/util/lines.ts';
 import { liveUpdateMessages } from '../../src/tilt/index.ts';
-import { planArchive, type PlannedArchive } from '../../src/adapters/tar/archive.ts';
+import type { PlannedArchive } from '../../src/adapters/tar/archive.ts';
 import { RunStepFailure, displayCommand, type ContainerUpdater } from '../../src/adapters/containers/index.ts';
 import { Monitor, sourcesOf, type ContainerState } from './monitor.ts';
-import { parentDirMappings, type PlanReady } from './plan.ts';
+import type { PlanReady } from './plan.ts';
 import { PendingChanges } from './changes.ts';
 import {
   containerKey,
@@ -238,7 +237,7 @@ export class LiveUpdateReconciler implements Reconciler {
           statuses.push(containerStatus(c, st, decision.waiting));
           continue;
       }
-      const outcome = await this.apply(lu, c, changes.plan as PlanReady, initial ? pending.initialSyncFilter() : undefined, mon, ctx);
+      const outcome = await this.apply(lu, c, changes.plan as PlanReady, initial, pending, mon, ctx);
       if ('failure' in outcome) return this.failContainer(st, outcome.failure, changes.oldest, fail);
       st.lastFileTimeSynced = changes.newest;
       st.lastExecError = outcome.execError;
@@ -263,7 +262,8 @@ export class LiveUpdateReconciler implements Reconciler {
     lu: LiveUpdate,
     c: SelectedContainer,
     p: PlanReady,
-    initialSyncFilter: IgnoreMatcher | undefined,
+    initial: boolean,
+    pending: PendingChanges,
     mon: Monitor,
     ctx: ReconcileContext,
   ): Promise<{ execError: string } | { failure: Failure }> {
@@ -289,17 +289,12 @@ export class LiveUpdateReconciler implements Reconciler {
 
     let archive: PlannedArchive;
     try {
-      // Docker extracts as the daemon: directories a copy creates would be root's unless archived too.
-      const parents = spec.selector.dockerCompose && !initialSyncFilter ? parentDirMappings(spec, p.toCopy) : [];
-      archive = await planArchive([...parents, ...p.toCopy], {
-        filter: initialSyncFilter,
-        onSkip: (localPath, why) => log.debug('File not copied', { localPath, why }),
-      });
+      archive = await pending.archiveFor(p, initial);
     } catch (err) {
       return updateFailed(new Error(`archiving changed files: ${errorText(err)}`, { cause: err }));
     }
 
-    if (initialSyncFilter) {
+    if (initial) {
       log.info('Initial sync: will copy sync paths to container', { paths: p.toCopy.map((m) => m.localPath) });
       say('Initial sync: will copy sync paths to container...');
     }
@@ -311,7 +306,7 @@ export class LiveUpdateReconciler implements Reconciler {
       say(`Will delete ${p.toDelete.length} file(s) from container: ${display}`);
       for (const m of p.toDelete) say(`- '${m.containerPath}' (matched local path: '${m.localPath}')`);
     }
-    if (archive.entries.length > 0 && !initialSyncFilter) {
+    if (archive.entries.length > 0 && !initial) {
       log.info('Will copy files to container', {
         count: p.toCopy.length,
         files: p.toCopy.map((m) => ({ localPath: m.localPath, containerPath: m.containerPath })),
