@@ -139,7 +139,7 @@ async function collect(
   stats: Map<string, Stats | null | BelowLink>,
   add: (e: ArchiveEntry) => void,
 ): Promise<void> {
-  const root = stats.has(m.localPath) ? stats.get(m.localPath)! : await lstatOrNull(m.localPath);
+  const root = stats.has(m.localPath) ? stats.get(m.localPath)! : lstatSyncOrNull(m.localPath);
   if (!root) return;
   if (root === belowLink) {
     opts.onSkip?.(m.localPath, 'below a link');
@@ -230,20 +230,22 @@ function resolvedRoot(dir: string, roots: Map<string, string | null>): string | 
  * through that open directory, so a directory swapped for a link meanwhile is never entered.
  */
 async function walk(dir: string, name: string, resolved: string, st: Stats, opts: ArchiveOptions, add: (e: ArchiveEntry) => void): Promise<void> {
-  let fh: fsp.FileHandle;
+  // Opened, checked and closed synchronously: three thread-pool round trips per directory cost
+  // far more than the calls.
+  let fd: number;
   try {
-    fh = await fsp.open(dir, dirFlags);
+    fd = openSync(dir, dirFlags);
   } catch (err) {
     if (isMissing(err) || isLink(err)) return;
     throw err;
   }
   try {
-    const now = await fh.stat();
-    if (now.dev !== st.dev || now.ino !== st.ino || !isAt(fh.fd, resolved)) {
+    const now = fstatSync(fd);
+    if (now.dev !== st.dev || now.ino !== st.ino || !isAt(fd, resolved)) {
       opts.onSkip?.(dir, 'changed since planned');
       return;
     }
-    const listed = fdPaths ? fdPath(fh.fd) : dir;
+    const listed = fdPaths ? fdPath(fd) : dir;
     let children: string[];
     try {
       children = (await fsp.readdir(listed)).sort();
@@ -255,7 +257,7 @@ async function walk(dir: string, name: string, resolved: string, st: Stats, opts
       const local = path.join(dir, child);
       const childName = name === '.' ? child : `${name}/${child}`;
       const childResolved = path.join(resolved, child);
-      const cst = await lstatOrNull(path.join(listed, child));
+      const cst = lstatSyncOrNull(path.join(listed, child));
       if (!cst) continue;
       if (cst.isDirectory()) {
         if (opts.filter?.matchesEntireDir?.(local)) continue;
@@ -271,7 +273,7 @@ async function walk(dir: string, name: string, resolved: string, st: Stats, opts
       if (e) add(e);
     }
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -416,22 +418,36 @@ function readWholeSync(fd: number, size: number): Buffer {
   return got === size ? buf : buf.subarray(0, got);
 }
 
-async function readSmall(e: ArchiveEntry, onSkip: ArchiveOptions['onSkip']): Promise<Content> {
+/**
+ * openPlanned opens e's file without following a link and checks it is the file planned: the
+ * open file and its stat, or what to send instead (null: nothing; onSkip said why).
+ */
+async function openPlanned(e: ArchiveEntry, onSkip: ArchiveOptions['onSkip']): Promise<{ fh: fsp.FileHandle; st: Stats } | { instead: Content }> {
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(e.localPath, readFlags);
   } catch (err) {
-    return notOpened(e, err, onSkip);
+    return { instead: notOpened(e, err, onSkip) };
   }
   try {
     const st = await fh.stat();
-    if (!isPlanned(e, st)) {
-      onSkip?.(e.localPath, 'changed since planned');
-      return null;
-    }
-    return { type: 'file', data: await fh.readFile() };
-  } finally {
+    if (isPlanned(e, st)) return { fh, st };
+    onSkip?.(e.localPath, 'changed since planned');
+  } catch (err) {
     await fh.close();
+    throw err;
+  }
+  await fh.close();
+  return { instead: null };
+}
+
+async function readSmall(e: ArchiveEntry, onSkip: ArchiveOptions['onSkip']): Promise<Content> {
+  const opened = await openPlanned(e, onSkip);
+  if ('instead' in opened) return opened.instead;
+  try {
+    return { type: 'file', data: await opened.fh.readFile() };
+  } finally {
+    await opened.fh.close();
   }
 }
 
@@ -448,20 +464,13 @@ async function writeEntry(pack: Pack, e: ArchiveEntry, smallFileLimitBytes: numb
   if (e.type === 'directory') return entryDone(pack, { ...header, type: 'directory' });
   if (e.type === 'symlink') return entryDone(pack, { ...header, type: 'symlink', linkname: e.linkname });
 
-  let fh: fsp.FileHandle;
-  try {
-    fh = await fsp.open(e.localPath, readFlags);
-  } catch (err) {
-    const now = notOpened(e, err, onSkip);
-    if (now) await entryDone(pack, contentHeader(e, now));
+  const opened = await openPlanned(e, onSkip);
+  if ('instead' in opened) {
+    if (opened.instead) await entryDone(pack, contentHeader(e, opened.instead));
     return;
   }
+  const { fh, st } = opened;
   try {
-    const st = await fh.stat();
-    if (!isPlanned(e, st)) {
-      onSkip?.(e.localPath, 'changed since planned');
-      return;
-    }
     const fresh = { ...header, mode: st.mode & 0o7777, mtime: st.mtime };
     if (st.size < smallFileLimitBytes) {
       const data = await fh.readFile();
@@ -501,11 +510,6 @@ function lstatSyncOrNull(p: string): Stats | null {
     if (isMissing(err)) return null;
     throw err;
   }
-}
-
-/** lstatOrNull is lstatSyncOrNull: synchronous, as a thread-pool round trip costs far more. */
-async function lstatOrNull(p: string): Promise<Stats | null> {
-  return lstatSyncOrNull(p);
 }
 
 /** isLink is true for the error of an open refused because the path is a symlink. */
