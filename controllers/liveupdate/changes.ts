@@ -94,14 +94,18 @@ export class PendingChanges {
 /** walkSyncRoots lists every file under the sync roots that the ignores keep (initial sync). */
 export async function walkSyncRoots(spec: LiveUpdateSpec, matcher: IgnoreMatcher, log: Logger): Promise<string[]> {
   const out: string[] = [];
-  const walk = async (p: string): Promise<void> => {
-    const st = await fsp.lstat(p);
-    if (!st.isDirectory()) {
-      if (!matcher.matches(p)) out.push(p);
-      return;
+  // Entries are typed by the listing itself: no stat per file (links are not followed).
+  const walkDir = async (dir: string): Promise<void> => {
+    if (matcher.matchesEntireDir(dir)) return;
+    for (const child of await fsp.readdir(dir, { withFileTypes: true })) {
+      const p = path.join(dir, child.name);
+      if (child.isDirectory()) await walkDir(p);
+      else if (!matcher.matches(p)) out.push(p);
     }
-    if (matcher.matchesEntireDir(p)) return;
-    for (const child of await fsp.readdir(p)) await walk(path.join(p, child));
+  };
+  const walk = async (p: string): Promise<void> => {
+    if ((await fsp.lstat(p)).isDirectory()) return walkDir(p);
+    if (!matcher.matches(p)) out.push(p);
   };
   for (const s of resolveSyncs(spec)) {
     try {
