@@ -91,21 +91,21 @@ export interface InjectResult<E extends InjectEntity = InjectEntity> {
 
 /**
  * injectImageMaps injects every ImageMap into every entity (copies; the inputs are not changed)
- * and checks that each ImageMap was used. Throws InjectError.
+ * and checks that each ImageMap was used, unless `allowUnused`. `injected` names the ImageMaps
+ * that replaced something, in the order given. Throws InjectError.
  */
-export function injectImageMaps<E extends InjectEntity>(entities: E[], imageMaps: InjectImageMap[]): InjectResult<E> {
+export function injectImageMaps<E extends InjectEntity>(entities: E[], imageMaps: InjectImageMap[], opts: { allowUnused?: boolean } = {}): InjectResult<E> {
   const out = entities.map((e) => structuredClone(e));
-  const injected = new Set<string>();
+  const used = new Set<string>();
   for (const entity of out) {
     for (const im of imageMaps) {
-      if (injectImageMap(entity, im)) injected.add(im.metadata.name ?? '');
+      if (injectImageMap(entity, im)) used.add(im.metadata.name ?? '');
     }
   }
-  for (const im of imageMaps) {
-    const name = im.metadata.name ?? '';
-    if (!injected.has(name)) throw new InjectError(`Docker image missing from yaml: ${name}`);
-  }
-  return { entities: out, injected: [...injected] };
+  const names = imageMaps.map((im) => im.metadata.name ?? '');
+  const missing = opts.allowUnused ? undefined : names.find((n) => !used.has(n));
+  if (missing !== undefined) throw new InjectError(`Docker image missing from yaml: ${missing}`);
+  return { entities: out, injected: names.filter((n) => used.has(n)) };
 }
 
 /**
@@ -236,16 +236,7 @@ export function injectIntoComposeServices(
   opts: { allowUnused?: boolean } = {},
 ): { services: Record<string, ComposeService>; injected: string[] } {
   const entities = Object.entries(services).map(([name, svc]) => ({ name, containers: [composeToContainer(svc)] }));
-  let result: InjectResult;
-  if (opts.allowUnused) {
-    const injected = new Set<string>();
-    for (const e of entities) {
-      for (const im of imageMaps) if (injectImageMap(e, im)) injected.add(im.metadata.name ?? '');
-    }
-    result = { entities, injected: imageMaps.map((im) => im.metadata.name ?? '').filter((n) => injected.has(n)) };
-  } else {
-    result = injectImageMaps(entities, imageMaps);
-  }
+  const result = injectImageMaps(entities, imageMaps, opts);
   const out: Record<string, ComposeService> = {};
   for (const e of result.entities) out[e.name] = containerToCompose(services[e.name]!, e.containers[0]!);
   return { services: out, injected: result.injected };
