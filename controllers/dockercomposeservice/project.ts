@@ -3,9 +3,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DockerComposeService } from '../../src/apis/dockercomposeservice.ts';
 import { parse } from 'yaml';
-import { stringify } from 'yaml';
-import { defaultProjectName, environmentMap, type ComposeProjectArgs, type ComposeServiceConfig } from '../../src/adapters/compose/index.ts';
-import type { ServiceOverride } from './status.ts';
+import { defaultProjectName, environmentMap, overrideYaml, type ComposeProjectArgs, type ComposeServiceConfig, type ServiceOverride } from '../../src/adapters/compose/index.ts';
 
 /** projectName is the Compose project name of a DockerComposeService: its spec's, else Compose's default. */
 export function projectName(obj: DockerComposeService, cwd: string = process.cwd()): string {
@@ -61,21 +59,6 @@ export class ProjectFiles {
   async remove(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
   }
-}
-
-/**
- * overrideYaml is a Compose file that sets what injection decided on one service. Compose
- * interpolates `${...}` in every file it reads, so each `$` is written as `$$`: the values reach
- * the container as they are.
- */
-export function overrideYaml(service: string, override: ServiceOverride): string {
-  const escape = (v: string) => v.replaceAll('$', '$$$$');
-  const svc: Record<string, unknown> = {};
-  if (override.image !== undefined) svc.image = escape(override.image);
-  if (override.entrypoint) svc.entrypoint = override.entrypoint.map(escape);
-  if (override.command) svc.command = override.command.map(escape);
-  if (override.environment) svc.environment = Object.fromEntries(Object.entries(override.environment).map(([k, v]) => [k, escape(v)]));
-  return stringify({ services: { [service]: svc } });
 }
 
 async function writeIfChanged(file: string, content: string): Promise<void> {

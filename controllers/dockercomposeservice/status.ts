@@ -4,18 +4,14 @@ import type { ImageMap } from '../../src/apis/imagemap.ts';
 import { toTime } from '../../src/apis/meta.ts';
 import { InjectError, injectIntoComposeServices, type ComposeService } from '../../src/adapters/images/index.ts';
 import type { ContainerDetails, ContainerSummary } from '../../src/adapters/docker/index.ts';
+import type { ServiceOverride } from '../../src/adapters/compose/index.ts';
 
 /**
  * ServiceOverride is what ferry's override file sets on a service after injection: the image,
  * the entrypoint (an ImageMap's overrideCommand), the command (overrideArgs) and the environment
- * values matchInEnvVars rewrote. Compose merges it over the project's own files.
+ * values matchInEnvVars rewrote.
  */
-export interface ServiceOverride {
-  image?: string;
-  entrypoint?: string[];
-  command?: string[];
-  environment?: Record<string, string>;
-}
+export type { ServiceOverride };
 
 /** The parts of a resolved service that injection reads. */
 export interface ServiceToInject {

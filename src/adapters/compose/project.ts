@@ -83,9 +83,35 @@ export function serviceNames(resolvedYaml: string): string[] {
   return Object.keys(doc?.services ?? {});
 }
 
+/**
+ * ServiceOverride is what an override file sets on one service: the image, the entrypoint, the
+ * command and environment values. Compose merges it over the project's own files.
+ */
+export interface ServiceOverride {
+  image?: string;
+  entrypoint?: string[];
+  command?: string[];
+  environment?: Record<string, string>;
+}
+
+/**
+ * overrideYaml is a Compose file that sets override on one service. Compose interpolates
+ * `${...}` in every file it reads, so each `$` is written as `$$`: the values reach the
+ * container as they are.
+ */
+export function overrideYaml(service: string, override: ServiceOverride): string {
+  const escape = (v: string) => v.replaceAll('$', '$$$$');
+  const svc: Record<string, unknown> = {};
+  if (override.image !== undefined) svc.image = escape(override.image);
+  if (override.entrypoint) svc.entrypoint = override.entrypoint.map(escape);
+  if (override.command) svc.command = override.command.map(escape);
+  if (override.environment) svc.environment = Object.fromEntries(Object.entries(override.environment).map(([k, v]) => [k, escape(v)]));
+  return stringify({ services: { [service]: svc } });
+}
+
 /** imageOverrideYaml is a Compose file that only sets the image of one service. */
 export function imageOverrideYaml(service: string, image: string): string {
-  return stringify({ services: { [service]: { image } } });
+  return overrideYaml(service, { image });
 }
 
 /**

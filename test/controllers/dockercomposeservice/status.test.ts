@@ -6,7 +6,8 @@ import { describe, test } from 'node:test';
 import type { DockerComposeService } from '../../../src/apis/dockercomposeservice.ts';
 import type { ImageMap } from '../../../src/apis/imagemap.ts';
 import { applyInputsHash, containerFields, pickContainer, planImage } from '../../../controllers/dockercomposeservice/status.ts';
-import { overrideYaml, plainServiceConfig, projectName } from '../../../controllers/dockercomposeservice/project.ts';
+import { plainServiceConfig, projectName } from '../../../controllers/dockercomposeservice/project.ts';
+import { overrideYaml } from '../../../src/adapters/compose/index.ts';
 import type { ContainerSummary } from '../../../src/adapters/docker/index.ts';
 
 function im(name: string, selector: string, imageFromLocal?: string, matchExact?: boolean): ImageMap {
