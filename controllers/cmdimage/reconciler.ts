@@ -46,6 +46,7 @@ import {
 } from './status.ts';
 import { removeFromTriggerQueue, triggerQueueResources } from './trigger-queue.ts';
 import { Wake } from '../../src/runtime/index.ts';
+import { errorText } from '../../src/util/errors.ts';
 
 export const kind = 'CmdImage';
 
@@ -358,7 +359,7 @@ export class CmdImageReconciler implements Reconciler {
           abort.signal,
         );
       } catch (err) {
-        error = err instanceof BuildError || err instanceof RefError ? err.message : describe(err);
+        error = err instanceof BuildError || err instanceof RefError ? err.message : errorText(err);
       }
       this.deps.clock.clearTimeout(timer);
       // A build killed because its CmdImage went away or because the daemon stops has no result
@@ -391,7 +392,7 @@ export class CmdImageReconciler implements Reconciler {
     const done = run()
       .catch((err) => {
         this.deps.clock.clearTimeout(timer);
-        log.error('Build crashed', { error: describe(err) });
+        log.error('Build crashed', { error: errorText(err) });
       })
       .finally(() => {
         if (entry.running === running) entry.running = undefined;
@@ -435,9 +436,3 @@ function cancel(running: Running, cause: CancelCause): void {
   running.abort.abort();
 }
 
-function describe(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  let msg = err.message;
-  for (let c = err.cause; c instanceof Error; c = c.cause) msg += `: ${c.message}`;
-  return msg;
-}
