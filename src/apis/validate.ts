@@ -35,9 +35,11 @@ export interface ValidationResult {
  * validateObject checks obj (and prunes its unknown fields and null fields in place):
  * metadata against ObjectMeta's schema, every other top-level field against the kind's.
  * The kind's own rules (def.validate) then see an object whose every present field has
- * its schema's type; only required fields may be missing.
+ * its schema's type; only required fields may be missing. With `structureOnly` they do not
+ * run: the caller wants the schema's verdict alone (the API server's decoding step, whose
+ * kind rules run later on the object to be stored).
  */
-export function validateObject(def: KindDef, obj: Record<string, unknown>): ValidationResult {
+export function validateObject(def: KindDef, obj: Record<string, unknown>, opts: { structureOnly?: boolean } = {}): ValidationResult {
   const v = new Walker();
   for (const key of Object.keys(obj)) {
     if (key === 'apiVersion' || key === 'kind') continue;
@@ -57,7 +59,7 @@ export function validateObject(def: KindDef, obj: Record<string, unknown>): Vali
     if (obj[key] === undefined) v.errors.push(required(key));
   }
   let errors = v.errors;
-  if (def.validate && !errors.some((e) => e.type !== 'Required')) {
+  if (def.validate && !opts.structureOnly && !errors.some((e) => e.type !== 'Required')) {
     // The kind's rules explain a missing field better than the schema does: theirs win.
     const ruled = def.validate(obj as unknown as KubeObject);
     const fields = new Set(ruled.map((e) => e.field));

@@ -103,7 +103,7 @@ export class Resources {
       throw invalid(def.kind, name, [{ type: 'TypeInvalid', field: 'metadata', value: typeof obj.metadata, detail: 'metadata in body must be of type object' }]);
     }
     const unknownMeta = pruneUnknownMeta(obj.metadata as Record<string, unknown>);
-    const { errors, unknownFields } = validateObject(def, obj);
+    const { errors, unknownFields } = validateObject(def, obj, { structureOnly: true });
     const unknown = [...unknownMeta, ...unknownFields];
     const mode = opts.fieldValidation ?? 'Warn';
     if (unknown.length && mode === 'Strict') {
