@@ -536,12 +536,27 @@ function encodeManagers(managers: Managers): ManagedFieldsEntry[] | undefined {
       ((a.subresource ?? '') < (b.subresource ?? '') ? -1 : (a.subresource ?? '') > (b.subresource ?? '') ? 1 : 0),
   );
   if (!list.length) return undefined;
-  return list.map((m) => {
+  const entries = list.map((m) => {
     const e: ManagedFieldsEntry = { manager: m.manager, operation: m.operation, apiVersion: m.apiVersion, fieldsType: 'FieldsV1', fieldsV1: m.set.toFieldsV1() };
     if (m.time) e.time = m.time;
     if (m.subresource) e.subresource = m.subresource;
     return e;
   });
+  // What decoding the entries would give, so the next write need not decode them. A set
+  // holding the root is left out: its encoding drops the root, so it would not decode the same.
+  if (!list.some((m) => m.set.has(''))) {
+    decoded.set(entries, new Map(list.map((m) => [identity(m), { ...m, subresource: m.subresource || undefined, time: m.time || undefined }])));
+  }
+  return entries;
+}
+
+/**
+ * keepDecodedManagedFields lets `to`, a copy of `from` (as the store keeps it), share the
+ * managedFields decoded for `from`, so the next write to the stored object need not decode them.
+ */
+export function keepDecodedManagedFields(from: KubeObject, to: KubeObject): void {
+  const hit = from.metadata.managedFields && decoded.get(from.metadata.managedFields);
+  if (hit && to.metadata.managedFields) decoded.set(to.metadata.managedFields, hit);
 }
 
 // ---- what a write owns --------------------------------------------------------------------
@@ -606,6 +621,17 @@ export interface FieldManagerWrite {
   now: Date;
 }
 
+/** The JSON of stored managedFields arrays, which never change. */
+const storedJSONs = new WeakMap<object, string>();
+
+/** storedJSON is JSON.stringify(entries), made once for a stored managedFields array. */
+function storedJSON(entries: unknown[] | undefined): string | undefined {
+  if (!entries) return undefined;
+  let json = storedJSONs.get(entries);
+  if (json === undefined) storedJSONs.set(entries, (json = JSON.stringify(entries)));
+  return json;
+}
+
 /**
  * updateManagedFields is the managedFields of `next` after an update by manager (a create, a
  * PUT, a merge, JSON or strategic merge patch). `requested` are the managedFields the client
@@ -616,7 +642,7 @@ export function updateManagedFields(w: FieldManagerWrite & { next: KubeObject; r
   const root = rootOf(w.def);
   const live = w.live?.metadata.managedFields;
   // A write to the status subresource cannot change managedFields; neither can sending back the live ones.
-  const req = w.sub === undefined && JSON.stringify(w.requested) !== JSON.stringify(live) ? w.requested : undefined;
+  const req = w.sub === undefined && w.requested !== undefined && JSON.stringify(w.requested) !== storedJSON(live) ? w.requested : undefined;
   let managers: Managers;
   if (Array.isArray(req) && (req.length === 0 || (req.length === 1 && isObject(req[0]) && Object.keys(req[0]).length === 0))) {
     managers = new Map();
