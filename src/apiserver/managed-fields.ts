@@ -16,6 +16,7 @@
  * `x-kubernetes-list-map-keys`), as ObjectMeta's `finalizers` and `ownerReferences` do.
  */
 import type { KindDef } from '../apis/kind.ts';
+import { isPrintable } from '../apis/go.ts';
 import { apiVersion as servedApiVersion, toTime, type KubeObject } from '../apis/meta.ts';
 import { ApiError } from './errors.ts';
 import { openAPISchemas } from './discovery.ts';
@@ -803,9 +804,4 @@ export function managerFromUserAgent(userAgent: string | undefined): string {
     out += ch;
   }
   return out;
-}
-
-/** isPrintable is Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space. */
-export function isPrintable(ch: string): boolean {
-  return ch === ' ' || !/[\p{C}\p{Z}]/u.test(ch);
 }

@@ -10,10 +10,11 @@ import type { KindDef } from '../apis/kind.ts';
 import { apiVersion, toTime, type KubeObject, type ObjectMeta } from '../apis/meta.ts';
 import { invalid as invalidField, type FieldError } from '../apis/field-errors.ts';
 import { validateObject } from '../apis/validate.ts';
+import { isPrintable } from '../apis/go.ts';
 import { ApiError, alreadyExists, badRequest, conflict, invalid, notFound } from './errors.ts';
 import { pruneUnknownMeta, validateMeta } from './metadata.ts';
 import { applyPatch, parsePatchBody, type PatchType } from './patch.ts';
-import { applyConfiguration, isPrintable, keepDecodedManagedFields, managerFromUserAgent, maxFieldManagerLength, updateManagedFields, type ManagedFieldsEntry } from './managed-fields.ts';
+import { applyConfiguration, keepDecodedManagedFields, managerFromUserAgent, maxFieldManagerLength, updateManagedFields, type ManagedFieldsEntry } from './managed-fields.ts';
 import { canonical, encode, type ObjectStore } from './store.ts';
 import type { Matcher } from './selectors.ts';
 
