@@ -6,13 +6,9 @@
  * `..`, no `/` or `%`), at most 253 characters, without whitespace or control characters.
  */
 import { forbidden, invalid, required, type FieldError } from '../apis/field-errors.ts';
-import type { ObjectMeta } from '../apis/meta.ts';
+import { ObjectMetaSchema, type ObjectMeta } from '../apis/meta.ts';
 
-const knownMetaFields = new Set([
-  'name', 'generateName', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp',
-  'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences',
-  'finalizers', 'managedFields', 'selfLink',
-]);
+const knownMetaFields = new Set(Object.keys(ObjectMetaSchema.properties));
 
 const qualifiedNamePart = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
