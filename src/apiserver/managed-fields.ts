@@ -17,7 +17,7 @@
  */
 import type { KindDef } from '../apis/kind.ts';
 import { isPrintable } from '../apis/go.ts';
-import { apiVersion as servedApiVersion, toTime, type KubeObject } from '../apis/meta.ts';
+import { apiVersion as servedApiVersion, lastAppliedConfigAnnotation, toTime, type KubeObject } from '../apis/meta.ts';
 import { ApiError } from './errors.ts';
 import { openAPISchemas } from './discovery.ts';
 
@@ -40,7 +40,6 @@ export const beforeFirstApplyManager = 'before-first-apply';
 /** Update entries beyond this many are merged, oldest first, into one `ancient-changes` entry. */
 export const maxUpdateManagers = 10;
 const ancientChangesManager = 'ancient-changes';
-const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
 /** kubectl's server-side apply manager: kube lets it take over what client-side apply set. */
 const kubectlApplyManager = 'kubectl';
 
@@ -702,7 +701,7 @@ function applyConflict(conflicts: Conflict[]): ApiError {
  * apply without a conflict: those the last-applied annotation set and the object still has.
  */
 function allowedByLastApplied(root: Node, live: JsonObject): FieldSet {
-  const text = (live.metadata as { annotations?: Record<string, string> } | undefined)?.annotations?.[lastAppliedAnnotation];
+  const text = (live.metadata as { annotations?: Record<string, string> } | undefined)?.annotations?.[lastAppliedConfigAnnotation];
   if (!text) return new FieldSet();
   let last: unknown;
   try {
@@ -781,10 +780,10 @@ export function applyConfiguration(w: FieldManagerWrite & { config: KubeObject; 
   const out = merged as unknown as KubeObject;
   out.metadata = { ...out.metadata };
   const annotations = out.metadata.annotations;
-  if (w.manager === kubectlApplyManager && annotations?.[lastAppliedAnnotation] !== undefined && isObject(w.sent)) {
+  if (w.manager === kubectlApplyManager && annotations?.[lastAppliedConfigAnnotation] !== undefined && isObject(w.sent)) {
     const sent = structuredClone(w.sent) as JsonObject & { metadata?: { annotations?: Record<string, string> } };
-    if (sent.metadata?.annotations) delete sent.metadata.annotations[lastAppliedAnnotation];
-    out.metadata.annotations = { ...annotations, [lastAppliedAnnotation]: sortedJSON(sent) };
+    if (sent.metadata?.annotations) delete sent.metadata.annotations[lastAppliedConfigAnnotation];
+    out.metadata.annotations = { ...annotations, [lastAppliedConfigAnnotation]: sortedJSON(sent) };
   }
   const entries = encodeManagers(managers);
   if (entries) out.metadata.managedFields = entries;
