@@ -17,6 +17,12 @@ export const patchTypes = {
 } as const;
 export type PatchType = keyof typeof patchTypes;
 
+/**
+ * advertisedPatchTypes are the patch media types the OpenAPI documents list for a patch, as
+ * kube lists them for custom resources: strategic merge patch is accepted, not advertised.
+ */
+export const advertisedPatchTypes: readonly string[] = [patchTypes.json, patchTypes.merge, patchTypes.apply];
+
 const acceptedPatchTypes = Object.values(patchTypes);
 
 /** patchTypeOf maps a Content-Type header to a patch type, or answers 415. */
