@@ -6,7 +6,7 @@
  */
 import jsonMergePatch from 'json-merge-patch';
 import jsonPatch from 'fast-json-patch';
-import { parseJSON, parseYAML } from './decode.ts';
+import { mediaType, parseJSON, parseYAML } from './decode.ts';
 import { ApiError, badRequest, unsupportedMediaType } from './errors.ts';
 
 export const patchTypes = {
@@ -27,7 +27,7 @@ const acceptedPatchTypes = Object.values(patchTypes);
 
 /** patchTypeOf maps a Content-Type header to a patch type, or answers 415. */
 export function patchTypeOf(contentType: string | undefined): PatchType {
-  const media = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  const media = mediaType(contentType);
   for (const [k, v] of Object.entries(patchTypes)) if (v === media) return k as PatchType;
   throw unsupportedMediaType(media, acceptedPatchTypes);
 }
