@@ -18,7 +18,7 @@ import type { IncomingMessage } from 'node:http';
 import YAML, { CST, Lexer } from 'yaml';
 import { badRequest, tooLarge, unsupportedMediaType } from './errors.ts';
 import type { DeleteOptions } from './rest.ts';
-import { queryBool } from './params.ts';
+import { queryBool } from './query.ts';
 
 /** maxJSONDepth is the deepest nesting of arrays and objects a JSON body may have. */
 export const maxJSONDepth = 1000;

@@ -17,9 +17,8 @@ import { applyPatch, parsePatchBody, type PatchType } from './patch.ts';
 import { applyConfiguration, keepDecodedManagedFields, managerFromUserAgent, maxFieldManagerLength, updateManagedFields, type ManagedFieldsEntry } from './managed-fields.ts';
 import { canonical, encode, type ObjectStore } from './store.ts';
 import type { Matcher } from './selectors.ts';
+import type { FieldValidation } from './query.ts';
 
-export const fieldValidationModes = ['Strict', 'Warn', 'Ignore'] as const;
-export type FieldValidation = (typeof fieldValidationModes)[number];
 
 export interface WriteOptions {
   dryRun?: boolean;
