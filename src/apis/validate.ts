@@ -24,6 +24,7 @@ import type { TSchema } from '@sinclair/typebox';
 import type { KindDef } from './kind.ts';
 import { ObjectMetaSchema, type KubeObject } from './meta.ts';
 import { required, notSupported, type FieldError } from './field-errors.ts';
+import { isObject } from './json.ts';
 
 export interface ValidationResult {
   errors: FieldError[];
@@ -96,10 +97,6 @@ function typeName(value: unknown): string {
   if (Array.isArray(value)) return 'array';
   if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
   return typeof value;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 const int32Range = [-(2 ** 31), 2 ** 31 - 1] as const;
@@ -203,7 +200,7 @@ class Walker {
         if (!isWellFormed(value)) return void this.errors.push(undecodable(path, value, illFormedDetail));
       } else if (Array.isArray(value)) {
         value.forEach((item, i) => stack.push([item, `${path}[${i}]`]));
-      } else if (isPlainObject(value)) {
+      } else if (isObject(value)) {
         for (const [k, item] of Object.entries(value)) {
           const at = `${path}.${printable(k)}`;
           if (!isWellFormed(k)) return void this.errors.push(undecodable(at, k, illFormedDetail));
@@ -237,7 +234,7 @@ function typeMatches(type: string, value: unknown): boolean {
     case 'array':
       return Array.isArray(value);
     case 'object':
-      return isPlainObject(value);
+      return isObject(value);
     default:
       return true;
   }

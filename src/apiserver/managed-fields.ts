@@ -17,6 +17,7 @@
  */
 import type { KindDef } from '../apis/kind.ts';
 import { isPrintable } from '../apis/go.ts';
+import { isObject, type JsonObject } from '../apis/json.ts';
 import { apiVersion as servedApiVersion, lastAppliedConfigAnnotation, toTime, type KubeObject } from '../apis/meta.ts';
 import { ApiError } from './errors.ts';
 import { openAPISchemas } from './discovery.ts';
@@ -43,8 +44,6 @@ const ancientChangesManager = 'ancient-changes';
 /** kubectl's server-side apply manager: kube lets it take over what client-side apply set. */
 const kubectlApplyManager = 'kubectl';
 
-type JsonObject = { [k: string]: unknown };
-const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 // ---- schema -------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@
  */
 import jsonMergePatch from 'json-merge-patch';
 import jsonPatch from 'fast-json-patch';
+import { isObject } from '../apis/json.ts';
 import { mediaType, parseJSON, parseYAML } from './decode.ts';
 import { ApiError, badRequest, unsupportedMediaType } from './errors.ts';
 
@@ -34,8 +35,6 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
-
-const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * parsePatchBody decodes a patch body: JSON for all types, YAML too for apply, with the
