@@ -122,6 +122,11 @@ export function parseGoBool(s: string): boolean | { error: string } {
 }
 
 const printable = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+
+/** isPrintable is Go's unicode.IsPrint for one code point: letters, marks, numbers, punctuation, symbols and the ASCII space. */
+export function isPrintable(ch: string): boolean {
+  return printable.test(ch);
+}
 const shortEscapes: Record<string, string> = {
   '\x07': '\\a',
   '\b': '\\b',
@@ -143,7 +148,7 @@ export function goQuote(s: string): string {
       out += short;
       continue;
     }
-    if (printable.test(ch)) {
+    if (isPrintable(ch)) {
       out += ch;
       continue;
     }

@@ -134,6 +134,9 @@ export const annotations = {
   logSpanId: 'tilt.dev/log-span-id',
 } as const;
 
+/** The annotation in which kubectl's client-side apply keeps the configuration it last applied. */
+export const lastAppliedConfigAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
+
 /** The ConfigMap through which a resource is triggered (Tilt's trigger queue). */
 export const triggerQueueName = 'tilt-trigger-queue';
 

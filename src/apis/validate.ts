@@ -24,6 +24,7 @@ import type { TSchema } from '@sinclair/typebox';
 import type { KindDef } from './kind.ts';
 import { ObjectMetaSchema, type KubeObject } from './meta.ts';
 import { required, notSupported, type FieldError } from './field-errors.ts';
+import { isObject } from './json.ts';
 
 export interface ValidationResult {
   errors: FieldError[];
@@ -35,9 +36,11 @@ export interface ValidationResult {
  * validateObject checks obj (and prunes its unknown fields and null fields in place):
  * metadata against ObjectMeta's schema, every other top-level field against the kind's.
  * The kind's own rules (def.validate) then see an object whose every present field has
- * its schema's type; only required fields may be missing.
+ * its schema's type; only required fields may be missing. With `structureOnly` they do not
+ * run: the caller wants the schema's verdict alone (the API server's decoding step, whose
+ * kind rules run later on the object to be stored).
  */
-export function validateObject(def: KindDef, obj: Record<string, unknown>): ValidationResult {
+export function validateObject(def: KindDef, obj: Record<string, unknown>, opts: { structureOnly?: boolean } = {}): ValidationResult {
   const v = new Walker();
   for (const key of Object.keys(obj)) {
     if (key === 'apiVersion' || key === 'kind') continue;
@@ -57,7 +60,7 @@ export function validateObject(def: KindDef, obj: Record<string, unknown>): Vali
     if (obj[key] === undefined) v.errors.push(required(key));
   }
   let errors = v.errors;
-  if (def.validate && !errors.some((e) => e.type !== 'Required')) {
+  if (def.validate && !opts.structureOnly && !errors.some((e) => e.type !== 'Required')) {
     // The kind's rules explain a missing field better than the schema does: theirs win.
     const ruled = def.validate(obj as unknown as KubeObject);
     const fields = new Set(ruled.map((e) => e.field));
@@ -94,10 +97,6 @@ function typeName(value: unknown): string {
   if (Array.isArray(value)) return 'array';
   if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
   return typeof value;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 const int32Range = [-(2 ** 31), 2 ** 31 - 1] as const;
@@ -201,7 +200,7 @@ class Walker {
         if (!isWellFormed(value)) return void this.errors.push(undecodable(path, value, illFormedDetail));
       } else if (Array.isArray(value)) {
         value.forEach((item, i) => stack.push([item, `${path}[${i}]`]));
-      } else if (isPlainObject(value)) {
+      } else if (isObject(value)) {
         for (const [k, item] of Object.entries(value)) {
           const at = `${path}.${printable(k)}`;
           if (!isWellFormed(k)) return void this.errors.push(undecodable(at, k, illFormedDetail));
@@ -235,7 +234,7 @@ function typeMatches(type: string, value: unknown): boolean {
     case 'array':
       return Array.isArray(value);
     case 'object':
-      return isPlainObject(value);
+      return isObject(value);
     default:
       return true;
   }

@@ -18,7 +18,7 @@ import type { IncomingMessage } from 'node:http';
 import YAML, { CST, Lexer } from 'yaml';
 import { badRequest, tooLarge, unsupportedMediaType } from './errors.ts';
 import type { DeleteOptions } from './rest.ts';
-import { queryBool } from './params.ts';
+import { queryBool } from './query.ts';
 
 /** maxJSONDepth is the deepest nesting of arrays and objects a JSON body may have. */
 export const maxJSONDepth = 1000;
@@ -90,9 +90,14 @@ function yamlTooComplex(src: string): string | undefined {
   return undefined;
 }
 
+/** refuseDeepJSON answers 400, starting with `what`, for JSON text that nests deeper than maxJSONDepth. */
+function refuseDeepJSON(raw: string, what: string): void {
+  if (jsonTooDeep(raw, maxJSONDepth)) throw badRequest(`${what}: the JSON document nests deeper than ${maxJSONDepth} levels`);
+}
+
 /** parseJSON decodes JSON text; failures, deep nesting included, are a 400 starting with `what`. */
 export function parseJSON(raw: string, what: string): unknown {
-  if (jsonTooDeep(raw, maxJSONDepth)) throw badRequest(`${what}: the JSON document nests deeper than ${maxJSONDepth} levels`);
+  refuseDeepJSON(raw, what);
   try {
     return JSON.parse(raw);
   } catch (err) {
@@ -104,7 +109,7 @@ export function parseJSON(raw: string, what: string): unknown {
 export function parseYAML(raw: string, what: string): unknown {
   const start = /\S/.exec(raw)?.[0];
   if (start === '{' || start === '[') {
-    if (jsonTooDeep(raw, maxJSONDepth)) throw badRequest(`${what}: the JSON document nests deeper than ${maxJSONDepth} levels`);
+    refuseDeepJSON(raw, what);
     try {
       return JSON.parse(raw);
     } catch {
@@ -143,13 +148,18 @@ export async function readRaw(req: IncomingMessage, maxBody: number): Promise<st
   });
 }
 
+/** mediaType is the media type of a Content-Type header, without parameters, in lower case. */
+export function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0].trim().toLowerCase();
+}
+
 /**
  * readBody reads and decodes the object in a POST or PUT body by its Content-Type: JSON
  * (also when there is none, as kube-apiserver reads it) or YAML; anything else is a 415.
  */
 export async function readBody(req: IncomingMessage, maxBody: number): Promise<unknown> {
   const header = req.headers['content-type'];
-  const type = header === undefined || header.trim() === '' ? 'application/json' : header.split(';')[0].trim().toLowerCase();
+  const type = header === undefined || header.trim() === '' ? 'application/json' : mediaType(header);
   if (!(bodyMediaTypes as readonly string[]).includes(type)) {
     req.resume();
     throw unsupportedMediaType(type, [...bodyMediaTypes]);

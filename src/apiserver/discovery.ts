@@ -7,6 +7,7 @@ import { kinds } from '../apis/registry.ts';
 import { apiVersion, group, version, ObjectMetaSchema } from '../apis/meta.ts';
 import { toOpenAPI } from '../apis/schema.ts';
 import type { KindDef } from '../apis/kind.ts';
+import { advertisedPatchTypes } from './patch.ts';
 
 const verbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
@@ -94,11 +95,7 @@ function buildV3() {
         operationId: `patch${k.kind}${sub}`,
         parameters: [...queryParams, { name: 'force', in: 'query', schema: { type: 'boolean' } }],
         requestBody: {
-          content: {
-            'application/json-patch+json': { schema: { type: 'object' } },
-            'application/merge-patch+json': { schema: { type: 'object' } },
-            'application/apply-patch+yaml': { schema: { type: 'object' } },
-          },
+          content: Object.fromEntries(advertisedPatchTypes.map((t) => [t, { schema: { type: 'object' } }])),
           required: true,
         },
         responses: { 200: { description: 'OK', content: json(k) } },

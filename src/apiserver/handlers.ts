@@ -18,8 +18,7 @@ import { Watch } from './watch.ts';
 import * as discovery from './discovery.ts';
 import { openAPIV2ETag, openAPIV2Form, openAPIV2JSON, openAPIV2Protobuf, openAPIV2ProtobufType } from './openapi-v2.ts';
 import { readBody, readDeleteOptions, readRaw } from './decode.ts';
-import { decodeContinue, encodeContinue, matcher, parseRv, validateListOptions, writeOptions } from './query.ts';
-import { queryBool, queryInt64 } from './params.ts';
+import { decodeContinue, encodeContinue, matcher, parseRv, queryBool, queryInt64, validateListOptions, writeOptions } from './query.ts';
 import { sendJSON, sendList } from './respond.ts';
 
 /** ServerContext is what every handler shares: the store, the REST semantics and the limits. */

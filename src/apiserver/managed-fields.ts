@@ -16,7 +16,9 @@
  * `x-kubernetes-list-map-keys`), as ObjectMeta's `finalizers` and `ownerReferences` do.
  */
 import type { KindDef } from '../apis/kind.ts';
-import { apiVersion as servedApiVersion, toTime, type KubeObject } from '../apis/meta.ts';
+import { isPrintable } from '../apis/go.ts';
+import { isObject, type JsonObject } from '../apis/json.ts';
+import { apiVersion as servedApiVersion, lastAppliedConfigAnnotation, toTime, type KubeObject } from '../apis/meta.ts';
 import { ApiError } from './errors.ts';
 import { openAPISchemas } from './discovery.ts';
 
@@ -39,12 +41,9 @@ export const beforeFirstApplyManager = 'before-first-apply';
 /** Update entries beyond this many are merged, oldest first, into one `ancient-changes` entry. */
 export const maxUpdateManagers = 10;
 const ancientChangesManager = 'ancient-changes';
-const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
 /** kubectl's server-side apply manager: kube lets it take over what client-side apply set. */
 const kubectlApplyManager = 'kubectl';
 
-type JsonObject = { [k: string]: unknown };
-const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 // ---- schema -------------------------------------------------------------------------------
 
@@ -536,12 +535,27 @@ function encodeManagers(managers: Managers): ManagedFieldsEntry[] | undefined {
       ((a.subresource ?? '') < (b.subresource ?? '') ? -1 : (a.subresource ?? '') > (b.subresource ?? '') ? 1 : 0),
   );
   if (!list.length) return undefined;
-  return list.map((m) => {
+  const entries = list.map((m) => {
     const e: ManagedFieldsEntry = { manager: m.manager, operation: m.operation, apiVersion: m.apiVersion, fieldsType: 'FieldsV1', fieldsV1: m.set.toFieldsV1() };
     if (m.time) e.time = m.time;
     if (m.subresource) e.subresource = m.subresource;
     return e;
   });
+  // What decoding the entries would give, so the next write need not decode them. A set
+  // holding the root is left out: its encoding drops the root, so it would not decode the same.
+  if (!list.some((m) => m.set.has(''))) {
+    decoded.set(entries, new Map(list.map((m) => [identity(m), { ...m, subresource: m.subresource || undefined, time: m.time || undefined }])));
+  }
+  return entries;
+}
+
+/**
+ * keepDecodedManagedFields lets `to`, a copy of `from` (as the store keeps it), share the
+ * managedFields decoded for `from`, so the next write to the stored object need not decode them.
+ */
+export function keepDecodedManagedFields(from: KubeObject, to: KubeObject): void {
+  const hit = from.metadata.managedFields && decoded.get(from.metadata.managedFields);
+  if (hit && to.metadata.managedFields) decoded.set(to.metadata.managedFields, hit);
 }
 
 // ---- what a write owns --------------------------------------------------------------------
@@ -606,6 +620,17 @@ export interface FieldManagerWrite {
   now: Date;
 }
 
+/** The JSON of stored managedFields arrays, which never change. */
+const storedJSONs = new WeakMap<object, string>();
+
+/** storedJSON is JSON.stringify(entries), made once for a stored managedFields array. */
+function storedJSON(entries: unknown[] | undefined): string | undefined {
+  if (!entries) return undefined;
+  let json = storedJSONs.get(entries);
+  if (json === undefined) storedJSONs.set(entries, (json = JSON.stringify(entries)));
+  return json;
+}
+
 /**
  * updateManagedFields is the managedFields of `next` after an update by manager (a create, a
  * PUT, a merge, JSON or strategic merge patch). `requested` are the managedFields the client
@@ -616,7 +641,7 @@ export function updateManagedFields(w: FieldManagerWrite & { next: KubeObject; r
   const root = rootOf(w.def);
   const live = w.live?.metadata.managedFields;
   // A write to the status subresource cannot change managedFields; neither can sending back the live ones.
-  const req = w.sub === undefined && JSON.stringify(w.requested) !== JSON.stringify(live) ? w.requested : undefined;
+  const req = w.sub === undefined && w.requested !== undefined && JSON.stringify(w.requested) !== storedJSON(live) ? w.requested : undefined;
   let managers: Managers;
   if (Array.isArray(req) && (req.length === 0 || (req.length === 1 && isObject(req[0]) && Object.keys(req[0]).length === 0))) {
     managers = new Map();
@@ -675,7 +700,7 @@ function applyConflict(conflicts: Conflict[]): ApiError {
  * apply without a conflict: those the last-applied annotation set and the object still has.
  */
 function allowedByLastApplied(root: Node, live: JsonObject): FieldSet {
-  const text = (live.metadata as { annotations?: Record<string, string> } | undefined)?.annotations?.[lastAppliedAnnotation];
+  const text = (live.metadata as { annotations?: Record<string, string> } | undefined)?.annotations?.[lastAppliedConfigAnnotation];
   if (!text) return new FieldSet();
   let last: unknown;
   try {
@@ -754,10 +779,10 @@ export function applyConfiguration(w: FieldManagerWrite & { config: KubeObject; 
   const out = merged as unknown as KubeObject;
   out.metadata = { ...out.metadata };
   const annotations = out.metadata.annotations;
-  if (w.manager === kubectlApplyManager && annotations?.[lastAppliedAnnotation] !== undefined && isObject(w.sent)) {
+  if (w.manager === kubectlApplyManager && annotations?.[lastAppliedConfigAnnotation] !== undefined && isObject(w.sent)) {
     const sent = structuredClone(w.sent) as JsonObject & { metadata?: { annotations?: Record<string, string> } };
-    if (sent.metadata?.annotations) delete sent.metadata.annotations[lastAppliedAnnotation];
-    out.metadata.annotations = { ...annotations, [lastAppliedAnnotation]: sortedJSON(sent) };
+    if (sent.metadata?.annotations) delete sent.metadata.annotations[lastAppliedConfigAnnotation];
+    out.metadata.annotations = { ...annotations, [lastAppliedConfigAnnotation]: sortedJSON(sent) };
   }
   const entries = encodeManagers(managers);
   if (entries) out.metadata.managedFields = entries;
@@ -777,9 +802,4 @@ export function managerFromUserAgent(userAgent: string | undefined): string {
     out += ch;
   }
   return out;
-}
-
-/** isPrintable is Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space. */
-export function isPrintable(ch: string): boolean {
-  return ch === ' ' || !/[\p{C}\p{Z}]/u.test(ch);
 }

@@ -6,13 +6,10 @@
  * `..`, no `/` or `%`), at most 253 characters, without whitespace or control characters.
  */
 import { forbidden, invalid, required, type FieldError } from '../apis/field-errors.ts';
-import type { ObjectMeta } from '../apis/meta.ts';
+import { ObjectMetaSchema, type ObjectMeta } from '../apis/meta.ts';
+import { isObject } from '../apis/json.ts';
 
-const knownMetaFields = new Set([
-  'name', 'generateName', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp',
-  'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences',
-  'finalizers', 'managedFields', 'selfLink',
-]);
+const knownMetaFields = new Set(Object.keys(ObjectMetaSchema.properties));
 
 const qualifiedNamePart = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -68,7 +65,6 @@ export function pruneUnknownMeta(meta: Record<string, unknown>): string[] {
 export function validateMeta(meta: ObjectMeta, opts: { creating: boolean }): FieldError[] {
   const errs: FieldError[] = [];
   const isString = (v: unknown): v is string => typeof v === 'string';
-  const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (meta.name === undefined || meta.name === '') {
     if (opts.creating && !meta.generateName) errs.push(required('metadata.name', 'name or generateName is required'));
   } else if (isString(meta.name)) {
@@ -77,7 +73,7 @@ export function validateMeta(meta: ObjectMeta, opts: { creating: boolean }): Fie
   if (isString(meta.generateName) && !meta.name) {
     for (const p of nameProblems(meta.generateName)) errs.push(invalid('metadata.generateName', meta.generateName, p));
   }
-  if (isMap(meta.labels)) {
+  if (isObject(meta.labels)) {
     for (const [k, v] of Object.entries(meta.labels)) {
       errs.push(...qualifiedNameErrors('metadata.labels', k));
       if (isString(v) && (v.length > 63 || !labelValue.test(v))) {
@@ -85,7 +81,7 @@ export function validateMeta(meta: ObjectMeta, opts: { creating: boolean }): Fie
       }
     }
   }
-  if (isMap(meta.annotations)) {
+  if (isObject(meta.annotations)) {
     let size = 0;
     for (const [k, v] of Object.entries(meta.annotations)) {
       errs.push(...qualifiedNameErrors('metadata.annotations', k.toLowerCase()));
@@ -101,7 +97,7 @@ export function validateMeta(meta: ObjectMeta, opts: { creating: boolean }): Fie
   if (Array.isArray(meta.ownerReferences)) {
     let controllers = 0;
     meta.ownerReferences.forEach((r, i) => {
-      if (!isMap(r)) return;
+      if (!isObject(r)) return;
       for (const f of ['apiVersion', 'kind', 'name', 'uid'] as const) {
         if (r[f] === '') errs.push(required(`metadata.ownerReferences[${i}].${f}`));
       }

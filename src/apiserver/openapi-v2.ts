@@ -20,6 +20,7 @@ import crypto from 'node:crypto';
 import YAML from 'yaml';
 import type { Type as ProtoType } from 'protobufjs';
 import { openAPISchemas } from './discovery.ts';
+import { advertisedPatchTypes } from './patch.ts';
 import { kinds } from '../apis/registry.ts';
 import { apiVersion, group, version } from '../apis/meta.ts';
 import type { KindDef } from '../apis/kind.ts';
@@ -75,7 +76,6 @@ const body = (schema: Schema) => ({ name: 'body', in: 'body', required: true, sc
 const listParams = [param.allowWatchBookmarks, param.continue, param.fieldSelector, param.labelSelector, param.limit, param.resourceVersion, param.resourceVersionMatch, param.timeoutSeconds, param.watch];
 const writeParams = [param.dryRun, param.fieldManager, param.fieldValidation];
 const deleteParams = [param.dryRun, param.gracePeriodSeconds, param.orphanDependents, param.propagationPolicy];
-const patchTypes = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'];
 const status = { $ref: '#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.Status' };
 
 /** paths are the REST operations of every kind, its status subresource included, in kube's form for custom resources. */
@@ -83,7 +83,7 @@ function pathsOf(k: KindDef): Record<string, Schema> {
   const gvk = { group, version, kind: k.kind };
   const object = { $ref: `#/definitions/dev.tilt.core.v1alpha1.${k.kind}` };
   const ok = (schema: Schema, ...codes: string[]) => Object.fromEntries([...codes, '200'].sort().map((c) => [c, { description: c === '201' ? 'Created' : c === '202' ? 'Accepted' : 'OK', schema }]));
-  const op = (action: string, operationId: string, parameters: Schema[], responses: Schema, consumes = ['*/*']) => ({
+  const op = (action: string, operationId: string, parameters: Schema[], responses: Schema, consumes: readonly string[] = ['*/*']) => ({
     tags: ['tiltDev_v1alpha1'],
     description: `${action} ${k.kind}`,
     operationId,
@@ -98,7 +98,7 @@ function pathsOf(k: KindDef): Record<string, Schema> {
   const item = (sub: string) => ({
     get: op('get', `read${k.kind}${sub}`, [param.resourceVersion], ok(object)),
     put: op('put', `replace${k.kind}${sub}`, [body(object), ...writeParams], ok(object, '201')),
-    patch: op('patch', `patch${k.kind}${sub}`, [body({ type: 'object' }), ...writeParams, param.force], ok(object, '201'), patchTypes),
+    patch: op('patch', `patch${k.kind}${sub}`, [body({ type: 'object' }), ...writeParams, param.force], ok(object, '201'), advertisedPatchTypes),
     parameters: [param.name, param.pretty],
   });
   const base = `/apis/${apiVersion}/${k.plural}`;

@@ -6,7 +6,8 @@
  */
 import jsonMergePatch from 'json-merge-patch';
 import jsonPatch from 'fast-json-patch';
-import { parseJSON, parseYAML } from './decode.ts';
+import { isObject } from '../apis/json.ts';
+import { mediaType, parseJSON, parseYAML } from './decode.ts';
 import { ApiError, badRequest, unsupportedMediaType } from './errors.ts';
 
 export const patchTypes = {
@@ -17,19 +18,23 @@ export const patchTypes = {
 } as const;
 export type PatchType = keyof typeof patchTypes;
 
+/**
+ * advertisedPatchTypes are the patch media types the OpenAPI documents list for a patch, as
+ * kube lists them for custom resources: strategic merge patch is accepted, not advertised.
+ */
+export const advertisedPatchTypes: readonly string[] = [patchTypes.json, patchTypes.merge, patchTypes.apply];
+
 const acceptedPatchTypes = Object.values(patchTypes);
 
 /** patchTypeOf maps a Content-Type header to a patch type, or answers 415. */
 export function patchTypeOf(contentType: string | undefined): PatchType {
-  const media = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  const media = mediaType(contentType);
   for (const [k, v] of Object.entries(patchTypes)) if (v === media) return k as PatchType;
   throw unsupportedMediaType(media, acceptedPatchTypes);
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
-
-const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * parsePatchBody decodes a patch body: JSON for all types, YAML too for apply, with the

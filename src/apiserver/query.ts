@@ -1,11 +1,54 @@
 /**
- * Query parameters of the REST API, read as kube-apiserver reads them: selectors,
- * resourceVersion, list options and continue tokens, and the options of writes.
+ * Query parameters of the REST API, read as kube-apiserver reads them: scalars (booleans
+ * and integers, as its parameter codec reads them, so that clients other than kubectl get
+ * the answers they expect), selectors, resourceVersion, list options and continue tokens,
+ * and the options of writes.
  */
+import { goQuote, parseGoBool } from '../apis/go.ts';
 import { badRequest, invalid } from './errors.ts';
 import { parseFieldSelector, parseLabelSelector, type Matcher } from './selectors.ts';
-import { fieldValidationModes, type FieldValidation, type WriteOptions } from './rest.ts';
-import { queryBool } from './params.ts';
+import type { WriteOptions } from './rest.ts';
+
+/** fieldValidationModes are the values of `fieldValidation`: what unknown fields in a write do. */
+export const fieldValidationModes = ['Strict', 'Warn', 'Ignore'] as const;
+export type FieldValidation = (typeof fieldValidationModes)[number];
+
+/**
+ * queryBool reads a boolean query parameter as kube-apiserver does (apimachinery's
+ * Convert_Slice_string_To_bool): absent is undefined; `0` and `false` in any case are
+ * false; any other value, the empty one included, is true. So `watch=True` (the Python
+ * client) and `watch=1` both watch.
+ */
+export function queryBool(q: URLSearchParams, name: string): boolean | undefined {
+  const v = q.get(name);
+  if (v === null) return undefined;
+  return !(v === '0' || v.toLowerCase() === 'false');
+}
+
+/**
+ * queryPretty reads `pretty` as kube-apiserver does: Go's strconv.ParseBool, where a value
+ * it does not parse means not pretty.
+ */
+export function queryPretty(q: URLSearchParams): boolean {
+  return parseGoBool(q.get('pretty') ?? '') === true;
+}
+
+const int64Max = 2n ** 63n - 1n;
+const int64Min = -(2n ** 63n);
+
+/**
+ * queryInt64 reads an integer query parameter as kube-apiserver does, with Go's
+ * strconv.ParseInt (base 10, 64 bits): absent is undefined; anything else that is not an
+ * integer in range is a 400 with Go's message.
+ */
+export function queryInt64(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null) return undefined;
+  if (!/^[+-]?\d+$/.test(v)) throw badRequest(`strconv.ParseInt: parsing ${goQuote(v)}: invalid syntax`);
+  const n = BigInt(v);
+  if (n > int64Max || n < int64Min) throw badRequest(`strconv.ParseInt: parsing ${goQuote(v)}: value out of range`);
+  return Number(n);
+}
 
 /** matcher is the label and field selectors of a request as one predicate. */
 export function matcher(q: URLSearchParams): Matcher {

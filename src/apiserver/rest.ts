@@ -10,15 +10,15 @@ import type { KindDef } from '../apis/kind.ts';
 import { apiVersion, toTime, type KubeObject, type ObjectMeta } from '../apis/meta.ts';
 import { invalid as invalidField, type FieldError } from '../apis/field-errors.ts';
 import { validateObject } from '../apis/validate.ts';
+import { isPrintable } from '../apis/go.ts';
 import { ApiError, alreadyExists, badRequest, conflict, invalid, notFound } from './errors.ts';
 import { pruneUnknownMeta, validateMeta } from './metadata.ts';
 import { applyPatch, parsePatchBody, type PatchType } from './patch.ts';
-import { applyConfiguration, isPrintable, managerFromUserAgent, maxFieldManagerLength, updateManagedFields, type ManagedFieldsEntry } from './managed-fields.ts';
+import { applyConfiguration, keepDecodedManagedFields, managerFromUserAgent, maxFieldManagerLength, updateManagedFields, type ManagedFieldsEntry } from './managed-fields.ts';
 import { canonical, encode, type ObjectStore } from './store.ts';
 import type { Matcher } from './selectors.ts';
+import type { FieldValidation } from './query.ts';
 
-export const fieldValidationModes = ['Strict', 'Warn', 'Ignore'] as const;
-export type FieldValidation = (typeof fieldValidationModes)[number];
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -103,7 +103,7 @@ export class Resources {
       throw invalid(def.kind, name, [{ type: 'TypeInvalid', field: 'metadata', value: typeof obj.metadata, detail: 'metadata in body must be of type object' }]);
     }
     const unknownMeta = pruneUnknownMeta(obj.metadata as Record<string, unknown>);
-    const { errors, unknownFields } = validateObject(def, obj);
+    const { errors, unknownFields } = validateObject(def, obj, { structureOnly: true });
     const unknown = [...unknownMeta, ...unknownFields];
     const mode = opts.fieldValidation ?? 'Warn';
     if (unknown.length && mode === 'Strict') {
@@ -166,7 +166,7 @@ export class Resources {
     this.check(def, created, true);
     if (this.store.peek(def.plural, meta.name!)) throw alreadyExists(def, meta.name!);
     if (opts.dryRun) return { object: canonical(created), warnings, created: true };
-    return { object: this.store.write(def.plural, created), warnings, created: true };
+    return { object: this.write(def, created), warnings, created: true };
   }
 
   /** update replaces an object (PUT), or only its status when sub is 'status'. */
@@ -293,7 +293,7 @@ export class Resources {
       this.store.write(def.plural, canon);
       return { object: this.store.remove(def.plural, canon.metadata.name!)!, warnings: [] };
     }
-    return { object: this.store.write(def.plural, canon), warnings: [] };
+    return { object: this.write(def, canon, next), warnings: [] };
   }
 
   delete(def: KindDef, name: string, opts: DeleteOptions = {}): DeleteResult {
@@ -325,7 +325,17 @@ export class Resources {
     next.metadata.finalizers = finalizers;
     next.metadata.generation = (cur.metadata.generation ?? 0) + 1;
     if (opts.dryRun) return { object: canonical(next), deleted: false };
-    return { object: this.store.write(def.plural, next), deleted: false };
+    return { object: this.write(def, next, cur), deleted: false };
+  }
+
+  /**
+   * write stores obj and returns the stored copy, which keeps the managedFields already decoded
+   * for `from` (obj itself, or what obj was copied from).
+   */
+  private write(def: KindDef, obj: KubeObject, from: KubeObject = obj): KubeObject {
+    const stored = this.store.write(def.plural, obj);
+    keepDecodedManagedFields(from, stored);
+    return stored;
   }
 
   /** updateMeta changes an object's metadata in place of a client, e.g. for garbage collection. */

@@ -9,7 +9,7 @@ import { ApiError, badRequest, forbidden, internalError, methodNotAllowed, pathN
 import { checkToken } from './security.ts';
 import { collection, health, item, legacyWatch, serveDocument, settled, type Request, type ServerContext } from './handlers.ts';
 import { sendJSON } from './respond.ts';
-import { queryPretty } from './params.ts';
+import { queryPretty } from './query.ts';
 
 /** Route is an extra GET endpoint of the daemon, served after the same checks as the API. */
 export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;

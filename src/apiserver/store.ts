@@ -16,6 +16,7 @@
 import type { KubeObject } from '../apis/meta.ts';
 import type { Storage, StoredChange } from './storage.ts';
 import { expired } from './errors.ts';
+import { Fifo } from './fifo.ts';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -117,12 +118,8 @@ export interface ObjectStoreOptions {
 export class ObjectStore {
   private readonly storage: Storage;
   private readonly objects = new Map<string, Map<string, KubeObject>>();
-  /**
-   * The retained events, oldest first, from index historyStart: dropping from the front only
-   * clears a slot, and the array is compacted once the cleared half outweighs the rest.
-   */
-  private history: Array<Retained | undefined> = [];
-  private historyStart = 0;
+  /** The retained events, oldest first. */
+  private readonly history = new Fifo<Retained>();
   private historyCharged = 0;
   private readonly historySize: number;
   private readonly historyBytes: number;
@@ -282,21 +279,16 @@ export class ObjectStore {
     const r: Retained = { rv: ev.rv, resource: ev.resource, name: ev.object.metadata.name!, type: ev.type, json: encode(ev.object), prevJson: ev.prev && encode(ev.prev) };
     this.history.push(r);
     this.historyCharged += historyCharge(r);
-    while (this.history.length - this.historyStart > this.historySize || this.historyCharged > this.historyBytes) {
-      const dropped = this.history[this.historyStart]!;
-      this.history[this.historyStart++] = undefined;
+    while (this.history.length > this.historySize || this.historyCharged > this.historyBytes) {
+      const dropped = this.history.shift();
       this.historyCharged -= historyCharge(dropped);
       this.historyFloor = dropped.rv;
-    }
-    if (this.historyStart > 1024 && this.historyStart * 2 > this.history.length) {
-      this.history = this.history.slice(this.historyStart);
-      this.historyStart = 0;
     }
   }
 
   /** historyStats reports what the watch history holds: events, and bytes charged for them. */
   historyStats(): { events: number; bytes: number; oldestResumableRv: number } {
-    return { events: this.history.length - this.historyStart, bytes: this.historyCharged, oldestResumableRv: this.historyFloor };
+    return { events: this.history.length, bytes: this.historyCharged, oldestResumableRv: this.historyFloor };
   }
 
   /** subscribe calls fn for every change of the resource ('*' for all) until unsubscribed. */
@@ -337,15 +329,15 @@ export class ObjectStore {
 
   private retainedSince(resource: string, since: number): Retained[] {
     this.checkResumable(since);
-    let lo = this.historyStart;
+    let lo = 0;
     let hi = this.history.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.history[mid]!.rv <= since) lo = mid + 1;
+      if (this.history.at(mid).rv <= since) lo = mid + 1;
       else hi = mid;
     }
     const out: Retained[] = [];
-    for (let i = lo; i < this.history.length; i++) if (this.history[i]!.resource === resource) out.push(this.history[i]!);
+    for (let i = lo; i < this.history.length; i++) if (this.history.at(i).resource === resource) out.push(this.history.at(i));
     return out;
   }
 

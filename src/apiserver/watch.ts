@@ -17,6 +17,7 @@ import type { Logger } from 'winston';
 import type { KindDef } from '../apis/kind.ts';
 import { apiVersion, type KubeObject } from '../apis/meta.ts';
 import { ApiError } from './errors.ts';
+import { Fifo } from './fifo.ts';
 import { encode, type ChangeEvent, type ObjectStore } from './store.ts';
 import type { Matcher } from './selectors.ts';
 import { toTable, type TableRequest } from './table.ts';
@@ -66,8 +67,7 @@ export class Watch {
   private timers: NodeJS.Timeout[] = [];
   private sentColumns = false;
   private closed = false;
-  private queue: Array<Queued | undefined> = [];
-  private queueStart = 0;
+  private readonly queue = new Fifo<Queued>();
   private queuedBytes = 0;
   /** True while the initial events are queued: they do not count against maxBufferedBytes. */
   private replaying = true;
@@ -167,20 +167,12 @@ export class Watch {
   /** flush hands queued lines to the socket until it holds socketBytes, then waits for it to drain. */
   private flush(): void {
     const { res, queue } = this;
-    while (this.queueStart < queue.length && res.writableLength < socketBytes) {
-      const q = queue[this.queueStart]!;
-      queue[this.queueStart++] = undefined;
+    while (queue.length && res.writableLength < socketBytes) {
+      const q = queue.shift();
       this.queuedBytes -= q.counted;
       res.write(q.line + '\n');
     }
-    if (this.queueStart === queue.length) {
-      this.queue = [];
-      this.queueStart = 0;
-    } else if (this.queueStart > 1024 && this.queueStart * 2 > queue.length) {
-      this.queue = queue.slice(this.queueStart);
-      this.queueStart = 0;
-    }
-    if (this.queueStart < this.queue.length && !this.awaitingDrain) {
+    if (queue.length && !this.awaitingDrain) {
       // The socket holds more than its high-water mark, so a write has asked for a drain.
       this.awaitingDrain = true;
       res.once('drain', () => {
@@ -196,7 +188,7 @@ export class Watch {
    */
   end(): void {
     if (this.closed) return;
-    if (this.queueStart < this.queue.length) return this.destroy();
+    if (this.queue.length) return this.destroy();
     this.stop();
     this.res.end();
   }
@@ -209,8 +201,7 @@ export class Watch {
 
   private stop(): void {
     this.closed = true;
-    this.queue = [];
-    this.queueStart = 0;
+    this.queue.clear();
     this.queuedBytes = 0;
     this.unsubscribe?.();
     for (const t of this.timers) clearTimeout(t);

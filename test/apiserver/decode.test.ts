@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { maxJSONDepth, maxYAMLDepth, parseJSON, parseYAML } from '../../src/apiserver/decode.ts';
-import { queryBool, queryInt64, queryPretty } from '../../src/apiserver/params.ts';
+import { queryBool, queryInt64, queryPretty } from '../../src/apiserver/query.ts';
 import { ApiError } from '../../src/apiserver/errors.ts';
 
 const badRequest = (message: RegExp) => (err: unknown) => err instanceof ApiError && err.code === 400 && message.test(err.message);
