@@ -86,10 +86,3 @@ export function restartDue(eventUs: number, run: RunState | undefined): boolean 
   const started = microTimeValue(run.startedAt);
   return Number.isNaN(started) || eventUs > started;
 }
-
-/** triggerQueueNames lists the resources the trigger-queue ConfigMap asks to run. */
-export function triggerQueueNames(data: Record<string, string> | undefined): Set<string> {
-  const out = new Set<string>();
-  for (const [k, v] of Object.entries(data ?? {})) if (k.endsWith('-name')) out.add(v);
-  return out;
-}

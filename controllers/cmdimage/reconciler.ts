@@ -24,7 +24,7 @@ import {
 import { RefError, type ImageClient } from '../../src/adapters/images/index.ts';
 import type { OutputStream, ProcessRunner } from '../../src/adapters/process/index.ts';
 import { isAlreadyExists, updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request } from '../../src/runtime/index.ts';
-import { evaluateDisableSource } from '../../src/tilt/index.ts';
+import { evaluateDisableSource, removeFromTriggerQueue, triggerQueueResources } from '../../src/tilt/index.ts';
 import type { LogBuffer } from '../../src/util/log-buffer.ts';
 import { formatGoDuration } from '../../src/apis/go.ts';
 import { BuildError, runBuild, type BuildOutcome } from './builder.ts';
@@ -44,7 +44,6 @@ import {
   type BuildReason,
   timeoutReason,
 } from './status.ts';
-import { removeFromTriggerQueue, triggerQueueResources } from './trigger-queue.ts';
 import { Wake } from '../../src/runtime/index.ts';
 
 export const kind = 'CmdImage';

@@ -38,7 +38,7 @@ import {
   type Reconciler,
   type Request,
 } from '../../src/runtime/index.ts';
-import { disableStatusFor } from '../../src/tilt/index.ts';
+import { disableStatusFor, removeFromTriggerQueue, triggerQueueResources } from '../../src/tilt/index.ts';
 import { errorText } from '../../src/util/errors.ts';
 import type { LogBuffer } from '../../src/util/log-buffer.ts';
 import {
@@ -473,9 +473,7 @@ export class KubernetesApplyReconciler implements Reconciler {
   }
 
   private triggerQueued(ka: KubernetesApply): boolean {
-    const queue = this.deps.cache.get<ConfigMap>('ConfigMap', triggerQueueName);
-    const resource = resourceName(ka);
-    return Object.entries(queue?.data ?? {}).some(([k, v]) => k.endsWith('-name') && v === resource);
+    return triggerQueueResources(this.deps.cache.get<ConfigMap>('ConfigMap', triggerQueueName)).has(resourceName(ka));
   }
 
   /**
@@ -485,26 +483,7 @@ export class KubernetesApplyReconciler implements Reconciler {
   private async removeTrigger(resource: string): Promise<void> {
     const { client, cache } = this.deps;
     if (cache.list('CmdImage').some((o) => resourceName(o) === resource)) return;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const cm = await client.get<ConfigMap>('ConfigMap', triggerQueueName);
-      if (!cm) return;
-      const data = { ...(cm.data ?? {}) };
-      let changed = false;
-      for (const [k, v] of Object.entries(cm.data ?? {})) {
-        if (k.endsWith('-name') && v === resource) {
-          delete data[k];
-          delete data[`${k.slice(0, -'-name'.length)}-reason-code`];
-          changed = true;
-        }
-      }
-      if (!changed) return;
-      try {
-        await client.update<ConfigMap>({ ...cm, data });
-        return;
-      } catch (err) {
-        if (!isConflict(err)) throw err;
-      }
-    }
+    await removeFromTriggerQueue(client, resource);
   }
 
   private sayer(ka: KubernetesApply): (line: string) => void {

@@ -14,7 +14,7 @@ import type {
 } from '../../src/apis/index.ts';
 import { microTimeValue, toMicroTime } from '../../src/apis/index.ts';
 import { refNamesEqual } from '../../src/adapters/images/reference.ts';
-import type { LiveUpdateFailureReason, LiveUpdateWaitingReason } from '../../src/tilt/index.ts';
+import { triggerQueueResources, type LiveUpdateFailureReason, type LiveUpdateWaitingReason } from '../../src/tilt/index.ts';
 
 /** Failure reasons a LiveUpdate reports (shared with the kinds that read them). */
 export { liveUpdateFailureReasons as failureReasons } from '../../src/tilt/index.ts';
@@ -188,8 +188,7 @@ function kubernetesSelectorMatches(
 /** isWaitingOnTrigger: manual mode and the resource is not in the trigger queue (keys ending in `-name`). */
 export function isWaitingOnTrigger(updateMode: string | undefined, manifest: string, queue: ConfigMap | undefined): boolean {
   if (updateMode !== 'manual') return false;
-  const data = queue?.data ?? {};
-  return !Object.entries(data).some(([k, v]) => k.endsWith('-name') && v === manifest);
+  return !triggerQueueResources(queue).has(manifest);
 }
 
 /**
