@@ -30,6 +30,7 @@ import {
   isConflict,
   isNotFound,
   jsonEqual,
+  setFinalizer,
   updateStatusIfChanged,
   type Cache,
   type Client,
@@ -496,27 +497,10 @@ export class KubernetesApplyReconciler implements Reconciler {
     return updateStatusIfChanged(this.deps.client, ka, clean(status));
   }
 
-  /** setFinalizer adds or removes cleanupFinalizer, re-reading the object on a conflict. */
+  /** setFinalizer adds or removes cleanupFinalizer (ka gets the stored metadata). */
   private async setFinalizer(ka: KubernetesApply, present: boolean): Promise<void> {
-    const { client } = this.deps;
-    let current: KubernetesApply | undefined = ka;
-    for (let attempt = 0; current; attempt++) {
-      const finalizers = current.metadata.finalizers ?? [];
-      if (finalizers.includes(cleanupFinalizer) === present) {
-        ka.metadata = current.metadata;
-        return;
-      }
-      const next = present ? [...finalizers, cleanupFinalizer] : finalizers.filter((f) => f !== cleanupFinalizer);
-      try {
-        const updated = await client.update<KubernetesApply>({ ...current, apiVersion, kind, metadata: { ...current.metadata, finalizers: next } });
-        ka.metadata = updated.metadata;
-        return;
-      } catch (err) {
-        if (isNotFound(err)) return;
-        if (!isConflict(err) || attempt >= 5) throw err;
-        current = await client.get<KubernetesApply>(kind, ka.metadata.name!);
-      }
-    }
+    const stored = await setFinalizer(this.deps.client, ka, cleanupFinalizer, present);
+    if (stored) ka.metadata = stored.metadata;
   }
 }
 
