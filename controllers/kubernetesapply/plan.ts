@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { parseAllDocuments, stringify } from 'yaml';
 import {
   microTimeValue,
-  type FileWatch,
   type ImageMap,
   type KubernetesApply,
   type KubernetesApplySpec,
@@ -112,23 +111,6 @@ export function imageMapWait(names: string[], imageMaps: Array<ImageMap | undefi
     if (!im.status?.image) return { reason: 'WaitingForImageMap', message: `waiting for ImageMap ${JSON.stringify(names[i])} to have an image` };
   }
   return undefined;
-}
-
-/**
- * lastRestartEventUs is the newest event time (µs) of the FileWatches in restartOn; NaN when
- * there is none. A missing or disabled FileWatch contributes nothing.
- */
-export function lastRestartEventUs(spec: KubernetesApplySpec, getFileWatch: (name: string) => FileWatch | undefined): number {
-  let best = NaN;
-  for (const name of spec.restartOn?.fileWatches ?? []) {
-    const fw = getFileWatch(name);
-    if (!fw || fw.status?.disableStatus?.disabled) continue;
-    for (const t of [fw.status?.lastEventTime, ...(fw.status?.fileEvents ?? []).map((e) => e.time)]) {
-      const us = microTimeValue(t);
-      if (!Number.isNaN(us) && !(us <= best)) best = us;
-    }
-  }
-  return best;
 }
 
 /** ApplyReason says why an apply runs now. */

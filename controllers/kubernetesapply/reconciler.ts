@@ -39,7 +39,7 @@ import {
   type Reconciler,
   type Request,
 } from '../../src/runtime/index.ts';
-import { disableStatusFor, removeFromTriggerQueue, triggerQueueResources } from '../../src/tilt/index.ts';
+import { disableStatusFor, lastRestartEventUs, removeFromTriggerQueue, triggerQueueResources } from '../../src/tilt/index.ts';
 import { errorText } from '../../src/util/errors.ts';
 import type { LogBuffer } from '../../src/util/log-buffer.ts';
 import {
@@ -50,7 +50,6 @@ import {
   discoverySpec,
   imageMapWait,
   inputHash,
-  lastRestartEventUs,
   overflowEllipsis,
   parseYamlObjects,
   refKey,
@@ -211,7 +210,7 @@ export class KubernetesApplyReconciler implements Reconciler {
       hash,
       attemptedHash: entry.attemptedHash,
       status: prev,
-      restartEventUs: lastRestartEventUs(spec, (n) => cache.get<FileWatch>('FileWatch', n)),
+      restartEventUs: lastRestartEventUs(spec.restartOn?.fileWatches, (n) => cache.get<FileWatch>('FileWatch', n)),
       triggered,
     });
     let status: KubernetesApplyStatus = { ...prev, disableStatus };

@@ -27,4 +27,5 @@ export {
   type LiveUpdateWaitingReason,
   type CmdImageWaitReason,
 } from './reasons.ts';
+export { lastRestartEventUs } from './restart-on.ts';
 export { addToTriggerQueue, removeFromTriggerQueue, triggerQueueResources, reasonCodeTriggerCli } from './trigger-queue.ts';
