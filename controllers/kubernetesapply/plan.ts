@@ -14,6 +14,7 @@ import {
 } from '../../src/apis/index.ts';
 import type { KubeResource, ObjectRef } from '../../src/adapters/kubernetes/index.ts';
 import type { KubernetesApplyWaitReason } from '../../src/tilt/index.ts';
+import { stableStringify } from '../../src/util/stable-json.ts';
 
 /** downPolicyAnnotation `keep` keeps an object when the apply that made it stops applying it. */
 export const downPolicyAnnotation = 'tilt.dev/down-policy';
@@ -76,25 +77,17 @@ export function serializeObjects(objects: KubeResource[]): string {
 /**
  * inputHash identifies what an apply is made from: the spec, and each named ImageMap's spec and
  * status without buildStartTime (a rebuild that yields the same image changes nothing).
- * Base64url of a SHA-1 over key-sorted JSON.
+ * Base64url of a SHA-1 over key-sorted JSON (stableStringify).
  */
 export function inputHash(spec: KubernetesApplySpec, imageMaps: Array<ImageMap | undefined>): string {
   const h = createHash('sha1');
-  h.update(canonicalJson(spec));
+  h.update(stableStringify(spec));
   for (const im of imageMaps) {
     const { buildStartTime: _b, ...status } = im?.status ?? {};
-    h.update(canonicalJson(im?.spec ?? {}));
-    h.update(canonicalJson(status));
+    h.update(stableStringify(im?.spec ?? {}));
+    h.update(stableStringify(status));
   }
   return h.digest('base64url');
-}
-
-function canonicalJson(v: unknown): string {
-  return JSON.stringify(v, (_k, val: unknown) =>
-    val && typeof val === 'object' && !Array.isArray(val)
-      ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : val,
-  );
 }
 
 /** ApplyWait says what an apply waits for: an ImageMap's image, or its Cluster. */
