@@ -13,7 +13,7 @@ import type {
   LiveUpdateStateFailed,
 } from '../../src/apis/index.ts';
 import { microTimeValue, toMicroTime } from '../../src/apis/index.ts';
-import { refNamesEqual } from '../../src/adapters/images/reference.ts';
+import { podTemplateHashLabel, refNamesEqual } from '../../src/adapters/images/index.ts';
 import { triggerQueueResources, type LiveUpdateFailureReason, type LiveUpdateWaitingReason } from '../../src/tilt/index.ts';
 
 /** Failure reasons a LiveUpdate reports (shared with the kinds that read them). */
@@ -77,8 +77,6 @@ export function dockerComposeView(dcs: DockerComposeService): ResourceView | und
   return { containers, bestStartTimeUs: microTimeValue(st.lastApplyStartTime) || 0 };
 }
 
-/** podTemplateHashLabel is the label injection puts on the pod templates of an apply (and so on their pods). */
-export const podTemplateHashLabel = 'tilt.dev/pod-template-hash';
 
 /**
  * ApplyFilter says which pods belong to the current apply of a KubernetesApply: those whose pod
