@@ -201,13 +201,30 @@ export function overflowEllipsis(text: string, max = 500): string {
   return `${text.slice(0, max / 2)}\n... [truncated by ferry] ...\n${text.slice(text.length - max / 2)}`;
 }
 
+/** declaredObjects are the objects spec.yaml declares; `otherwise` when it is empty or unreadable. */
+function declaredObjects(yaml: string | undefined, otherwise: KubeResource[]): KubeResource[] {
+  if (!yaml) return otherwise;
+  try {
+    return parseYamlObjects(yaml);
+  } catch {
+    return otherwise;
+  }
+}
+
 /**
  * discoverySpec is the spec of the KubernetesDiscovery an apply owns: a watch per applied object
  * (its uid and namespace; namespace `default` when it has none), unless the strategy is
  * `selectors-only`, plus a namespace-only watch for every other namespace the YAML names, and
- * the extra selectors. Undefined when there is nothing to watch.
+ * the extra selectors. Undefined when there is nothing to watch. `declared` are the objects of
+ * spec.yaml when the caller has them parsed already (else spec.yaml is parsed here); the default
+ * namespace may be given as a function, called only when a declared object has no namespace.
  */
-export function discoverySpec(ka: KubernetesApply, applied: KubeResource[], defaultNamespace: string): KubernetesDiscoverySpec | undefined {
+export function discoverySpec(
+  ka: KubernetesApply,
+  applied: KubeResource[],
+  defaultNamespace: string | (() => string),
+  declared?: KubeResource[],
+): KubernetesDiscoverySpec | undefined {
   const spec = ka.spec!;
   const watches: NonNullable<KubernetesDiscoverySpec['watches']> = [];
   const seen = new Set<string>();
@@ -220,16 +237,11 @@ export function discoverySpec(ka: KubernetesApply, applied: KubeResource[], defa
       watches.push({ uid, namespace, name: o.metadata?.name ?? '' });
     }
   }
-  let declared: KubeResource[] = applied;
-  if (spec.yaml) {
-    try {
-      declared = parseYamlObjects(spec.yaml);
-    } catch {
-      declared = applied;
-    }
-  }
+  declared ??= declaredObjects(spec.yaml, applied);
+  let fallback: string | undefined;
+  const defaultNs = () => (fallback ??= typeof defaultNamespace === 'function' ? defaultNamespace() : defaultNamespace);
   for (const o of declared) {
-    const namespace = o.metadata?.namespace || defaultNamespace || 'default';
+    const namespace = o.metadata?.namespace || defaultNs() || 'default';
     if (seen.has(namespace)) continue;
     seen.add(namespace);
     watches.push({ namespace });

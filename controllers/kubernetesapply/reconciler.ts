@@ -136,11 +136,15 @@ interface Entry {
    * has no resultYAML), seeded from status.resultYAML; what cleanup deletes.
    */
   applied: KubeResource[];
+  /** declared are the objects spec.yaml parses to (undefined: empty or unreadable), kept while spec.yaml stays. */
+  declared?: { yaml: string; objects: KubeResource[] | undefined };
 }
 
 interface ApplyOutcome {
   status: KubernetesApplyStatus;
   applied?: KubeResource[];
+  /** target is the connection the apply used (set with applied). */
+  target?: ClusterTarget;
 }
 
 export class KubernetesApplyReconciler implements Reconciler {
@@ -182,7 +186,7 @@ export class KubernetesApplyReconciler implements Reconciler {
       entry.attemptedHash = undefined;
       entry.applied = [];
       const stored = await this.write(ka, { ...withoutApply(prev), disableStatus });
-      if (stored) await this.manageDiscovery(stored, undefined, ctx.log);
+      if (stored) await this.manageDiscovery(stored, undefined, entry, ctx.log);
       return;
     }
 
@@ -226,12 +230,12 @@ export class KubernetesApplyReconciler implements Reconciler {
       if (applied) {
         const before = entry.applied;
         entry.applied = applied;
-        await this.deleteDangling(ka, before, applied, cluster!, ctx.log);
+        await this.deleteDangling(ka, before, applied, outcome.target!, ctx.log);
       }
       if (triggered) await this.removeTrigger(resourceName(ka));
     }
     const stored = await this.write(ka, status);
-    if (stored) await this.manageDiscovery(stored, applied, ctx.log);
+    if (stored) await this.manageDiscovery(stored, applied, entry, ctx.log);
   }
 
   /** apply injects and applies the YAML (or runs the apply command) and says what the status becomes. */
@@ -300,6 +304,7 @@ export class KubernetesApplyReconciler implements Reconciler {
       const conditions = jobConditions(applied);
       return {
         applied,
+        target,
         status: {
           resultYAML: serializeObjects(applied),
           lastApplyStartTime: start,
@@ -333,11 +338,10 @@ export class KubernetesApplyReconciler implements Reconciler {
     return { exitCode: result.exitCode, stdout: text };
   }
 
-  /** deleteDangling deletes what the last successful apply had and this one has not. */
-  private async deleteDangling(ka: KubernetesApply, before: KubeResource[], applied: KubeResource[], cluster: Cluster, log: Logger): Promise<void> {
+  /** deleteDangling deletes what the last successful apply had and this one has not, through the apply's target. */
+  private async deleteDangling(ka: KubernetesApply, before: KubeResource[], applied: KubeResource[], target: ClusterTarget, log: Logger): Promise<void> {
     const refs = danglingObjects(before, applied);
     if (refs.length === 0) return;
-    const target = this.deps.connect(cluster);
     this.sayer(ka)('Beginning garbage collecting removed Kubernetes objects');
     for (const ref of refs) {
       try {
@@ -400,8 +404,10 @@ export class KubernetesApplyReconciler implements Reconciler {
    * manageDiscovery keeps the KubernetesDiscovery of the apply's name in line: created (owned by
    * the apply) or updated once the apply has applied something, deleted when the apply is
    * disabled. An apply in error leaves it as it is, so a transient failure keeps the pods watched.
+   * Without `applied` (no apply this pass) it uses the objects the entry holds, parsing
+   * status.resultYAML only when the entry holds none.
    */
-  private async manageDiscovery(ka: KubernetesApply, applied: KubeResource[] | undefined, log: Logger): Promise<void> {
+  private async manageDiscovery(ka: KubernetesApply, applied: KubeResource[] | undefined, entry: Entry, log: Logger): Promise<void> {
     const { client, cache } = this.deps;
     const name = ka.metadata.name!;
     const st = ka.status ?? {};
@@ -409,7 +415,7 @@ export class KubernetesApplyReconciler implements Reconciler {
     if (!disabled && (st.error || !st.resultYAML)) return;
     let want;
     if (!disabled) {
-      let objects = applied;
+      let objects = applied ?? (entry.applied.length ? entry.applied : undefined);
       if (!objects) {
         try {
           objects = parseYamlObjects(st.resultYAML ?? '');
@@ -417,7 +423,7 @@ export class KubernetesApplyReconciler implements Reconciler {
           return;
         }
       }
-      want = discoverySpec(ka, objects, this.defaultNamespace(ka));
+      want = discoverySpec(ka, objects, () => this.defaultNamespace(ka), this.declared(entry, ka.spec?.yaml) ?? objects);
     }
     const existing = cache.get<KubernetesDiscovery>('KubernetesDiscovery', name) ?? (await client.get<KubernetesDiscovery>('KubernetesDiscovery', name));
     if (!want) {
@@ -462,6 +468,22 @@ export class KubernetesApplyReconciler implements Reconciler {
     return !!kd.metadata.ownerReferences?.some((r) => r.kind === kind && r.uid === ka.metadata.uid);
   }
 
+  /** declared are the objects spec.yaml parses to, parsed once per spec.yaml; undefined when it is empty or unreadable. */
+  private declared(entry: Entry, yaml: string | undefined): KubeResource[] | undefined {
+    if (!yaml) return undefined;
+    if (entry.declared?.yaml !== yaml) {
+      let objects: KubeResource[] | undefined;
+      try {
+        objects = parseYamlObjects(yaml);
+      } catch {
+        objects = undefined;
+      }
+      entry.declared = { yaml, objects };
+    }
+    return entry.declared.objects;
+  }
+
+  /** defaultNamespace is the namespace of the apply's cluster connection ('default' when it cannot connect). */
   private defaultNamespace(ka: KubernetesApply): string {
     const clusterName = ka.spec?.cluster || defaultClusterName;
     const cluster = this.deps.cache.get<Cluster>('Cluster', clusterName) ?? ({ metadata: { name: clusterName } } as Cluster);
