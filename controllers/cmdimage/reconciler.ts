@@ -325,8 +325,7 @@ export class CmdImageReconciler implements Reconciler {
 
     const abort = new AbortController();
     const running: Running = { abort, done: Promise.resolve(), generation: ci.metadata.generation ?? 0 };
-    // Timers cannot wait longer than 2^31-1 ms (about 24 days); a longer timeout is that long.
-    const timeoutMs = Math.min(this.deps.buildTimeoutMs ?? defaultBuildTimeoutMs, 2 ** 31 - 1);
+    const timeoutMs = this.deps.buildTimeoutMs ?? defaultBuildTimeoutMs;
     const timer = this.deps.clock.setTimeout(() => {
       if (running.cancelled) return;
       log.warn('Build timed out', { timeoutMs });

@@ -243,7 +243,7 @@ export class KubernetesApplyReconciler implements Reconciler {
     const { clock } = this.deps;
     const spec = ka.spec!;
     const start = toMicroTime(clock.now());
-    const timeoutMs = Math.min(parseGoDurationOr(spec.timeout, kubernetesApplyTimeoutDefaultMs) || kubernetesApplyTimeoutDefaultMs, 2 ** 31 - 1);
+    const timeoutMs = parseGoDurationOr(spec.timeout, kubernetesApplyTimeoutDefaultMs) || kubernetesApplyTimeoutDefaultMs;
     const say = this.sayer(ka);
     const failed = (error: string): ApplyOutcome => {
       log.warn('Apply failed', { reason, error });
