@@ -93,9 +93,27 @@ export interface ApplyFilter {
 /**
  * applyFilter reads a KubernetesApply's resultYAML. Every applied object must carry a uid, else
  * the error is `Resource missing uid: <name>`. An empty resultYAML (not applied yet) keeps only
- * pods without a template hash.
+ * pods without a template hash. The filter of a frozen status (a cached object's) is read once.
  */
 export function applyFilter(status: KubernetesApplyStatus | undefined): ApplyFilter {
+  if (!status || !Object.isFrozen(status)) return readApplyFilter(status);
+  let memo = applyFilters.get(status);
+  if (!memo) {
+    try {
+      memo = readApplyFilter(status);
+    } catch (err) {
+      memo = err as Error;
+    }
+    applyFilters.set(status, memo);
+  }
+  if (memo instanceof Error) throw memo;
+  return memo;
+}
+
+/** applyFilters are the filters (or the errors) read from frozen statuses, which never change. */
+const applyFilters = new WeakMap<KubernetesApplyStatus, ApplyFilter | Error>();
+
+function readApplyFilter(status: KubernetesApplyStatus | undefined): ApplyFilter {
   const hashes = new Set<string>();
   const uids = new Set<string>();
   for (const doc of parseAllDocuments(status?.resultYAML ?? '') as unknown as Array<{ toJS(): unknown }>) {
