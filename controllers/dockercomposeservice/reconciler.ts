@@ -280,13 +280,13 @@ export class DockerComposeServiceReconciler implements Reconciler {
 
   /** addFinalizer puts teardownFinalizer on the object unless it has it (obj gets the new metadata). */
   private async addFinalizer(obj: DockerComposeService): Promise<void> {
-    const updated = await setFinalizer(this.deps.client, obj, teardownFinalizer, true);
+    const updated = await setFinalizer<DockerComposeService>(this.deps.client, obj, teardownFinalizer, true);
     if (updated) obj.metadata = updated.metadata;
   }
 
   /** removeFinalizer takes teardownFinalizer off a deleted object, which lets the deletion finish. */
   private async removeFinalizer(obj: DockerComposeService): Promise<void> {
-    await setFinalizer(this.deps.client, obj, teardownFinalizer, false);
+    await setFinalizer<DockerComposeService>(this.deps.client, obj, teardownFinalizer, false);
   }
 
   private async withProjectLock<T>(project: string, fn: () => Promise<T>): Promise<T> {

@@ -520,7 +520,7 @@ export class KubernetesApplyReconciler implements Reconciler {
 
   /** setFinalizer adds or removes cleanupFinalizer (ka gets the stored metadata). */
   private async setFinalizer(ka: KubernetesApply, present: boolean): Promise<void> {
-    const stored = await setFinalizer(this.deps.client, ka, cleanupFinalizer, present);
+    const stored = await setFinalizer<KubernetesApply>(this.deps.client, ka, cleanupFinalizer, present);
     if (stored) ka.metadata = stored.metadata;
   }
 }

@@ -67,6 +67,8 @@ export async function updateStatusIfChanged<T extends KubeObject>(
  * setFinalizer adds (present) or removes the finalizer `name` on obj with an update, re-reading
  * the object on a Conflict (up to 5 times). Resolves with the object as stored (obj itself, or
  * the latest read, when it already is as asked), or undefined when the object no longer exists.
+ * Callers name the kind (`setFinalizer<KubernetesApply>(…)`), which the RBAC check of the
+ * deploy manifests reads.
  */
 export async function setFinalizer<T extends KubeObject>(client: Client, obj: T, name: string, present: boolean): Promise<T | undefined> {
   const kind = obj.kind;
@@ -78,7 +80,7 @@ export async function setFinalizer<T extends KubeObject>(client: Client, obj: T,
     if (finalizers.includes(name) === present) return current;
     const next = present ? [...finalizers, name] : finalizers.filter((f) => f !== name);
     try {
-      return await client.update<T>({ ...current, kind, metadata: { ...current.metadata, finalizers: next } });
+      return await client.update({ ...current, kind, metadata: { ...current.metadata, finalizers: next } });
     } catch (err) {
       if (isNotFound(err)) return undefined;
       if (!isConflict(err) || attempt >= maxConflictRetries) throw err;
