@@ -13,7 +13,7 @@ import { Wake } from '../../src/runtime/index.ts';
 
 export { CmdReconciler, defaultStopGraceMs, groupAlive, type CmdReconcilerDeps } from './reconciler.ts';
 export { Prober, runCheck, probeDefaults, type CheckResult, type ProbeContext } from './probe.ts';
-export { cmdStatus, cmdWaitingReasons, execSpecKey, lastRestartEventUs, restartDue, type RunState } from './status.ts';
+export { cmdStatus, cmdWaitingReasons, execSpecKey, restartDue, type RunState } from './status.ts';
 
 /** CmdSetupDeps are what `setup` needs beyond the manager. */
 export interface CmdSetupDeps {

@@ -26,7 +26,7 @@ import {
   type FileWatch,
 } from '../../src/apis/index.ts';
 import { updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request, type Result } from '../../src/runtime/index.ts';
-import { disableStatusFor } from '../../src/tilt/index.ts';
+import { disableStatusFor, lastRestartEventUs, triggerQueueResources } from '../../src/tilt/index.ts';
 import { exitStatusString, mergeEnv, type ProcessResult, type ProcessRunner, type RunningProcess } from '../../src/adapters/process/index.ts';
 import type { LogBuffer } from '../../src/util/log-buffer.ts';
 import { Prober } from './probe.ts';
@@ -34,9 +34,7 @@ import {
   cmdStatus,
   cmdWaitingReasons,
   execSpecKey,
-  lastRestartEventUs,
   restartDue,
-  triggerQueueNames,
   type RunState,
 } from './status.ts';
 import { Wake } from '../../src/runtime/index.ts';
@@ -124,7 +122,7 @@ export class CmdReconciler implements Reconciler {
     }
 
     const specKey = execSpecKey(cmd.spec);
-    const queued = triggerQueueNames(this.deps.cache.get<ConfigMap>('ConfigMap', triggerQueueName)?.data).has(resourceName(cmd));
+    const queued = triggerQueueResources(this.deps.cache.get<ConfigMap>('ConfigMap', triggerQueueName)).has(resourceName(cmd));
     let started = false;
 
     if (!entry || entry.specKey !== specKey) {
@@ -154,7 +152,7 @@ export class CmdReconciler implements Reconciler {
         ctx.log.info('Restarting Cmd on trigger', { pid: entry.run.state.pid });
         await this.stopRun(entry.run);
         entry.run = await this.start(cmd, ctx);
-      } else if (restartDue(lastRestartEventUs(cmd, (n) => this.deps.cache.get<FileWatch>('FileWatch', n)), entry.run.state)) {
+      } else if (restartDue(lastRestartEventUs(cmd.spec?.restartOn?.fileWatches, (n) => this.deps.cache.get<FileWatch>('FileWatch', n)), entry.run.state)) {
         ctx.log.info('Restarting Cmd on file change', { pid: entry.run.state.pid });
         await this.stopRun(entry.run);
         entry.run = await this.start(cmd, ctx);

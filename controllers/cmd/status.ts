@@ -2,7 +2,7 @@
  * Pure decisions of the Cmd controller: what a run looks like as a status, which part of the
  * spec restarts a process, and when a FileWatch event asks for a restart.
  */
-import { microTimeValue, type Cmd, type CmdSpec, type CmdStatus, type DisableStatus, type FileWatch } from '../../src/apis/index.ts';
+import { microTimeValue, type CmdSpec, type CmdStatus, type DisableStatus } from '../../src/apis/index.ts';
 
 /** Waiting reasons the Cmd controller writes (shared with the kinds that read them). */
 export { cmdWaitingReasons } from '../../src/tilt/index.ts';
@@ -61,35 +61,9 @@ export function execSpecKey(spec: CmdSpec | undefined): string {
   });
 }
 
-/**
- * lastRestartEventUs is the time (µs since the epoch) of the newest file event among the
- * FileWatches named in `restartOn.fileWatches` (NaN when there is none). A FileWatch that is
- * missing or disabled contributes nothing.
- */
-export function lastRestartEventUs(cmd: Cmd, getFileWatch: (name: string) => FileWatch | undefined): number {
-  let best = NaN;
-  for (const name of cmd.spec?.restartOn?.fileWatches ?? []) {
-    const fw = getFileWatch(name);
-    if (!fw || fw.status?.disableStatus?.disabled) continue;
-    const times = [fw.status?.lastEventTime, ...(fw.status?.fileEvents ?? []).map((e) => e.time)];
-    for (const t of times) {
-      const us = microTimeValue(t);
-      if (!Number.isNaN(us) && !(us <= best)) best = us;
-    }
-  }
-  return best;
-}
-
 /** restartDue is true when an event (µs) is strictly newer than the run's start. */
 export function restartDue(eventUs: number, run: RunState | undefined): boolean {
   if (!run || Number.isNaN(eventUs)) return false;
   const started = microTimeValue(run.startedAt);
   return Number.isNaN(started) || eventUs > started;
-}
-
-/** triggerQueueNames lists the resources the trigger-queue ConfigMap asks to run. */
-export function triggerQueueNames(data: Record<string, string> | undefined): Set<string> {
-  const out = new Set<string>();
-  for (const [k, v] of Object.entries(data ?? {})) if (k.endsWith('-name')) out.add(v);
-  return out;
 }

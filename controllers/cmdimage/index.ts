@@ -10,11 +10,10 @@ import { resourceName, triggerQueueName } from '../../src/apis/index.ts';
 import type { ImageClient } from '../../src/adapters/images/index.ts';
 import { LocalProcessRunner, type ProcessRunner } from '../../src/adapters/process/index.ts';
 import { type Clock, type Controller, type Manager } from '../../src/runtime/index.ts';
-import { disableSourceConfigMaps, type Disableable } from '../../src/tilt/index.ts';
+import { disableSourceConfigMaps, triggerQueueResources, type Disableable } from '../../src/tilt/index.ts';
 import { LogBuffer } from '../../src/util/log-buffer.ts';
 import { CmdImageReconciler, indexes, kind } from './reconciler.ts';
 import { clusterName, fileWatchImageMap, liveUpdateImageMaps, targetImageMapName } from './status.ts';
-import { triggerQueueResources } from './trigger-queue.ts';
 import { Wake } from '../../src/runtime/index.ts';
 
 export { CmdImageReconciler, indexes, defaultBuildTimeoutMs, type CmdImageReconcilerDeps } from './reconciler.ts';
@@ -37,7 +36,6 @@ export {
   type BuildMemory,
   type BuildInputs,
 } from './status.ts';
-export { addToTriggerQueue, removeFromTriggerQueue, triggerQueueResources, reasonCodeTriggerCli } from './trigger-queue.ts';
 
 /** CmdImageSetupDeps are what `setup` needs beyond the manager; every field but images has a default. */
 export interface CmdImageSetupDeps {

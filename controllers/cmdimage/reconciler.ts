@@ -24,7 +24,7 @@ import {
 import { RefError, type ImageClient } from '../../src/adapters/images/index.ts';
 import type { OutputStream, ProcessRunner } from '../../src/adapters/process/index.ts';
 import { isAlreadyExists, updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request } from '../../src/runtime/index.ts';
-import { evaluateDisableSource } from '../../src/tilt/index.ts';
+import { evaluateDisableSource, removeFromTriggerQueue, triggerQueueResources } from '../../src/tilt/index.ts';
 import type { LogBuffer } from '../../src/util/log-buffer.ts';
 import { formatGoDuration } from '../../src/apis/go.ts';
 import { BuildError, runBuild, type BuildOutcome } from './builder.ts';
@@ -44,7 +44,6 @@ import {
   type BuildReason,
   timeoutReason,
 } from './status.ts';
-import { removeFromTriggerQueue, triggerQueueResources } from './trigger-queue.ts';
 import { Wake } from '../../src/runtime/index.ts';
 import { errorText } from '../../src/util/errors.ts';
 
@@ -327,8 +326,7 @@ export class CmdImageReconciler implements Reconciler {
 
     const abort = new AbortController();
     const running: Running = { abort, done: Promise.resolve(), generation: ci.metadata.generation ?? 0 };
-    // Timers cannot wait longer than 2^31-1 ms (about 24 days); a longer timeout is that long.
-    const timeoutMs = Math.min(this.deps.buildTimeoutMs ?? defaultBuildTimeoutMs, 2 ** 31 - 1);
+    const timeoutMs = this.deps.buildTimeoutMs ?? defaultBuildTimeoutMs;
     const timer = this.deps.clock.setTimeout(() => {
       if (running.cancelled) return;
       log.warn('Build timed out', { timeoutMs });

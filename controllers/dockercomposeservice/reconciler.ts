@@ -5,7 +5,7 @@ import type { DockerComposeService, DockerComposeServiceStatus } from '../../src
 import type { ImageMap } from '../../src/apis/imagemap.ts';
 import { apiVersion, resourceName, toMicroTime } from '../../src/apis/meta.ts';
 import type { Client } from '../../src/client/client.ts';
-import { isConflict, isNotFound, updateStatusIfChanged, type Cache, type Clock, type ReconcileContext, type Reconciler, type Request, type Result } from '../../src/runtime/index.ts';
+import { setFinalizer, updateStatusIfChanged, type Cache, type Clock, type ReconcileContext, type Reconciler, type Request, type Result } from '../../src/runtime/index.ts';
 import { disableStatusFor } from '../../src/tilt/index.ts';
 import {
   ComposeError,
@@ -28,7 +28,6 @@ export const kind = 'DockerComposeService';
  */
 export const teardownFinalizer = 'ferry.dev/compose-teardown';
 
-const maxFinalizerConflicts = 5;
 
 /** composeLabels are the labels Compose puts on a service's containers. */
 export const composeLabels = { project: 'com.docker.compose.project', service: 'com.docker.compose.service' } as const;
@@ -281,35 +280,13 @@ export class DockerComposeServiceReconciler implements Reconciler {
 
   /** addFinalizer puts teardownFinalizer on the object unless it has it (obj gets the new metadata). */
   private async addFinalizer(obj: DockerComposeService): Promise<void> {
-    const updated = await this.setFinalizer(obj, true);
+    const updated = await setFinalizer<DockerComposeService>(this.deps.client, obj, teardownFinalizer, true);
     if (updated) obj.metadata = updated.metadata;
   }
 
   /** removeFinalizer takes teardownFinalizer off a deleted object, which lets the deletion finish. */
   private async removeFinalizer(obj: DockerComposeService): Promise<void> {
-    await this.setFinalizer(obj, false);
-  }
-
-  /**
-   * setFinalizer adds or removes teardownFinalizer with an update, re-reading the object when
-   * the cached copy is out of date. Returns the stored object; undefined when it is gone.
-   */
-  private async setFinalizer(obj: DockerComposeService, present: boolean): Promise<DockerComposeService | undefined> {
-    const { client } = this.deps;
-    let current: DockerComposeService | undefined = obj;
-    for (let attempt = 0; current; attempt++) {
-      const finalizers = current.metadata.finalizers ?? [];
-      if (finalizers.includes(teardownFinalizer) === present) return current;
-      const next = present ? [...finalizers, teardownFinalizer] : finalizers.filter((f) => f !== teardownFinalizer);
-      try {
-        return await client.update<DockerComposeService>({ ...current, apiVersion, kind, metadata: { ...current.metadata, finalizers: next } });
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        if (!isConflict(err) || attempt >= maxFinalizerConflicts) throw err;
-        current = await client.get<DockerComposeService>(kind, obj.metadata.name!);
-      }
-    }
-    return undefined;
+    await setFinalizer<DockerComposeService>(this.deps.client, obj, teardownFinalizer, false);
   }
 
   private async withProjectLock<T>(project: string, fn: () => Promise<T>): Promise<T> {

@@ -5,6 +5,7 @@ import { toTime } from '../../src/apis/meta.ts';
 import { InjectError, injectIntoComposeServices, type ComposeService } from '../../src/adapters/images/index.ts';
 import type { ContainerDetails, ContainerSummary } from '../../src/adapters/docker/index.ts';
 import type { ServiceOverride } from '../../src/adapters/compose/index.ts';
+import { stableStringify } from '../../src/util/stable-json.ts';
 
 /**
  * ServiceOverride is what ferry's override file sets on a service after injection: the image,
@@ -75,16 +76,7 @@ export function planImage(service: ServiceToInject | undefined, names: string[],
  */
 export function applyInputsHash(spec: DockerComposeServiceSpec, override: ServiceOverride): string {
   const inputs = { service: spec.service, project: spec.project, override };
-  return createHash('sha256').update(stableJson(inputs)).digest('hex').slice(0, 16);
-}
-
-function stableJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${stableJson(x)}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
+  return createHash('sha256').update(stableStringify(inputs)).digest('hex').slice(0, 16);
 }
 
 /**

@@ -8,7 +8,7 @@ import type { Logger } from 'winston';
 import { resourceName, triggerQueueName, type Cluster, type ConfigMap, type FileWatch, type ImageMap, type KubernetesApply } from '../../src/apis/index.ts';
 import type { ProcessRunner } from '../../src/adapters/process/index.ts';
 import { generationChanged, type Controller, type Manager } from '../../src/runtime/index.ts';
-import { disableSourceMapper } from '../../src/tilt/index.ts';
+import { disableSourceMapper, triggerQueueResources } from '../../src/tilt/index.ts';
 import type { LogBuffer } from '../../src/util/log-buffer.ts';
 import { defaultClusterName, indexes, kind, KubernetesApplyReconciler, type ClusterConnector, type KubernetesInjector } from './reconciler.ts';
 
@@ -84,8 +84,7 @@ export function setup(mgr: Manager, deps: KubernetesApplySetupDeps): { controlle
     .watches('ConfigMap', disableSourceMapper(cache, kind))
     .watches<ConfigMap>('ConfigMap', (cm) => {
       if (cm.metadata.name !== triggerQueueName) return [];
-      const queued = new Set(Object.entries(cm.data ?? {}).filter(([k]) => k.endsWith('-name')).map(([, v]) => v));
-      return [...queued].flatMap((r) => names(cache.byIndex<KubernetesApply>(kind, indexes.resource, r)));
+      return [...triggerQueueResources(cm)].flatMap((r) => names(cache.byIndex<KubernetesApply>(kind, indexes.resource, r)));
     })
     .complete(reconciler);
   return { controller, reconciler };

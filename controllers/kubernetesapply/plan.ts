@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { parseAllDocuments, stringify } from 'yaml';
 import {
   microTimeValue,
-  type FileWatch,
   type ImageMap,
   type KubernetesApply,
   type KubernetesApplySpec,
@@ -15,6 +14,7 @@ import {
 } from '../../src/apis/index.ts';
 import type { KubeResource, ObjectRef } from '../../src/adapters/kubernetes/index.ts';
 import type { KubernetesApplyWaitReason } from '../../src/tilt/index.ts';
+import { stableStringify } from '../../src/util/stable-json.ts';
 
 /** downPolicyAnnotation `keep` keeps an object when the apply that made it stops applying it. */
 export const downPolicyAnnotation = 'tilt.dev/down-policy';
@@ -77,25 +77,17 @@ export function serializeObjects(objects: KubeResource[]): string {
 /**
  * inputHash identifies what an apply is made from: the spec, and each named ImageMap's spec and
  * status without buildStartTime (a rebuild that yields the same image changes nothing).
- * Base64url of a SHA-1 over key-sorted JSON.
+ * Base64url of a SHA-1 over key-sorted JSON (stableStringify).
  */
 export function inputHash(spec: KubernetesApplySpec, imageMaps: Array<ImageMap | undefined>): string {
   const h = createHash('sha1');
-  h.update(canonicalJson(spec));
+  h.update(stableStringify(spec));
   for (const im of imageMaps) {
     const { buildStartTime: _b, ...status } = im?.status ?? {};
-    h.update(canonicalJson(im?.spec ?? {}));
-    h.update(canonicalJson(status));
+    h.update(stableStringify(im?.spec ?? {}));
+    h.update(stableStringify(status));
   }
   return h.digest('base64url');
-}
-
-function canonicalJson(v: unknown): string {
-  return JSON.stringify(v, (_k, val: unknown) =>
-    val && typeof val === 'object' && !Array.isArray(val)
-      ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : val,
-  );
 }
 
 /** ApplyWait says what an apply waits for: an ImageMap's image, or its Cluster. */
@@ -112,23 +104,6 @@ export function imageMapWait(names: string[], imageMaps: Array<ImageMap | undefi
     if (!im.status?.image) return { reason: 'WaitingForImageMap', message: `waiting for ImageMap ${JSON.stringify(names[i])} to have an image` };
   }
   return undefined;
-}
-
-/**
- * lastRestartEventUs is the newest event time (µs) of the FileWatches in restartOn; NaN when
- * there is none. A missing or disabled FileWatch contributes nothing.
- */
-export function lastRestartEventUs(spec: KubernetesApplySpec, getFileWatch: (name: string) => FileWatch | undefined): number {
-  let best = NaN;
-  for (const name of spec.restartOn?.fileWatches ?? []) {
-    const fw = getFileWatch(name);
-    if (!fw || fw.status?.disableStatus?.disabled) continue;
-    for (const t of [fw.status?.lastEventTime, ...(fw.status?.fileEvents ?? []).map((e) => e.time)]) {
-      const us = microTimeValue(t);
-      if (!Number.isNaN(us) && !(us <= best)) best = us;
-    }
-  }
-  return best;
 }
 
 /** ApplyReason says why an apply runs now. */
@@ -226,13 +201,30 @@ export function overflowEllipsis(text: string, max = 500): string {
   return `${text.slice(0, max / 2)}\n... [truncated by ferry] ...\n${text.slice(text.length - max / 2)}`;
 }
 
+/** declaredObjects are the objects spec.yaml declares; `otherwise` when it is empty or unreadable. */
+function declaredObjects(yaml: string | undefined, otherwise: KubeResource[]): KubeResource[] {
+  if (!yaml) return otherwise;
+  try {
+    return parseYamlObjects(yaml);
+  } catch {
+    return otherwise;
+  }
+}
+
 /**
  * discoverySpec is the spec of the KubernetesDiscovery an apply owns: a watch per applied object
  * (its uid and namespace; namespace `default` when it has none), unless the strategy is
  * `selectors-only`, plus a namespace-only watch for every other namespace the YAML names, and
- * the extra selectors. Undefined when there is nothing to watch.
+ * the extra selectors. Undefined when there is nothing to watch. `declared` are the objects of
+ * spec.yaml when the caller has them parsed already (else spec.yaml is parsed here); the default
+ * namespace may be given as a function, called only when a declared object has no namespace.
  */
-export function discoverySpec(ka: KubernetesApply, applied: KubeResource[], defaultNamespace: string): KubernetesDiscoverySpec | undefined {
+export function discoverySpec(
+  ka: KubernetesApply,
+  applied: KubeResource[],
+  defaultNamespace: string | (() => string),
+  declared?: KubeResource[],
+): KubernetesDiscoverySpec | undefined {
   const spec = ka.spec!;
   const watches: NonNullable<KubernetesDiscoverySpec['watches']> = [];
   const seen = new Set<string>();
@@ -245,16 +237,11 @@ export function discoverySpec(ka: KubernetesApply, applied: KubeResource[], defa
       watches.push({ uid, namespace, name: o.metadata?.name ?? '' });
     }
   }
-  let declared: KubeResource[] = applied;
-  if (spec.yaml) {
-    try {
-      declared = parseYamlObjects(spec.yaml);
-    } catch {
-      declared = applied;
-    }
-  }
+  declared ??= declaredObjects(spec.yaml, applied);
+  let fallback: string | undefined;
+  const defaultNs = () => (fallback ??= typeof defaultNamespace === 'function' ? defaultNamespace() : defaultNamespace);
   for (const o of declared) {
-    const namespace = o.metadata?.namespace || defaultNamespace || 'default';
+    const namespace = o.metadata?.namespace || defaultNs() || 'default';
     if (seen.has(namespace)) continue;
     seen.add(namespace);
     watches.push({ namespace });

@@ -30,6 +30,7 @@ import {
   isConflict,
   isNotFound,
   jsonEqual,
+  setFinalizer,
   updateStatusIfChanged,
   type Cache,
   type Client,
@@ -38,7 +39,7 @@ import {
   type Reconciler,
   type Request,
 } from '../../src/runtime/index.ts';
-import { disableStatusFor } from '../../src/tilt/index.ts';
+import { disableStatusFor, lastRestartEventUs, removeFromTriggerQueue, triggerQueueResources } from '../../src/tilt/index.ts';
 import { errorText } from '../../src/util/errors.ts';
 import type { LogBuffer } from '../../src/util/log-buffer.ts';
 import {
@@ -49,7 +50,6 @@ import {
   discoverySpec,
   imageMapWait,
   inputHash,
-  lastRestartEventUs,
   overflowEllipsis,
   parseYamlObjects,
   refKey,
@@ -136,11 +136,15 @@ interface Entry {
    * has no resultYAML), seeded from status.resultYAML; what cleanup deletes.
    */
   applied: KubeResource[];
+  /** declared are the objects spec.yaml parses to (undefined: empty or unreadable), kept while spec.yaml stays. */
+  declared?: { yaml: string; objects: KubeResource[] | undefined };
 }
 
 interface ApplyOutcome {
   status: KubernetesApplyStatus;
   applied?: KubeResource[];
+  /** target is the connection the apply used (set with applied). */
+  target?: ClusterTarget;
 }
 
 export class KubernetesApplyReconciler implements Reconciler {
@@ -182,7 +186,7 @@ export class KubernetesApplyReconciler implements Reconciler {
       entry.attemptedHash = undefined;
       entry.applied = [];
       const stored = await this.write(ka, { ...withoutApply(prev), disableStatus });
-      if (stored) await this.manageDiscovery(stored, undefined, ctx.log);
+      if (stored) await this.manageDiscovery(stored, undefined, entry, ctx.log);
       return;
     }
 
@@ -210,7 +214,7 @@ export class KubernetesApplyReconciler implements Reconciler {
       hash,
       attemptedHash: entry.attemptedHash,
       status: prev,
-      restartEventUs: lastRestartEventUs(spec, (n) => cache.get<FileWatch>('FileWatch', n)),
+      restartEventUs: lastRestartEventUs(spec.restartOn?.fileWatches, (n) => cache.get<FileWatch>('FileWatch', n)),
       triggered,
     });
     let status: KubernetesApplyStatus = { ...prev, disableStatus };
@@ -226,12 +230,12 @@ export class KubernetesApplyReconciler implements Reconciler {
       if (applied) {
         const before = entry.applied;
         entry.applied = applied;
-        await this.deleteDangling(ka, before, applied, cluster!, ctx.log);
+        await this.deleteDangling(ka, before, applied, outcome.target!, ctx.log);
       }
       if (triggered) await this.removeTrigger(resourceName(ka));
     }
     const stored = await this.write(ka, status);
-    if (stored) await this.manageDiscovery(stored, applied, ctx.log);
+    if (stored) await this.manageDiscovery(stored, applied, entry, ctx.log);
   }
 
   /** apply injects and applies the YAML (or runs the apply command) and says what the status becomes. */
@@ -239,7 +243,7 @@ export class KubernetesApplyReconciler implements Reconciler {
     const { clock } = this.deps;
     const spec = ka.spec!;
     const start = toMicroTime(clock.now());
-    const timeoutMs = Math.min(parseGoDurationOr(spec.timeout, kubernetesApplyTimeoutDefaultMs) || kubernetesApplyTimeoutDefaultMs, 2 ** 31 - 1);
+    const timeoutMs = parseGoDurationOr(spec.timeout, kubernetesApplyTimeoutDefaultMs) || kubernetesApplyTimeoutDefaultMs;
     const say = this.sayer(ka);
     const failed = (error: string): ApplyOutcome => {
       log.warn('Apply failed', { reason, error });
@@ -300,6 +304,7 @@ export class KubernetesApplyReconciler implements Reconciler {
       const conditions = jobConditions(applied);
       return {
         applied,
+        target,
         status: {
           resultYAML: serializeObjects(applied),
           lastApplyStartTime: start,
@@ -333,11 +338,10 @@ export class KubernetesApplyReconciler implements Reconciler {
     return { exitCode: result.exitCode, stdout: text };
   }
 
-  /** deleteDangling deletes what the last successful apply had and this one has not. */
-  private async deleteDangling(ka: KubernetesApply, before: KubeResource[], applied: KubeResource[], cluster: Cluster, log: Logger): Promise<void> {
+  /** deleteDangling deletes what the last successful apply had and this one has not, through the apply's target. */
+  private async deleteDangling(ka: KubernetesApply, before: KubeResource[], applied: KubeResource[], target: ClusterTarget, log: Logger): Promise<void> {
     const refs = danglingObjects(before, applied);
     if (refs.length === 0) return;
-    const target = this.deps.connect(cluster);
     this.sayer(ka)('Beginning garbage collecting removed Kubernetes objects');
     for (const ref of refs) {
       try {
@@ -400,8 +404,10 @@ export class KubernetesApplyReconciler implements Reconciler {
    * manageDiscovery keeps the KubernetesDiscovery of the apply's name in line: created (owned by
    * the apply) or updated once the apply has applied something, deleted when the apply is
    * disabled. An apply in error leaves it as it is, so a transient failure keeps the pods watched.
+   * Without `applied` (no apply this pass) it uses the objects the entry holds, parsing
+   * status.resultYAML only when the entry holds none.
    */
-  private async manageDiscovery(ka: KubernetesApply, applied: KubeResource[] | undefined, log: Logger): Promise<void> {
+  private async manageDiscovery(ka: KubernetesApply, applied: KubeResource[] | undefined, entry: Entry, log: Logger): Promise<void> {
     const { client, cache } = this.deps;
     const name = ka.metadata.name!;
     const st = ka.status ?? {};
@@ -409,7 +415,7 @@ export class KubernetesApplyReconciler implements Reconciler {
     if (!disabled && (st.error || !st.resultYAML)) return;
     let want;
     if (!disabled) {
-      let objects = applied;
+      let objects = applied ?? (entry.applied.length ? entry.applied : undefined);
       if (!objects) {
         try {
           objects = parseYamlObjects(st.resultYAML ?? '');
@@ -417,7 +423,7 @@ export class KubernetesApplyReconciler implements Reconciler {
           return;
         }
       }
-      want = discoverySpec(ka, objects, this.defaultNamespace(ka));
+      want = discoverySpec(ka, objects, () => this.defaultNamespace(ka), this.declared(entry, ka.spec?.yaml) ?? objects);
     }
     const existing = cache.get<KubernetesDiscovery>('KubernetesDiscovery', name) ?? (await client.get<KubernetesDiscovery>('KubernetesDiscovery', name));
     if (!want) {
@@ -462,6 +468,22 @@ export class KubernetesApplyReconciler implements Reconciler {
     return !!kd.metadata.ownerReferences?.some((r) => r.kind === kind && r.uid === ka.metadata.uid);
   }
 
+  /** declared are the objects spec.yaml parses to, parsed once per spec.yaml; undefined when it is empty or unreadable. */
+  private declared(entry: Entry, yaml: string | undefined): KubeResource[] | undefined {
+    if (!yaml) return undefined;
+    if (entry.declared?.yaml !== yaml) {
+      let objects: KubeResource[] | undefined;
+      try {
+        objects = parseYamlObjects(yaml);
+      } catch {
+        objects = undefined;
+      }
+      entry.declared = { yaml, objects };
+    }
+    return entry.declared.objects;
+  }
+
+  /** defaultNamespace is the namespace of the apply's cluster connection ('default' when it cannot connect). */
   private defaultNamespace(ka: KubernetesApply): string {
     const clusterName = ka.spec?.cluster || defaultClusterName;
     const cluster = this.deps.cache.get<Cluster>('Cluster', clusterName) ?? ({ metadata: { name: clusterName } } as Cluster);
@@ -473,9 +495,7 @@ export class KubernetesApplyReconciler implements Reconciler {
   }
 
   private triggerQueued(ka: KubernetesApply): boolean {
-    const queue = this.deps.cache.get<ConfigMap>('ConfigMap', triggerQueueName);
-    const resource = resourceName(ka);
-    return Object.entries(queue?.data ?? {}).some(([k, v]) => k.endsWith('-name') && v === resource);
+    return triggerQueueResources(this.deps.cache.get<ConfigMap>('ConfigMap', triggerQueueName)).has(resourceName(ka));
   }
 
   /**
@@ -485,26 +505,7 @@ export class KubernetesApplyReconciler implements Reconciler {
   private async removeTrigger(resource: string): Promise<void> {
     const { client, cache } = this.deps;
     if (cache.list('CmdImage').some((o) => resourceName(o) === resource)) return;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const cm = await client.get<ConfigMap>('ConfigMap', triggerQueueName);
-      if (!cm) return;
-      const data = { ...(cm.data ?? {}) };
-      let changed = false;
-      for (const [k, v] of Object.entries(cm.data ?? {})) {
-        if (k.endsWith('-name') && v === resource) {
-          delete data[k];
-          delete data[`${k.slice(0, -'-name'.length)}-reason-code`];
-          changed = true;
-        }
-      }
-      if (!changed) return;
-      try {
-        await client.update<ConfigMap>({ ...cm, data });
-        return;
-      } catch (err) {
-        if (!isConflict(err)) throw err;
-      }
-    }
+    await removeFromTriggerQueue(client, resource);
   }
 
   private sayer(ka: KubernetesApply): (line: string) => void {
@@ -517,27 +518,10 @@ export class KubernetesApplyReconciler implements Reconciler {
     return updateStatusIfChanged(this.deps.client, ka, clean(status));
   }
 
-  /** setFinalizer adds or removes cleanupFinalizer, re-reading the object on a conflict. */
+  /** setFinalizer adds or removes cleanupFinalizer (ka gets the stored metadata). */
   private async setFinalizer(ka: KubernetesApply, present: boolean): Promise<void> {
-    const { client } = this.deps;
-    let current: KubernetesApply | undefined = ka;
-    for (let attempt = 0; current; attempt++) {
-      const finalizers = current.metadata.finalizers ?? [];
-      if (finalizers.includes(cleanupFinalizer) === present) {
-        ka.metadata = current.metadata;
-        return;
-      }
-      const next = present ? [...finalizers, cleanupFinalizer] : finalizers.filter((f) => f !== cleanupFinalizer);
-      try {
-        const updated = await client.update<KubernetesApply>({ ...current, apiVersion, kind, metadata: { ...current.metadata, finalizers: next } });
-        ka.metadata = updated.metadata;
-        return;
-      } catch (err) {
-        if (isNotFound(err)) return;
-        if (!isConflict(err) || attempt >= 5) throw err;
-        current = await client.get<KubernetesApply>(kind, ka.metadata.name!);
-      }
-    }
+    const stored = await setFinalizer<KubernetesApply>(this.deps.client, ka, cleanupFinalizer, present);
+    if (stored) ka.metadata = stored.metadata;
   }
 }
 

@@ -1,6 +1,7 @@
 import type { V1ContainerStatus, V1Pod, V1Container } from '@kubernetes/client-node';
 import type { Container, LabelSelector, Pod } from '../../src/apis/kubernetesdiscovery.ts';
 import { toTime } from '../../src/apis/meta.ts';
+import { podTemplateHashLabel } from '../../src/adapters/images/index.ts';
 
 /** A time as client-node hands it over: a Date from a typed list, a string from a raw watch event. */
 type KubeTime = Date | string | undefined | null;
@@ -17,8 +18,6 @@ export function containerId(id: string | undefined): string | undefined {
   return id.replace(/^[a-z0-9.+-]+:\/\//i, '');
 }
 
-/** tiltPodTemplateHashLabel is the label Tilt stamps on pod templates it deploys. */
-export const tiltPodTemplateHashLabel = 'tilt.dev/pod-template-hash';
 
 /**
  * labelSelectorMatches is true when the labels satisfy the selector: every matchLabels pair and
@@ -167,7 +166,7 @@ export function podToStatus(pod: V1Pod, baselineRestartCount: number): Pod {
   if (inits.length > 0) out.initContainers = inits;
   out.containers = containers(pod.spec?.containers, pod.status?.containerStatuses);
   out.baselineRestartCount = baselineRestartCount;
-  const hash = md.labels?.[tiltPodTemplateHashLabel] ?? md.labels?.['pod-template-hash'];
+  const hash = md.labels?.[podTemplateHashLabel] ?? md.labels?.['pod-template-hash'];
   if (hash) out.podTemplateSpecHash = hash;
   out.status = podSummary(pod);
   const errors = podErrors(pod);

@@ -13,8 +13,8 @@ import type {
   LiveUpdateStateFailed,
 } from '../../src/apis/index.ts';
 import { microTimeValue, toMicroTime } from '../../src/apis/index.ts';
-import { refNamesEqual } from '../../src/adapters/images/reference.ts';
-import type { LiveUpdateFailureReason, LiveUpdateWaitingReason } from '../../src/tilt/index.ts';
+import { podTemplateHashLabel, refNamesEqual } from '../../src/adapters/images/index.ts';
+import { triggerQueueResources, type LiveUpdateFailureReason, type LiveUpdateWaitingReason } from '../../src/tilt/index.ts';
 
 /** Failure reasons a LiveUpdate reports (shared with the kinds that read them). */
 export { liveUpdateFailureReasons as failureReasons } from '../../src/tilt/index.ts';
@@ -77,8 +77,6 @@ export function dockerComposeView(dcs: DockerComposeService): ResourceView | und
   return { containers, bestStartTimeUs: microTimeValue(st.lastApplyStartTime) || 0 };
 }
 
-/** podTemplateHashLabel is the label injection puts on the pod templates of an apply (and so on their pods). */
-export const podTemplateHashLabel = 'tilt.dev/pod-template-hash';
 
 /**
  * ApplyFilter says which pods belong to the current apply of a KubernetesApply: those whose pod
@@ -95,9 +93,27 @@ export interface ApplyFilter {
 /**
  * applyFilter reads a KubernetesApply's resultYAML. Every applied object must carry a uid, else
  * the error is `Resource missing uid: <name>`. An empty resultYAML (not applied yet) keeps only
- * pods without a template hash.
+ * pods without a template hash. The filter of a frozen status (a cached object's) is read once.
  */
 export function applyFilter(status: KubernetesApplyStatus | undefined): ApplyFilter {
+  if (!status || !Object.isFrozen(status)) return readApplyFilter(status);
+  let memo = applyFilters.get(status);
+  if (!memo) {
+    try {
+      memo = readApplyFilter(status);
+    } catch (err) {
+      memo = err as Error;
+    }
+    applyFilters.set(status, memo);
+  }
+  if (memo instanceof Error) throw memo;
+  return memo;
+}
+
+/** applyFilters are the filters (or the errors) read from frozen statuses, which never change. */
+const applyFilters = new WeakMap<KubernetesApplyStatus, ApplyFilter | Error>();
+
+function readApplyFilter(status: KubernetesApplyStatus | undefined): ApplyFilter {
   const hashes = new Set<string>();
   const uids = new Set<string>();
   for (const doc of parseAllDocuments(status?.resultYAML ?? '') as unknown as Array<{ toJS(): unknown }>) {
@@ -188,8 +204,7 @@ function kubernetesSelectorMatches(
 /** isWaitingOnTrigger: manual mode and the resource is not in the trigger queue (keys ending in `-name`). */
 export function isWaitingOnTrigger(updateMode: string | undefined, manifest: string, queue: ConfigMap | undefined): boolean {
   if (updateMode !== 'manual') return false;
-  const data = queue?.data ?? {};
-  return !Object.entries(data).some(([k, v]) => k.endsWith('-name') && v === manifest);
+  return !triggerQueueResources(queue).has(manifest);
 }
 
 /**

@@ -542,6 +542,16 @@ const podTemplateKinds = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'Da
  * wait for ready pods, and YAML without workloads (or only CronJobs) ignores pods.
  */
 function podReadiness(ka: KubernetesApply): PodReadiness {
+  if (!Object.isFrozen(ka)) return readPodReadiness(ka);
+  let memo = podReadinesses.get(ka);
+  if (memo === undefined) podReadinesses.set(ka, (memo = readPodReadiness(ka)));
+  return memo;
+}
+
+/** podReadinesses are the readiness modes read from frozen (cached) applies, which never change. */
+const podReadinesses = new WeakMap<KubernetesApply, PodReadiness>();
+
+function readPodReadiness(ka: KubernetesApply): PodReadiness {
   const kinds: string[] = [];
   try {
     for (const doc of parseAllDocuments(ka.status?.resultYAML || ka.spec?.yaml || '') as unknown as Array<{ toJS(): unknown }>) {

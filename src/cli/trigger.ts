@@ -3,7 +3,7 @@
  * (the ConfigMap `tilt-trigger-queue`), as `tilt trigger` does.
  */
 import type { Client } from '../client/client.ts';
-import { addToTriggerQueue, reasonCodeTriggerCli } from '../../controllers/cmdimage/trigger-queue.ts';
+import { addToTriggerQueue, reasonCodeTriggerCli } from '../tilt/index.ts';
 
 /** TriggerResult says what triggerResource did. */
 export interface TriggerResult {

@@ -53,7 +53,7 @@ export { Wake } from './wake.ts';
 export { Manager, type ManagerDeps, type Runnable } from './manager.ts';
 export { RuntimeMetrics, reconcileOutcomes, type ReconcileOutcome } from './metrics.ts';
 
-export { updateStatusIfChanged, jsonEqual } from './status.ts';
+export { updateStatusIfChanged, setFinalizer, jsonEqual } from './status.ts';
 
 export type { Client, ListOptions, DeleteOptions } from '../client/client.ts';
 export { ApiError, isNotFound, isConflict, isAlreadyExists, isGone } from '../client/errors.ts';

@@ -30,7 +30,7 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   return count === 0;
 }
 
-/** How many times updateStatusIfChanged re-reads the object after a Conflict before giving up. */
+/** How many times updateStatusIfChanged and setFinalizer re-read the object after a Conflict before giving up. */
 const maxConflictRetries = 5;
 
 /**
@@ -61,4 +61,31 @@ export async function updateStatusIfChanged<T extends KubeObject>(
       current = latest;
     }
   }
+}
+
+/**
+ * setFinalizer adds (present) or removes the finalizer `name` on obj with an update, re-reading
+ * the object on a Conflict (up to 5 times). Resolves with the object as stored (obj itself, or
+ * the latest read, when it already is as asked), or undefined when the object no longer exists.
+ * Callers name the kind (`setFinalizer<KubernetesApply>(…)`), which the RBAC check of the
+ * deploy manifests reads.
+ */
+export async function setFinalizer<T extends KubeObject>(client: Client, obj: T, name: string, present: boolean): Promise<T | undefined> {
+  const kind = obj.kind;
+  const objName = obj.metadata.name;
+  if (!kind || !objName) throw new Error('setFinalizer needs an object with kind and metadata.name');
+  let current: T | undefined = obj;
+  for (let attempt = 0; current; attempt++) {
+    const finalizers = current.metadata.finalizers ?? [];
+    if (finalizers.includes(name) === present) return current;
+    const next = present ? [...finalizers, name] : finalizers.filter((f) => f !== name);
+    try {
+      return await client.update({ ...current, kind, metadata: { ...current.metadata, finalizers: next } });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      if (!isConflict(err) || attempt >= maxConflictRetries) throw err;
+      current = await client.get<T>(kind, objName);
+    }
+  }
+  return undefined;
 }

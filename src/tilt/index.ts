@@ -1,7 +1,7 @@
 /**
  * Tilt's API rules that several kinds share, kept in one place outside the runtime (which knows
- * no kind): how a DisableSource disables an object, and the reasons and messages one kind reports
- * and another reads.
+ * no kind): how a DisableSource disables an object, the reasons and messages one kind reports
+ * and another reads, and the trigger queue.
  */
 export {
   disableStatus,
@@ -27,3 +27,5 @@ export {
   type LiveUpdateWaitingReason,
   type CmdImageWaitReason,
 } from './reasons.ts';
+export { lastRestartEventUs } from './restart-on.ts';
+export { addToTriggerQueue, removeFromTriggerQueue, triggerQueueResources, reasonCodeTriggerCli } from './trigger-queue.ts';

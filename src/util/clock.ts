@@ -12,14 +12,18 @@ export interface Clock {
 /** TimerHandle is an opaque handle returned by Clock.setTimeout. */
 export type TimerHandle = object;
 
+/** maxTimerMs is the longest delay a Node timer takes (2^31-1 ms, about 24.8 days); a longer one fires at once. */
+export const maxTimerMs = 2 ** 31 - 1;
+
 /**
  * realClock is the wall clock. Its timers are unref'd: a pending requeue never keeps the
- * process alive on its own (servers and watch connections do that).
+ * process alive on its own (servers and watch connections do that). A delay longer than
+ * maxTimerMs waits maxTimerMs.
  */
 export const realClock: Clock = {
   now: () => new Date(),
   setTimeout(fn, ms) {
-    const t = setTimeout(fn, Math.max(0, ms));
+    const t = setTimeout(fn, Math.min(Math.max(0, ms), maxTimerMs));
     t.unref();
     return t;
   },

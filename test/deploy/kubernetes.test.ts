@@ -94,7 +94,7 @@ describe('deploy/kubernetes', () => {
     const all = manifests();
     const clusterRules = all.filter((m) => m.kind === 'ClusterRole').flatMap((m) => m.rules as Rule[]);
     const kubePublicRules = all.filter((m) => m.kind === 'Role' && m.metadata?.namespace === 'kube-public').flatMap((m) => m.rules as Rule[]);
-    const code = sources('controllers', 'src/runtime') + fs.readFileSync(path.join(repo, 'src/controllers.ts'), 'utf8');
+    const code = sources('controllers', 'src/runtime', 'src/tilt') + fs.readFileSync(path.join(repo, 'src/controllers.ts'), 'utf8');
 
     // Informers and reconcilers read every kind; reconcilers write every status.
     for (const k of kinds) {
@@ -109,6 +109,7 @@ describe('deploy/kubernetes', () => {
     for (const m of daemonCode.matchAll(/client\.(create|update|patch|delete)<(\w+)>\(/g)) {
       assert.ok(grants(clusterRules, 'tilt.dev', plural(m[2]), m[1]), `${m[1]} ${plural(m[2])}`);
     }
+    for (const m of daemonCode.matchAll(/setFinalizer<(\w+)>\(/g)) assert.ok(grants(clusterRules, 'tilt.dev', plural(m[1]), 'update'), `update ${plural(m[1])} (finalizer)`);
     assert.match(code, /client\.create\(newImageMap/);
     assert.ok(grants(clusterRules, 'tilt.dev', 'imagemaps', 'create'), 'CmdImage creates ImageMaps');
     assert.ok(grants(clusterRules, 'tilt.dev', 'clusters', 'create'), 'default Clusters');

@@ -28,6 +28,7 @@ import {
   type LocatedImage,
 } from './inject.ts';
 import { JSONPath, JSONPathError } from './jsonpath.ts';
+import { stableStringify } from '../../util/stable-json.ts';
 
 /** A Kubernetes object as parsed from YAML. */
 export type KubeManifest = Record<string, unknown>;
@@ -163,20 +164,7 @@ function addTemplateHash(template: KubeManifest): void {
   const md = isObject(template.metadata) ? template.metadata : (template.metadata = {});
   const labels = isObject(md.labels) ? md.labels : (md.labels = {});
   delete labels[podTemplateHashLabel];
-  labels[podTemplateHashLabel] = createHash('sha1').update(canonicalJSON(template)).digest('hex').slice(0, 20);
-}
-
-/** canonicalJSON writes a value with its object keys sorted, so equal content hashes equally. */
-function canonicalJSON(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJSON).join(',')}]`;
-  if (isObject(v)) {
-    return `{${Object.keys(v)
-      .filter((k) => v[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJSON(v[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
+  labels[podTemplateHashLabel] = createHash('sha1').update(stableStringify(template)).digest('hex').slice(0, 20);
 }
 
 // --- Image locators (CRDs) ------------------------------------------------------------------

@@ -15,8 +15,10 @@ import {
   type KubernetesObject,
   type RequestContext,
   type ResponseContext,
+  type V1APIResourceList,
 } from '@kubernetes/client-node';
 import jsonMergePatch from 'json-merge-patch';
+import { errorText } from '../../util/errors.ts';
 
 /** lastAppliedAnnotation holds the configuration a client-side apply last sent, as kubectl keeps it. */
 export const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -72,10 +74,16 @@ export interface KubernetesObjects {
  * (which would drop fields they do not know and turn timestamps into Dates).
  */
 export class ClientNodeObjects implements KubernetesObjects {
+  /**
+   * discovery is the API resource lists found so far, by apiVersion, shared by the requests
+   * of this object (each call has its own RawObjectApi, for its abort signal).
+   */
+  private readonly discovery: Record<string, V1APIResourceList> = {};
+
   constructor(private readonly kubeConfig: KubeConfig) {}
 
   async apply(obj: KubeResource, opts: ApplyOptions): Promise<KubeResource> {
-    const api = new RawObjectApi(this.kubeConfig, opts.signal);
+    const api = new RawObjectApi(this.kubeConfig, opts.signal, this.discovery);
     const spec = obj as KubernetesObject;
     if (opts.serverSideApply) {
       return (await api.patch(spec, undefined, undefined, opts.fieldManager, true, PatchStrategy.ServerSideApply)) as KubeResource;
@@ -101,7 +109,7 @@ export class ClientNodeObjects implements KubernetesObjects {
   }
 
   async delete(ref: ObjectRef, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    const api = new RawObjectApi(this.kubeConfig, opts.signal);
+    const api = new RawObjectApi(this.kubeConfig, opts.signal, this.discovery);
     const spec = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } };
     try {
       await api.delete(spec, undefined, undefined, undefined, undefined, 'Background');
@@ -111,9 +119,14 @@ export class ClientNodeObjects implements KubernetesObjects {
   }
 }
 
-/** RawObjectApi is a KubernetesObjectApi whose requests abort with signal and whose answers stay plain JSON. */
+/**
+ * RawObjectApi is a KubernetesObjectApi whose requests abort with signal and whose answers stay
+ * plain JSON. client-node applies middleware from the instance's configuration only (a per-call
+ * configuration does not reach it), so the signal needs an instance per call; the discovery
+ * cache they share keeps that from costing a discovery request per call.
+ */
 class RawObjectApi extends KubernetesObjectApi {
-  constructor(kc: KubeConfig, signal: AbortSignal | undefined) {
+  constructor(kc: KubeConfig, signal: AbortSignal | undefined, discovery: Record<string, V1APIResourceList>) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig context has no cluster');
     super(
@@ -134,6 +147,7 @@ class RawObjectApi extends KubernetesObjectApi {
       }),
     );
     this.setDefaultNamespace(kc);
+    this.apiVersionResourceCache = discovery;
   }
 
   protected override async processResponse<T extends KubernetesObject>(response: ResponseContext, type?: string): Promise<T> {
@@ -200,10 +214,5 @@ export function kubernetesErrorText(err: unknown): string {
     const message = body && typeof body === 'object' ? (body as { message?: unknown }).message : undefined;
     return typeof message === 'string' && message ? message : `the server answered ${err.code}`;
   }
-  if (err instanceof Error) {
-    let text = err.message;
-    for (let c = err.cause, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) if (!text.includes(c.message)) text += `: ${c.message}`;
-    return text;
-  }
-  return String(err);
+  return errorText(err);
 }

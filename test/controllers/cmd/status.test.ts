@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Cmd, FileWatch } from '../../../src/apis/index.ts';
-import { cmdStatus, execSpecKey, lastRestartEventUs, restartDue, triggerQueueNames } from '../../../controllers/cmd/status.ts';
+import { cmdStatus, execSpecKey, restartDue } from '../../../controllers/cmd/status.ts';
+import { lastRestartEventUs, triggerQueueResources } from '../../../src/tilt/index.ts';
 
 const t = (s: number) => `2024-01-01T00:00:0${s}.000000Z`;
 
@@ -31,7 +32,7 @@ test('a restart is due for an event strictly newer than the run start', () => {
   });
   const fws = new Map([['a', fw('a', [t(1), t(3)])], ['b', fw('b', [t(5)], true)]]);
   const cmd: Cmd = { kind: 'Cmd', metadata: { name: 'c' }, spec: { args: ['x'], restartOn: { fileWatches: ['a', 'b', 'missing'] } } };
-  const ev = lastRestartEventUs(cmd, (n) => fws.get(n));
+  const ev = lastRestartEventUs(cmd.spec?.restartOn?.fileWatches, (n) => fws.get(n));
   assert.equal(ev, Date.parse(t(3)) * 1000);
   assert.equal(restartDue(ev, { pid: 1, startedAt: t(2), ready: false }), true);
   assert.equal(restartDue(ev, { pid: 1, startedAt: t(3), ready: false }), false);
@@ -39,7 +40,7 @@ test('a restart is due for an event strictly newer than the run start', () => {
   assert.equal(restartDue(NaN, { pid: 1, startedAt: t(2), ready: false }), false);
 });
 
-test('triggerQueueNames reads the -name keys', () => {
-  assert.deepEqual([...triggerQueueNames({ '0-name': 'web', '0-reason-code': '1', '1-name': 'api' })].sort(), ['api', 'web']);
-  assert.deepEqual([...triggerQueueNames(undefined)], []);
+test('triggerQueueResources reads the -name keys', () => {
+  assert.deepEqual([...triggerQueueResources({ metadata: {}, data: { '0-name': 'web', '0-reason-code': '1', '1-name': 'api' } })].sort(), ['api', 'web']);
+  assert.deepEqual([...triggerQueueResources(undefined)], []);
 });

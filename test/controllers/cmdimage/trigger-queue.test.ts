@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { ConfigMap } from '../../../src/apis/index.ts';
 import { FerryClient } from '../../../src/client/index.ts';
 import { triggerResource } from '../../../src/cli/trigger.ts';
-import { removeFromTriggerQueue, triggerQueueResources } from '../../../controllers/cmdimage/index.ts';
+import { removeFromTriggerQueue, triggerQueueResources } from '../../../src/tilt/index.ts';
 import { closeSharedServer, sharedServer } from './fixture.ts';
 
 after(closeSharedServer);

@@ -9,10 +9,10 @@ import {
   discoverySpec,
   imageMapWait,
   inputHash,
-  lastRestartEventUs,
   parseYamlObjects,
   sortForApply,
 } from '../../../controllers/kubernetesapply/plan.ts';
+import { lastRestartEventUs } from '../../../src/tilt/index.ts';
 import { clientSideApplyPatch, lastAppliedAnnotation, withLastApplied, type KubeResource } from '../../../src/adapters/kubernetes/index.ts';
 
 const deployment = (name: string, extra: Record<string, unknown> = {}): KubeResource => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, ...extra } });
@@ -81,8 +81,8 @@ test('lastRestartEventUs is the newest event of the enabled restartOn FileWatche
     b: { status: { lastEventTime: '2026-01-01T00:00:05.000000Z', disableStatus: { disabled: true } } },
   };
   const get = (n: string) => fws[n] as never;
-  assert.equal(lastRestartEventUs({ restartOn: { fileWatches: ['a', 'b', 'missing'] } }, get), Date.parse('2026-01-01T00:00:01Z') * 1000);
-  assert.ok(Number.isNaN(lastRestartEventUs({}, get)));
+  assert.equal(lastRestartEventUs(['a', 'b', 'missing'], get), Date.parse('2026-01-01T00:00:01Z') * 1000);
+  assert.ok(Number.isNaN(lastRestartEventUs(undefined, get)));
 });
 
 test('danglingObjects: what the last apply had and this one has not, newest first, except down-policy keep', () => {

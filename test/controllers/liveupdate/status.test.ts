@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isWaitingOnTrigger, failedState, decideContainer, type SelectedContainer } from '../../../controllers/liveupdate/status.ts';
+import { applyFilter, isWaitingOnTrigger, failedState, decideContainer, type SelectedContainer } from '../../../controllers/liveupdate/status.ts';
 import { goFileList, isUnderOrEqual } from '../../../controllers/liveupdate/plan.ts';
 import { microTimeString, microTimeValue } from '../../../src/apis/index.ts';
 import { refNamesEqual as imageNamesEqual, tryParseRef } from '../../../src/adapters/images/reference.ts';
@@ -61,4 +61,16 @@ test('each container is decided in order: finished, stopped plan, nothing to do,
   assert.deepEqual(decideContainer(crashing, none, false), { action: 'idle', waiting: { reason: 'ContainerWaiting', message: 'Waiting for container to start' } });
   assert.deepEqual(decideContainer({ ...running, containerId: '' }, work, true), { action: 'idle', waiting: { reason: 'ContainerWaiting', message: 'Waiting for container to start' } });
   assert.deepEqual(decideContainer(running, work, true), { action: 'idle', waiting: { reason: 'Trigger', message: 'Only updates on manual trigger' } });
+});
+
+test('applyFilter reads a frozen (cached) status once, and a status that may change every time', () => {
+  const resultYAML = 'kind: Deployment\nmetadata: {name: web, uid: u1}\nspec: {template: {metadata: {labels: {tilt.dev/pod-template-hash: h1}}}}\n';
+  const frozen = Object.freeze({ resultYAML });
+  assert.equal(applyFilter(frozen), applyFilter(frozen));
+  assert.deepEqual([...applyFilter(frozen).hashes], ['h1']);
+  const open = { resultYAML };
+  assert.notEqual(applyFilter(open), applyFilter(open));
+  const bad = Object.freeze({ resultYAML: 'kind: Service\nmetadata: {name: svc}\n' });
+  assert.throws(() => applyFilter(bad), /Resource missing uid: svc/);
+  assert.throws(() => applyFilter(bad), /Resource missing uid: svc/);
 });
