@@ -6,7 +6,7 @@
 import type { Logger } from 'winston';
 import type { Manager } from './runtime/manager.ts';
 import { FerryClient } from './client/index.ts';
-import type { KubeconfigClusters } from './adapters/kubernetes/index.ts';
+import type { ClusterConnection, KubeconfigClusters } from './adapters/kubernetes/index.ts';
 import type { LogBuffer } from './util/log-buffer.ts';
 import { buildEdges, clusterHealth, kubernetesTargets, liveUpdaters, type Edges } from './edges.ts';
 import { setupClusterController } from '../controllers/cluster/setup.ts';
@@ -97,6 +97,11 @@ export function devKubeContext(clusters: KubeconfigClusters, ownServer: string |
   } catch {
     return {};
   }
+  return devContextOf(conn, ownServer);
+}
+
+/** devContextOf is devKubeContext for a connection already resolved. */
+export function devContextOf(conn: ClusterConnection, ownServer: string | undefined): { context?: string; ownApi?: string } {
   const server = conn.kubeConfig.getCurrentCluster()?.server;
   if (ownServer && server && sameOrigin(server, ownServer)) return { ownApi: conn.context };
   return { context: conn.context };

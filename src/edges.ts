@@ -10,7 +10,7 @@ import type { Logger } from 'winston';
 import type { Cluster } from './apis/cluster.ts';
 import { kubernetesUpdaters, type ContainerUpdater } from './adapters/containers/index.ts';
 import { DockerEngine, type DockerPinger } from './adapters/docker/index.ts';
-import { ClientNodeKubernetesProber, ClientNodeObjects, KubeconfigClusters, type KubernetesObjects, type KubernetesProber } from './adapters/kubernetes/index.ts';
+import { ClientNodeKubernetesProber, ClientNodeObjects, KubeconfigClusters, type ClusterConnection, type KubernetesObjects, type KubernetesProber } from './adapters/kubernetes/index.ts';
 import { LocalProcessRunner, type ProcessRunner } from './adapters/process/index.ts';
 import { loadKubeConfig } from './client/kubeconfig.ts';
 import type { Clock } from './util/clock.ts';
@@ -65,13 +65,13 @@ export function buildEdges(s: EdgeSettings, clock: Clock): Edges {
 }
 
 /**
- * clusterKubeConfigs resolves a Cluster by name through the manager's cache (a Cluster not yet
+ * clusterConnections resolves a Cluster by name through the manager's cache (a Cluster not yet
  * seen resolves by its name alone: the default kubeconfig and context), for LiveUpdate's
  * updaters. It makes the cache inform on Clusters.
  */
-export function clusterKubeConfigs(mgr: Manager, clusters: KubeconfigClusters): (name: string) => KubeConfig {
+export function clusterConnections(mgr: Manager, clusters: KubeconfigClusters): (name: string) => ClusterConnection {
   mgr.cache.inform('Cluster');
-  return (name) => clusters.forCluster(mgr.cache.get<Cluster>('Cluster', name) ?? ({ metadata: { name } } as Cluster)).kubeConfig;
+  return (name) => clusters.forCluster(mgr.cache.get<Cluster>('Cluster', name) ?? ({ metadata: { name } } as Cluster));
 }
 
 /**
@@ -104,7 +104,7 @@ export function liveUpdaters(
 ): { docker: ContainerUpdater; kubernetes: (cluster: string) => ContainerUpdater | undefined } {
   return {
     docker: edges.docker.containerUpdater({ clock: edges.clock, stepTimeoutMs: opts.stepTimeoutMs }),
-    kubernetes: kubernetesUpdaters({ kubeConfigFor: clusterKubeConfigs(mgr, edges.clusters), clock: edges.clock, stepTimeoutMs: opts.stepTimeoutMs }),
+    kubernetes: kubernetesUpdaters({ connectionFor: clusterConnections(mgr, edges.clusters), clock: edges.clock, stepTimeoutMs: opts.stepTimeoutMs }),
   };
 }
 

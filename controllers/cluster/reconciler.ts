@@ -3,8 +3,8 @@ import type { Client } from '../../src/client/client.ts';
 import type { Clock } from '../../src/util/clock.ts';
 import type { ReconcileContext, Reconciler, Request, Result } from '../../src/runtime/reconciler.ts';
 import { updateStatusIfChanged } from '../../src/runtime/status.ts';
-import { defaultDockerHost, type DockerPinger } from './docker.ts';
-import type { KubernetesProber } from './kubernetes.ts';
+import { defaultDockerHost, type DockerPinger } from '../../src/adapters/docker/index.ts';
+import type { KubernetesProber } from '../../src/adapters/kubernetes/index.ts';
 import { clusterStatus, noConnectionError, retryDelayMs, type Probe } from './status.ts';
 import { errorText } from '../../src/util/errors.ts';
 

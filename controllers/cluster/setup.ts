@@ -1,7 +1,7 @@
 import type { Controller } from '../../src/runtime/controller.ts';
 import type { Manager } from '../../src/runtime/manager.ts';
-import type { DockerPinger } from './docker.ts';
-import type { KubernetesProber } from './kubernetes.ts';
+import type { DockerPinger } from '../../src/adapters/docker/index.ts';
+import type { KubernetesProber } from '../../src/adapters/kubernetes/index.ts';
 import { ClusterReconciler, type ClusterReconcilerDeps } from './reconciler.ts';
 
 /** ClusterSetupDeps are what `setupClusterController` needs beyond the manager. */

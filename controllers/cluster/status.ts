@@ -1,8 +1,8 @@
 import type { ClusterSpec, ClusterStatus } from '../../src/apis/cluster.ts';
 import { toMicroTime } from '../../src/apis/meta.ts';
 import { jsonEqual } from '../../src/runtime/status.ts';
-import type { DockerEngineInfo } from './docker.ts';
-import type { KubernetesClusterInfo } from './kubernetes.ts';
+import type { DockerEngineInfo } from '../../src/adapters/docker/index.ts';
+import type { KubernetesClusterInfo } from '../../src/adapters/kubernetes/index.ts';
 
 /** Probe is the outcome of trying to reach a cluster. */
 export type Probe =

@@ -9,9 +9,7 @@
  * run is sent to the server too (dryRun=All), so it reports the same errors.
  */
 import jsonMergePatch from 'json-merge-patch';
-import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import type { FerryClient } from '../client/client.ts';
-import { toApiError } from '../client/errors.ts';
+import type { FerryClient, WriteOptions } from '../client/client.ts';
 import { resolveKind } from '../apis/registry.ts';
 import { apiVersion, type KubeObject } from '../apis/meta.ts';
 import { CliError } from './context.ts';
@@ -24,20 +22,6 @@ export interface ApplyOptions {
   /** fieldManager names the writer for server-side apply. Default 'ferry'. */
   fieldManager?: string;
   dryRun?: boolean;
-}
-
-/** strict is the field validation every apply request asks for, as kubectl does. */
-const strict = 'Strict';
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
-/** send runs one client-node request and turns its ApiException into the client's ApiError. */
-async function send<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof ApiException) throw toApiError(err.code, err.body, err.message);
-    throw err;
-  }
 }
 
 type Json = Record<string, unknown>;
@@ -98,15 +82,10 @@ export async function applyOne(client: FerryClient, m: Manifest, opts: ApplyOpti
   const def = resolveKind(obj.kind!)!;
   const name = obj.metadata.name!;
   const label = `${def.singular}.tilt.dev/${name}`;
-  const api = client.kubeConfig.makeApiClient(CustomObjectsApi);
-  const target = { group: 'tilt.dev', version: 'v1alpha1', plural: def.plural, fieldValidation: strict, dryRun: opts.dryRun ? 'All' : undefined };
+  // Every write asks for strict field validation, as kubectl does.
+  const write: WriteOptions = { fieldValidation: 'Strict', dryRun: opts.dryRun };
   if (opts.serverSide) {
-    await send(() =>
-      api.patchClusterCustomObject(
-        { ...target, name, body: obj, fieldManager: opts.fieldManager ?? 'ferry', force: true },
-        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-      ),
-    );
+    await client.apply(obj, { ...write, fieldManager: opts.fieldManager ?? 'ferry', force: true });
     return `${label} serverside-applied${opts.dryRun ? ' (server dry run)' : ''}`;
   }
   const desired: KubeObject = structuredClone(obj);
@@ -115,7 +94,7 @@ export async function applyOne(client: FerryClient, m: Manifest, opts: ApplyOpti
   desired.metadata.annotations = { ...(desired.metadata.annotations ?? {}), [lastAppliedAnnotation]: annotation + '\n' };
   const live = await client.get(def.kind, name);
   if (!live) {
-    await send(() => api.createClusterCustomObject({ ...target, body: desired }));
+    await client.create(desired, write);
     return `${label} created${opts.dryRun ? ' (server dry run)' : ''}`;
   }
   const lastText = live.metadata.annotations?.[lastAppliedAnnotation];
@@ -128,6 +107,6 @@ export async function applyOne(client: FerryClient, m: Manifest, opts: ApplyOpti
   const { status: _s, ...liveSpec } = live as KubeObject & Json;
   const patch = threeWayPatch(last, desired as unknown as Json, liveSpec as Json);
   if (Object.keys(patch).length === 0) return `${label} unchanged`;
-  await send(() => api.patchClusterCustomObject({ ...target, name, body: patch }, mergePatch));
+  await client.patch(def.kind, name, patch, write);
   return `${label} configured${opts.dryRun ? ' (server dry run)' : ''}`;
 }

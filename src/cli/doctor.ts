@@ -8,12 +8,11 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { VersionApi } from '@kubernetes/client-node';
+import { KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { DockerEngine } from '../adapters/docker/index.ts';
 import { KubeconfigClusters, type ClusterConnection } from '../adapters/kubernetes/index.ts';
-import { devKubeContext } from '../controllers.ts';
+import { devContextOf } from '../controllers.ts';
 import { FerryClient } from '../client/client.ts';
-import { loadKubeConfig } from '../client/kubeconfig.ts';
 import type { Cluster } from '../apis/cluster.ts';
 import { CliError } from './context.ts';
 
@@ -115,13 +114,41 @@ function httpGet(url: string, opts: { timeoutMs: number; ca?: Buffer }): Promise
   });
 }
 
-/** registriesOfDaemon lists the registries the running daemon's Clusters name. */
-async function registriesOfDaemon(dataDir: string, timeoutMs: number): Promise<string[]> {
+/**
+ * FerryKubeconfig is the kubeconfig `ferry serve` writes into the data directory, read once:
+ * its text (undefined when there is no file), the KubeConfig when it loads, and the error when
+ * the file exists but cannot be read.
+ */
+interface FerryKubeconfig {
+  file: string;
+  text?: string;
+  kubeConfig?: KubeConfig;
+  readError?: unknown;
+}
+
+function readFerryKubeconfig(dataDir: string): FerryKubeconfig {
   const file = path.join(dataDir, 'kubeconfig');
-  if (!fs.existsSync(file)) return [];
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? { file } : { file, readError: err };
+  }
+  try {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(text);
+    return { file, text, kubeConfig: kubeConfig.getCurrentCluster() ? kubeConfig : undefined };
+  } catch {
+    return { file, text };
+  }
+}
+
+/** registriesOfDaemon lists the registries the running daemon's Clusters name. */
+async function registriesOfDaemon(own: FerryKubeconfig, timeoutMs: number): Promise<string[]> {
+  if (!own.kubeConfig) return [];
   let client: FerryClient | undefined;
   try {
-    client = new FerryClient(loadKubeConfig(file));
+    client = new FerryClient(own.kubeConfig);
     const list = await withTimeout(client.list<Cluster>('Cluster'), timeoutMs, 'listing Clusters');
     const hosts = list.items.map((c) => c.status?.registry?.host ?? c.spec?.defaultRegistry?.host).filter((h): h is string => !!h);
     return [...new Set(hosts)];
@@ -156,23 +183,12 @@ async function probeRegistry(registry: string, source: string, timeoutMs: number
   };
 }
 
-async function checkRegistry(opts: Required<Pick<DoctorOptions, 'timeoutMs'>> & { registry?: string; env: NodeJS.ProcessEnv; dataDir: string }): Promise<CheckResult[]> {
+async function checkRegistry(opts: Required<Pick<DoctorOptions, 'timeoutMs'>> & { registry?: string; env: NodeJS.ProcessEnv; own: FerryKubeconfig }): Promise<CheckResult[]> {
   if (opts.registry) return [await probeRegistry(opts.registry, '--registry', opts.timeoutMs)];
   if (opts.env.FERRY_REGISTRY) return [await probeRegistry(opts.env.FERRY_REGISTRY, 'FERRY_REGISTRY', opts.timeoutMs)];
-  const fromClusters = await registriesOfDaemon(opts.dataDir, opts.timeoutMs);
+  const fromClusters = await registriesOfDaemon(opts.own, opts.timeoutMs);
   if (fromClusters.length) return Promise.all(fromClusters.map((r) => probeRegistry(r, 'a Cluster registry', opts.timeoutMs)));
   return [{ name: 'Registry', status: 'ok', message: 'none configured: images stay in the local Docker Engine (set FERRY_REGISTRY or a Cluster spec.defaultRegistry to push)' }];
-}
-
-/** ferryServer is the API server the ferry kubeconfig in dataDir names, when there is one. */
-function ferryServer(dataDir: string): string | undefined {
-  const file = path.join(dataDir, 'kubeconfig');
-  if (!fs.existsSync(file)) return undefined;
-  try {
-    return loadKubeConfig(file).getCurrentCluster()?.server;
-  } catch {
-    return undefined;
-  }
 }
 
 const noKubeconfigFix = 'set KUBECONFIG to your dev cluster\'s kubeconfig (or ferry serve --cluster-kubeconfig FILE), or create a cluster (kind create cluster)';
@@ -182,7 +198,7 @@ const noKubeconfigFix = 'set KUBECONFIG to your dev cluster\'s kubeconfig (or fe
  * context of the dev kubeconfig, resolved as the daemon resolves Cluster `default`, unless that
  * context is ferry's own API server.
  */
-async function checkKubeconfig(opts: { kubeconfig?: string; env: NodeJS.ProcessEnv; dataDir: string; timeoutMs: number }): Promise<CheckResult> {
+async function checkKubeconfig(opts: { kubeconfig?: string; env: NodeJS.ProcessEnv; own: FerryKubeconfig; timeoutMs: number }): Promise<CheckResult> {
   const name = 'Kubernetes';
   const clusters = new KubeconfigClusters({ kubeconfigPath: opts.kubeconfig, env: opts.env, homeDir: opts.env.HOME || os.homedir() });
   const file = clusters.defaultConfigPath();
@@ -203,7 +219,7 @@ async function checkKubeconfig(opts: { kubeconfig?: string; env: NodeJS.ProcessE
   }
   const { kubeConfig: kc, context } = conn;
   const server = kc.getCurrentCluster()?.server;
-  const dev = devKubeContext(clusters, ferryServer(opts.dataDir));
+  const dev = devContextOf(conn, opts.own.kubeConfig?.getCurrentCluster()?.server);
   if (dev.ownApi) {
     return {
       name,
@@ -306,13 +322,13 @@ function checkDataDir(dir: string): CheckResult {
   return { name, status: 'ok', message: `${dir} is writable, mode 0${mode.toString(8)}` };
 }
 
-async function checkDaemon(dir: string, timeoutMs: number): Promise<CheckResult> {
+async function checkDaemon(dir: string, own: FerryKubeconfig, timeoutMs: number): Promise<CheckResult> {
   const name = 'Daemon';
-  const file = path.join(dir, 'kubeconfig');
-  if (!fs.existsSync(file)) return { name, status: 'warn', message: `not running (no kubeconfig at ${file})`, fix: `start it: ferry serve --data-dir ${dir}` };
+  const { file, text } = own;
+  if (text === undefined && !own.readError) return { name, status: 'warn', message: `not running (no kubeconfig at ${file})`, fix: `start it: ferry serve --data-dir ${dir}` };
   let server = '?';
   try {
-    const text = fs.readFileSync(file, 'utf8');
+    if (text === undefined) throw own.readError;
     server = /server: *(\S+)/.exec(text)?.[1] ?? '?';
     const caData = /certificate-authority-data: *(\S+)/.exec(text)?.[1];
     const status = await httpGet(`${server}/healthz`, { timeoutMs, ca: caData ? Buffer.from(caData, 'base64') : undefined });
@@ -339,13 +355,14 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   const env = opts.env ?? process.env;
   const timeoutMs = opts.timeoutMs ?? 3_000;
   const dataDir = path.resolve(opts.dataDir || env.FERRY_DATA_DIR || path.join(env.HOME || os.homedir(), '.ferry'));
+  const own = readFerryKubeconfig(dataDir);
   const [docker, registry, kube] = await Promise.all([
     checkDocker(env, timeoutMs),
-    checkRegistry({ registry: opts.registry, env, dataDir, timeoutMs }),
-    checkKubeconfig({ kubeconfig: opts.kubeconfig, env, dataDir, timeoutMs }),
+    checkRegistry({ registry: opts.registry, env, own, timeoutMs }),
+    checkKubeconfig({ kubeconfig: opts.kubeconfig, env, own, timeoutMs }),
   ]);
   const data = checkDataDir(dataDir);
-  const daemon = await checkDaemon(dataDir, timeoutMs);
+  const daemon = await checkDaemon(dataDir, own, timeoutMs);
   const checks = [docker, ...registry, kube, checkInotify(opts.procDir ?? '/proc'), data, daemon];
   const fails = checks.filter((c) => c.status === 'fail').length;
   const warns = checks.filter((c) => c.status === 'warn').length;

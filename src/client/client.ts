@@ -31,6 +31,22 @@ export interface DeleteOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
 }
 
+/**
+ * WriteOptions are passed to the server with a create or a patch: `dryRun` checks the write
+ * without storing it (dryRun=All); `fieldValidation` 'Strict' refuses fields the schema does not know.
+ */
+export interface WriteOptions {
+  dryRun?: boolean;
+  fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
+}
+
+/** ApplyOptions are passed with a server-side apply: the field manager that owns what it sets. */
+export interface ApplyOptions extends WriteOptions {
+  fieldManager: string;
+  /** force takes fields over from other managers instead of failing with Conflict. */
+  force?: boolean;
+}
+
 /** WatchEventType is the `type` of one watch event. */
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
@@ -60,13 +76,13 @@ export interface Client {
   get<T extends KubeObject = KubeObject>(kind: string, name: string): Promise<T | undefined>;
   list<T extends KubeObject = KubeObject>(kind: string, opts?: ListOptions): Promise<KubeList<T>>;
   /** create sends obj (its kind and metadata.name or generateName are required). */
-  create<T extends KubeObject>(obj: T): Promise<T>;
+  create<T extends KubeObject>(obj: T, opts?: WriteOptions): Promise<T>;
   /** update replaces the object (not its status); Conflict when metadata.resourceVersion is stale. */
   update<T extends KubeObject>(obj: T): Promise<T>;
   /** updateStatus replaces the status subresource; Conflict when metadata.resourceVersion is stale. */
   updateStatus<T extends KubeObject>(obj: T): Promise<T>;
   /** patch applies a JSON merge patch (RFC 7386) to the object. */
-  patch<T extends KubeObject = KubeObject>(kind: string, name: string, mergePatch: object): Promise<T>;
+  patch<T extends KubeObject = KubeObject>(kind: string, name: string, mergePatch: object, opts?: WriteOptions): Promise<T>;
   /** patchStatus applies a JSON merge patch to the status subresource. */
   patchStatus<T extends KubeObject = KubeObject>(kind: string, name: string, mergePatch: object): Promise<T>;
   /** delete deletes the object; NotFound when it does not exist. */
@@ -99,6 +115,12 @@ export function resourceFor(kind: string): Resource {
 }
 
 const mergePatchType = 'application/merge-patch+json';
+const applyPatchType = 'application/apply-patch+yaml';
+
+/** writeParams are the query parameters of WriteOptions. */
+function writeParams(opts: WriteOptions) {
+  return { dryRun: opts.dryRun ? 'All' : undefined, fieldValidation: opts.fieldValidation };
+}
 
 /**
  * FerryClient is the Client over HTTP with @kubernetes/client-node, built from a KubeConfig.
@@ -160,9 +182,11 @@ export class FerryClient implements Client {
     return list;
   }
 
-  async create<T extends KubeObject>(obj: T): Promise<T> {
+  async create<T extends KubeObject>(obj: T, opts: WriteOptions = {}): Promise<T> {
     const r = resourceFor(kindOf(obj));
-    return (await call(() => this.api.createClusterCustomObject({ ...r, body: withApiVersion(obj) }))) as T;
+    return (await call(() =>
+      this.api.createClusterCustomObject({ ...r, ...writeParams(opts), body: withApiVersion(obj) }),
+    )) as T;
   }
 
   async update<T extends KubeObject>(obj: T): Promise<T> {
@@ -179,10 +203,26 @@ export class FerryClient implements Client {
     )) as T;
   }
 
-  async patch<T extends KubeObject = KubeObject>(kind: string, name: string, mergePatch: object): Promise<T> {
+  async patch<T extends KubeObject = KubeObject>(
+    kind: string,
+    name: string,
+    mergePatch: object,
+    opts: WriteOptions = {},
+  ): Promise<T> {
     const r = resourceFor(kind);
     return (await call(() =>
-      this.api.patchClusterCustomObject({ ...r, name, body: mergePatch }, contentType(mergePatchType)),
+      this.api.patchClusterCustomObject({ ...r, ...writeParams(opts), name, body: mergePatch }, contentType(mergePatchType)),
+    )) as T;
+  }
+
+  /** apply is a server-side apply of obj (an apply patch), owned by opts.fieldManager. */
+  async apply<T extends KubeObject>(obj: T, opts: ApplyOptions): Promise<T> {
+    const r = resourceFor(kindOf(obj));
+    return (await call(() =>
+      this.api.patchClusterCustomObject(
+        { ...r, ...writeParams(opts), name: nameOf(obj), body: withApiVersion(obj), fieldManager: opts.fieldManager, force: opts.force },
+        contentType(applyPatchType),
+      ),
     )) as T;
   }
 

@@ -90,4 +90,14 @@ describe('ferry apply with strict field validation', () => {
     assert.match(fixed.stdout, /liveupdate.tilt.dev\/lu-typo created \(server dry run\)/);
     assert.equal(await getJson('LiveUpdate', 'lu-typo'), undefined, 'a dry run stores nothing');
   });
+
+  it('records a client-side apply, create and patch, under the field manager "ferry"', async () => {
+    assert.equal((await ferryCmd(['apply', '-f', '-'], fileWatch('fw-manager'))).code, 0);
+    const r = await ferryCmd(['apply', '-f', '-'], fileWatch('fw-manager', '  ignores:\n  - basePath: /tmp/x\n'));
+    assert.equal(r.code, 0, r.stderr);
+    const live = await getJson('FileWatch', 'fw-manager');
+    const managers = (live?.metadata.managedFields ?? []).map((f) => (f as { manager?: string }).manager);
+    assert.ok(managers.length > 0, 'managedFields are recorded');
+    assert.deepEqual([...new Set(managers)], ['ferry']);
+  });
 });

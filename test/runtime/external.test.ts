@@ -11,8 +11,8 @@ import { loadKubeConfig } from '../../src/client/kubeconfig.ts';
 import { Manager } from '../../src/runtime/manager.ts';
 import { ClusterReconciler } from '../../controllers/cluster/reconciler.ts';
 import { ensureDefaultClusters } from '../../controllers/cluster/defaults.ts';
-import type { DockerPinger } from '../../controllers/cluster/docker.ts';
-import type { KubernetesProber } from '../../controllers/cluster/kubernetes.ts';
+import type { DockerPinger } from '../../src/adapters/docker/index.ts';
+import type { KubernetesProber } from '../../src/adapters/kubernetes/index.ts';
 import { waitFor } from './support.ts';
 import { silentLogger } from '../../src/log.ts';
 

@@ -1,28 +1,27 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Clock } from '../../util/clock.ts';
+import type { ClusterConnection } from '../kubernetes/clusters.ts';
 import { ExecContainerUpdater } from './kubernetes-exec.ts';
 import type { ContainerUpdater } from './updater.ts';
 
 /**
- * kubernetesUpdaters gives the pods/exec ContainerUpdater of a cluster by name, one per cluster
- * endpoint (context and server), made on first use. kubeConfigFor resolves the name; it may
- * throw when the cluster cannot be reached, and returns undefined when it has none.
+ * kubernetesUpdaters gives the pods/exec ContainerUpdater of a cluster by name, one per
+ * connection key (kubeconfig, context and server), made on first use. connectionFor resolves
+ * the name; it may throw when the cluster cannot be reached, and returns undefined when it has none.
  * stepTimeoutMs bounds each deletion and copy (default 60,000).
  */
 export function kubernetesUpdaters(opts: {
-  kubeConfigFor: (cluster: string) => KubeConfig | undefined;
+  connectionFor: (cluster: string) => Pick<ClusterConnection, 'key' | 'kubeConfig'> | undefined;
   clock: Clock;
   stepTimeoutMs?: number;
 }): (cluster: string) => ContainerUpdater | undefined {
-  const byEndpoint = new Map<string, ContainerUpdater>();
+  const byKey = new Map<string, ContainerUpdater>();
   return (cluster) => {
-    const kc = opts.kubeConfigFor(cluster);
-    if (!kc) return undefined;
-    const key = `${kc.getCurrentContext()}\u0000${kc.getCurrentCluster()?.server}`;
-    let u = byEndpoint.get(key);
+    const conn = opts.connectionFor(cluster);
+    if (!conn) return undefined;
+    let u = byKey.get(conn.key);
     if (!u) {
-      u = new ExecContainerUpdater({ kubeConfig: kc, clock: opts.clock, stepTimeoutMs: opts.stepTimeoutMs });
-      byEndpoint.set(key, u);
+      u = new ExecContainerUpdater({ kubeConfig: conn.kubeConfig, clock: opts.clock, stepTimeoutMs: opts.stepTimeoutMs });
+      byKey.set(conn.key, u);
     }
     return u;
   };

@@ -8,7 +8,7 @@ import type {
   DockerEventsOptions,
   PortBinding,
 } from './docker-client.ts';
-import { resolveDockerConnection, type DockerConnection } from './connection.ts';
+import { resolveDockerConnection } from './connection.ts';
 import { openDockerode } from './dockerode.ts';
 import { LineSplitter } from '../../util/lines.ts';
 
@@ -16,8 +16,6 @@ import { LineSplitter } from '../../util/lines.ts';
 export interface DockerodeClientOptions {
   /** host is a Docker host URL (unix:///var/run/docker.sock, tcp://host:2375, ssh://user@host); default: resolveDockerConnection(). */
   host?: string;
-  /** connection is an already resolved Engine; it wins over host. */
-  connection?: DockerConnection;
   /** dockerode shares an open connection to that Engine (DockerEngine passes its own). */
   dockerode?: Docker;
 }
@@ -27,7 +25,7 @@ export class DockerodeClient implements DockerClient {
   private readonly docker: Docker;
 
   constructor(opts: DockerodeClientOptions = {}) {
-    this.docker = opts.dockerode ?? openDockerode(opts.connection ?? resolveDockerConnection({ host: opts.host }));
+    this.docker = opts.dockerode ?? openDockerode(resolveDockerConnection({ host: opts.host }));
   }
 
   async ping(): Promise<void> {

@@ -46,13 +46,20 @@ export interface DockerPinger {
 export class DockerEngine {
   /** connection is where this Engine is and how it is reached. */
   readonly connection: DockerConnection;
-  private readonly docker: Docker;
+  private untimed?: Docker;
+  /** timed is the connection for health checks, whose every request is bounded by timeoutMs. */
+  private timed?: { timeoutMs: number; docker: Docker };
   private dockerClient?: DockerClient;
   private imageClient?: ImageClient;
 
   constructor(connection: DockerConnection) {
     this.connection = connection;
-    this.docker = openDockerode(connection);
+  }
+
+  /** docker is the connection without a timeout (event streams, pushes and execs run long), opened on first use. */
+  private get docker(): Docker {
+    this.untimed ??= openDockerode(this.connection);
+    return this.untimed;
   }
 
   /** connect resolves the Engine from the environment (or opts.host) and connects to it lazily: nothing is dialled yet. */
@@ -67,13 +74,15 @@ export class DockerEngine {
 
   /** version asks the Engine who it is; timeoutMs (default 5,000) bounds the request. */
   async version(opts: { timeoutMs?: number } = {}): Promise<DockerVersion> {
-    const v = await openDockerode(this.connection, { timeoutMs: opts.timeoutMs ?? 5_000 }).version();
+    const timeoutMs = opts.timeoutMs ?? 5_000;
+    if (this.timed?.timeoutMs !== timeoutMs) this.timed = { timeoutMs, docker: openDockerode(this.connection, { timeoutMs }) };
+    const v = await this.timed.docker.version();
     return { version: v.Version ?? '', apiVersion: v.ApiVersion ?? '', arch: v.Arch ?? '' };
   }
 
   /** client is the container view: find, inspect, remove containers and follow events. */
   client(): DockerClient {
-    this.dockerClient ??= new DockerodeClient({ connection: this.connection, dockerode: this.docker });
+    this.dockerClient ??= new DockerodeClient({ dockerode: this.docker });
     return this.dockerClient;
   }
 
@@ -90,25 +99,25 @@ export class DockerEngine {
 
   /** pinger checks Engines for the Cluster kind: this one when no host is given, else the host given. */
   pinger(opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): DockerPinger {
-    return new DockerodePinger({ ...opts, connection: this.connection });
+    return new DockerodePinger({ ...opts, engine: this });
   }
 }
 
 /**
  * DockerodePinger is the DockerPinger over dockerode (GET /version). Without a host it pings
- * `connection` (default: resolved from the environment at each ping); with one, that host.
+ * `engine` (default: the Engine resolved from the environment); with one, that host.
  */
 export class DockerodePinger implements DockerPinger {
   private readonly timeoutMs: number;
   private readonly env?: NodeJS.ProcessEnv;
-  private readonly connection?: DockerConnection;
+  private readonly own?: DockerEngine;
   private readonly engines = new Map<string, DockerEngine>();
 
-  /** timeoutMs bounds one ping. Default 5,000. */
-  constructor(opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; connection?: DockerConnection } = {}) {
+  /** timeoutMs bounds one ping. Default 5,000. engine is the one pinged without a host. */
+  constructor(opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; engine?: DockerEngine } = {}) {
     this.timeoutMs = opts.timeoutMs ?? 5_000;
     this.env = opts.env;
-    this.connection = opts.connection;
+    this.own = opts.engine;
   }
 
   address(host?: string): string {
@@ -132,11 +141,12 @@ export class DockerodePinger implements DockerPinger {
   }
 
   private resolve(host: string | undefined): DockerConnection {
-    if (!host && this.connection) return this.connection;
+    if (!host && this.own) return this.own.connection;
     return resolveDockerConnection({ host, env: this.env });
   }
 
   private engine(host: string | undefined): DockerEngine {
+    if (!host && this.own) return this.own;
     const key = host ?? '';
     let engine = this.engines.get(key);
     if (!engine) {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Cluster } from '../../../src/apis/cluster.ts';
 import { DockerodePinger } from '../../../src/adapters/docker/index.ts';
 import { setupClusterController } from '../../../controllers/cluster/setup.ts';
-import type { KubernetesProber } from '../../../controllers/cluster/kubernetes.ts';
+import type { KubernetesProber } from '../../../src/adapters/kubernetes/index.ts';
 import { requireDocker } from '../../support/docker.ts';
 import { ControllerHarness } from '../../support/controllers.ts';
 

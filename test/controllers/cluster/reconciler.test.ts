@@ -11,14 +11,14 @@ import type { Result } from '../../../src/runtime/reconciler.ts';
 import { setupClusterController } from '../../../controllers/cluster/setup.ts';
 import { noConnectionError } from '../../../controllers/cluster/status.ts';
 import { ensureDefaultClusters } from '../../../controllers/cluster/defaults.ts';
-import type { DockerEngineInfo, DockerPinger } from '../../../controllers/cluster/docker.ts';
+import type { DockerEngineInfo, DockerPinger } from '../../../src/adapters/docker/index.ts';
 import {
   ClientNodeKubernetesProber,
-  currentKubeContext,
+  KubeconfigClusters,
   parseLocalRegistryHosting,
   type KubernetesClusterInfo,
   type KubernetesProber,
-} from '../../../controllers/cluster/kubernetes.ts';
+} from '../../../src/adapters/kubernetes/index.ts';
 import { ControllerHarness } from '../../support/controllers.ts';
 
 /**
@@ -241,7 +241,7 @@ contexts:
 
 test('the client-node prober reads /version and the KEP-1755 ConfigMap of a kubeconfig context', async (t) => {
   const file = await fakeKubeApi(t, 'host: "localhost:5001"\nhostFromContainerRuntime: "kind-registry:5000"\n');
-  assert.equal(currentKubeContext(file), 'kind-dev');
+  assert.equal(new KubeconfigClusters({ kubeconfigPath: file }).currentContext(), 'kind-dev');
   const prober = new ClientNodeKubernetesProber({ kubeconfigPath: file });
   assert.deepEqual(await prober.probe({}), {
     context: 'kind-dev',

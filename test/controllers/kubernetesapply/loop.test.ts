@@ -40,7 +40,7 @@ test('a new image is applied again, and the LiveUpdate follows the new pod, neve
       liveupdate.setup(mgr, {
         log: env.log,
         cwd: env.dir,
-        updaters: { kubernetes: kubernetesUpdaters({ kubeConfigFor: () => kube.kubeConfig(), clock: realClock, stepTimeoutMs: 20_000 }) },
+        updaters: { kubernetes: kubernetesUpdaters({ connectionFor: () => ({ key: 'fixture', kubeConfig: kube.kubeConfig() }), clock: realClock, stepTimeoutMs: 20_000 }) },
       });
     },
   });

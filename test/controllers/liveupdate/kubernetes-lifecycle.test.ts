@@ -53,7 +53,7 @@ async function start(t: TestContext, clusterOptions: KubeClusterOptions = {}, sp
       setupLiveUpdate(mgr, {
         log,
         clock: realClock,
-        updaters: { kubernetes: kubernetesUpdaters({ kubeConfigFor: () => cluster.kubeConfig(), clock: realClock, stepTimeoutMs: 20_000 }) },
+        updaters: { kubernetes: kubernetesUpdaters({ connectionFor: () => ({ key: 'fixture', kubeConfig: cluster.kubeConfig() }), clock: realClock, stepTimeoutMs: 20_000 }) },
         execTimeoutMs: 20_000,
       });
     },

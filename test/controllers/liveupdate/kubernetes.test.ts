@@ -28,7 +28,7 @@ test('kubernetes: a changed file reaches the pod container over exec; an exec fa
     setup(mgr, {
       log,
       clock: realClock,
-      updaters: { kubernetes: kubernetesUpdaters({ kubeConfigFor: () => cluster.kubeConfig(), clock: realClock, stepTimeoutMs: 20_000 }) },
+      updaters: { kubernetes: kubernetesUpdaters({ connectionFor: () => ({ key: 'fixture', kubeConfig: cluster.kubeConfig() }), clock: realClock, stepTimeoutMs: 20_000 }) },
       execTimeoutMs: 20_000,
     }),
   );
