@@ -1,24 +1,17 @@
 /**
  * The `ferry` command line: `serve` runs the daemon; the other commands are clients of
  * a running daemon, found through the kubeconfig in its data directory.
+ *
+ * Each command loads its module when it runs (`await import()` in its action), so that a
+ * client command such as `ferry get` loads neither the daemon nor @kubernetes/client-node.
+ * Only commander and the light src/cli/context.ts are loaded up front.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
-import { VersionApi } from '@kubernetes/client-node';
-import { createLogger, logFormats, type LogFormat } from './log.ts';
-import { startDaemon } from './daemon.ts';
-import { exposureWarning } from './apiserver/server.ts';
-import { CliError, connect, dataDir, explain, kubeConfigFor, type ConnectOptions } from './cli/context.ts';
-import { readManifests } from './cli/manifests.ts';
-import { applyOne } from './cli/apply.ts';
-import { deleteObjects, describe, get, outputFormats, targetsOf, type OutputFormat } from './cli/get.ts';
-import { parseSince, streamLogs } from './cli/logs.ts';
-import { triggerResource } from './cli/trigger.ts';
-import { runCi } from './cli/ci.ts';
-import { parseGoDuration } from './apis/go.ts';
-import { registerDoctor } from './cli/doctor.ts';
+import { CliError, explain, type ConnectOptions } from './cli/context.ts';
+import { outputFormats, type OutputFormat } from './cli/output.ts';
 
 /** packageJson finds ferry's package.json above this module (src/ when run from sources, dist/src/ when compiled). */
 function packageJson(): { version: string } {
@@ -33,11 +26,34 @@ export const ferryVersion = pkg.version;
 
 const out = (s: string) => process.stdout.write(s + '\n');
 
+/** The log formats of src/log.ts, listed here so that the command line does not load winston. */
+const logFormats = ['json', 'pretty'] as const;
+
+/** defaultPort is where `ferry serve` listens unless told otherwise (Tilt's own API is on 10350). */
+export const defaultPort = 10351;
+
 function clientOptions(cmd: Command): ConnectOptions {
   const o = cmd.optsWithGlobals() as { dataDir?: string; kubeconfig?: string; context?: string };
   return { dataDir: o.dataDir, kubeconfig: o.kubeconfig, context: o.context };
 }
 
+/** durationFlag reads a Go duration flag (90s, 15m, 1h), which must be positive. */
+async function durationFlag(flag: string, value: string): Promise<number> {
+  const { parseGoDuration } = await import('./apis/go.ts');
+  let ms: number;
+  try {
+    ms = parseGoDuration(value);
+  } catch {
+    throw new CliError(`${flag} must be a duration such as 90s or 15m, got "${value}"`);
+  }
+  if (!(ms > 0)) throw new CliError(`${flag} must be positive, got "${value}"`);
+  return ms;
+}
+
+/**
+ * buildProgram declares every command. Each action imports what it needs when it runs: adding a
+ * command is one `program.command(...)` block here and its module under src/cli/.
+ */
 export function buildProgram(): Command {
   const program = new Command('ferry')
     .description('Serve the tilt.dev/v1alpha1 API and keep running containers in sync with your files.')
@@ -51,58 +67,28 @@ export function buildProgram(): Command {
     .command('serve')
     .description('run the daemon: the API server and every controller')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'port to listen on (0 picks a free one)', '0')
+    .option('--port <port>', `port to listen on (default $FERRY_PORT, else ${defaultPort}; 0 picks a free one)`)
     .addOption(new Option('--storage <kind>', 'where objects are kept').choices(['sqlite', 'memory']).default('sqlite'))
     .addOption(new Option('--log-format <format>', 'log format').choices([...logFormats]))
     .option('--log-level <level>', 'log level (error, warn, info, debug)', 'info')
     .option('--filewatch-quiet-ms <ms>', 'quiet period before a batch of file changes is reported', '200')
     .option('--build-timeout <duration>', 'kill a CmdImage build that runs longer than this, failing it with reason Timeout (Go duration: 90s, 15m, 1h)', '15m')
+    .option('--exec-timeout <duration>', 'fail a LiveUpdate exec that runs longer than this, unless the exec sets its own timeoutSeconds (Go duration: 30s, 2m)', '60s')
     .option('--cluster-kubeconfig <file>', 'kubeconfig of the dev cluster (default $KUBECONFIG or ~/.kube/config)')
     .option('--health-addr <host:port>', 'also serve /healthz, /readyz and /metrics over plain HTTP here (e.g. for probes in external mode)')
     .action(async (o, cmd: Command) => {
       const g = cmd.optsWithGlobals() as { dataDir?: string; kubeconfig?: string; context?: string };
-      const log = createLogger({ format: o.logFormat as LogFormat | undefined, level: o.logLevel });
-      const port = Number(o.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be a port number, got ${o.port}`);
-      let buildTimeoutMs: number;
-      try {
-        buildTimeoutMs = parseGoDuration(o.buildTimeout);
-      } catch {
-        throw new CliError(`--build-timeout must be a duration such as 90s or 15m, got "${o.buildTimeout}"`);
-      }
-      if (!(buildTimeoutMs > 0)) throw new CliError(`--build-timeout must be positive, got "${o.buildTimeout}"`);
-      const daemon = await startDaemon({
-        dataDir: dataDir(g.dataDir),
-        host: o.host,
-        port,
-        storage: o.storage,
-        log,
+      const { serve } = await import('./cli/serve.ts');
+      await serve({
+        ...o,
+        dataDir: g.dataDir,
         kubeconfig: g.kubeconfig,
         context: g.context,
-        filewatchQuietMs: Number(o.filewatchQuietMs),
-        buildTimeoutMs,
-        clusterKubeconfig: o.clusterKubeconfig,
-        healthAddr: o.healthAddr,
-        cwd: process.cwd(),
+        port: o.port ?? process.env.FERRY_PORT ?? String(defaultPort),
+        buildTimeoutMs: await durationFlag('--build-timeout', o.buildTimeout),
+        execTimeoutMs: await durationFlag('--exec-timeout', o.execTimeout),
         version: ferryVersion,
-      });
-      if (daemon.api) {
-        out(`ferry ${ferryVersion} is serving at ${daemon.api.urls.join(', ')}\nkubeconfig: ${daemon.kubeconfigPath}\n  kubectl --kubeconfig ${daemon.kubeconfigPath} get liveupdates`);
-        if (daemon.api.exposed) {
-          process.stderr.write(`\nWARNING: ferry is listening beyond this machine (--host ${o.host}): ${exposureWarning}.\n\n`);
-        }
-      }
-      else out(`ferry ${ferryVersion} is running its controllers against ${daemon.kubeConfig.getCurrentCluster()?.server}`);
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          log.info('Signal received', { signal });
-          daemon.stop().then(resolve, (err) => {
-            log.error('Stop failed', { error: String(err) });
-            resolve();
-          });
-        };
-        process.once('SIGINT', () => stop('SIGINT'));
-        process.once('SIGTERM', () => stop('SIGTERM'));
+        out,
       });
     });
 
@@ -114,31 +100,21 @@ export function buildProgram(): Command {
     .option('--field-manager <name>', 'field manager for server-side apply', 'ferry')
     .option('--dry-run', 'show what would happen without changing anything')
     .action(async (o, cmd: Command) => {
-      const manifests = readManifests(o.filename);
-      const client = connect(clientOptions(cmd));
-      let failed = 0;
-      for (const m of manifests) {
-        try {
-          out(await applyOne(client, m, { serverSide: o.serverSide, fieldManager: o.fieldManager, dryRun: o.dryRun }));
-        } catch (err) {
-          failed++;
-          process.stderr.write(`${explain(err)} (${m.source}: ${m.object.kind}/${m.object.metadata?.name})\n`);
-        }
-      }
-      client.close();
-      if (failed) throw new CliError('', 1);
+      const { applyFiles } = await import('./cli/apply.ts');
+      await applyFiles(clientOptions(cmd), o.filename, { serverSide: o.serverSide, fieldManager: o.fieldManager, dryRun: o.dryRun }, out);
     });
 
   program
     .command('get')
     .description('list objects of a kind, or show one')
-    .argument('<kind>', 'kind: plural, singular or short name (liveupdates, lu, fw, ...)')
+    .argument('<kind>', 'kind: plural, singular or short name (liveupdates, filewatches, fw, ...); several separated by commas')
     .argument('[name]', 'object name')
     .addOption(new Option('-o, --output <format>', 'output format').choices([...outputFormats]))
     .option('-w, --watch', 'watch for changes after listing')
     .option('-l, --selector <selector>', 'label selector')
     .action(async (kind: string, name: string | undefined, o, cmd: Command) => {
-      const client = connect(clientOptions(cmd));
+      const [{ get }, { connect }] = await Promise.all([import('./cli/get.ts'), import('./cli/context.ts')]);
+      const client = await connect(clientOptions(cmd));
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       try {
@@ -154,7 +130,8 @@ export function buildProgram(): Command {
     .argument('<kind>')
     .argument('<name>')
     .action(async (kind: string, name: string, _o, cmd: Command) => {
-      const client = connect(clientOptions(cmd));
+      const [{ describe }, { connect }] = await Promise.all([import('./cli/get.ts'), import('./cli/context.ts')]);
+      const client = await connect(clientOptions(cmd));
       try {
         out(await describe(client, kind, name));
       } finally {
@@ -170,11 +147,12 @@ export function buildProgram(): Command {
     .option('-f, --filename <path...>', 'delete the objects of these files')
     .option('--ignore-not-found', 'treat a missing object as deleted')
     .action(async (kind: string | undefined, names: string[], o, cmd: Command) => {
+      const [{ deleteObjects, targetsOf }, { readManifests }, { connect }] = await Promise.all([import('./cli/get.ts'), import('./cli/manifests.ts'), import('./cli/context.ts')]);
       let targets: Array<{ kind: string; name: string }>;
       if (o.filename) targets = targetsOf(readManifests(o.filename));
       else if (kind && names.length) targets = names.map((name) => ({ kind, name }));
       else throw new CliError('error: give a kind and names, or -f FILE');
-      const client = connect(clientOptions(cmd));
+      const client = await connect(clientOptions(cmd));
       try {
         for (const line of await deleteObjects(client, targets, o.ignoreNotFound || !!o.filename)) out(line);
       } finally {
@@ -190,12 +168,8 @@ export function buildProgram(): Command {
     .option('--keep', 'leave the objects and their containers in place')
     .action(async (o, cmd: Command) => {
       const g = clientOptions(cmd);
-      let timeoutMs: number;
-      try {
-        timeoutMs = parseGoDuration(o.timeout);
-      } catch {
-        throw new CliError(`--timeout must be a duration such as 30s or 10m, got "${o.timeout}"`);
-      }
+      const timeoutMs = await durationFlag('--timeout', o.timeout);
+      const { runCi } = await import('./cli/ci.ts');
       const code = await runCi({ files: o.filename, timeoutMs, kubeconfig: g.kubeconfig, context: g.context, keep: o.keep, cwd: process.cwd() });
       if (code !== 0) throw new CliError('', code);
     });
@@ -207,7 +181,8 @@ export function buildProgram(): Command {
     .option('-f, --follow', 'keep printing new lines')
     .option('--since <duration>', 'only lines newer than this (30s, 5m, 1h)')
     .action(async (resource: string | undefined, o, cmd: Command) => {
-      const kc = kubeConfigFor(clientOptions(cmd));
+      const [{ parseSince, streamLogs }, { loadClientConfig }] = await Promise.all([import('./cli/logs.ts'), import('./cli/context.ts')]);
+      const kc = await loadClientConfig(clientOptions(cmd));
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       await streamLogs(kc, { resource, follow: o.follow, sinceMs: o.since ? parseSince(o.since) : undefined, out, signal: ac.signal });
@@ -218,7 +193,8 @@ export function buildProgram(): Command {
     .description('build a resource again (through the tilt-trigger-queue ConfigMap, as `tilt trigger` does)')
     .argument('<resource>')
     .action(async (resource: string, _o, cmd: Command) => {
-      const client = connect(clientOptions(cmd));
+      const [{ triggerResource }, { connect }] = await Promise.all([import('./cli/trigger.ts'), import('./cli/context.ts')]);
+      const client = await connect(clientOptions(cmd));
       try {
         const r = await triggerResource(client, resource);
         out(r.queued ? `${resource} triggered` : `${resource} was already queued`);
@@ -228,20 +204,50 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('kubeconfig')
+    .description("print the daemon's kubeconfig, or add a ferry context to your own kubeconfig (--merge)")
+    .option('--merge', "add (or update) the ferry cluster, user and context in your kubeconfig ($KUBECONFIG's first file, else ~/.kube/config)")
+    .option('--kubeconfig-path <file>', 'the kubeconfig to merge into')
+    .option('--use', 'also make ferry the current context')
+    .option('--path', "print only the path of the daemon's kubeconfig")
+    .action(async (o, cmd: Command) => {
+      const { kubeconfigCommand } = await import('./cli/kubeconfig.ts');
+      await kubeconfigCommand(clientOptions(cmd), { merge: o.merge, target: o.kubeconfigPath, use: o.use, pathOnly: o.path }, out);
+    });
+
+  program
     .command('version')
     .description('print the client version and, when a daemon runs, the server version')
     .action(async (_o, cmd: Command) => {
       out(`Client Version: ${ferryVersion}`);
+      const { connect } = await import('./cli/context.ts');
       try {
-        const kc = kubeConfigFor(clientOptions(cmd));
-        const info = await kc.makeApiClient(VersionApi).getCode();
-        out(`Server Version: ${info.gitCommit.replace(/^ferry-/, '')} (Kubernetes API ${info.gitVersion}) at ${kc.getCurrentCluster()?.server}`);
+        const client = await connect(clientOptions(cmd));
+        try {
+          const info = (await client.raw('GET', '/version')) as { gitCommit: string; gitVersion: string };
+          out(`Server Version: ${info.gitCommit.replace(/^ferry-/, '')} (Kubernetes API ${info.gitVersion}) at ${client.server}`);
+        } finally {
+          client.close();
+        }
       } catch (err) {
         out(`Server: ${explain(err)}`);
       }
     });
 
-  registerDoctor(program);
+  program
+    .command('doctor')
+    .description('check Docker, the registry, the dev cluster, inotify limits and the data directory, and say what to fix')
+    .option('--registry <host>', "registry to check (default $FERRY_REGISTRY, else the registries of the running daemon's Clusters)")
+    .option('--cluster-kubeconfig <file>', 'kubeconfig of the dev cluster (default $KUBECONFIG or ~/.kube/config)')
+    .option('--timeout-ms <ms>', 'how long each network probe may take', '3000')
+    .action(async (o: { registry?: string; clusterKubeconfig?: string; timeoutMs: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals() as { dataDir?: string };
+      const { runDoctor } = await import('./cli/doctor.ts');
+      const report = await runDoctor({ dataDir: g.dataDir, registry: o.registry, kubeconfig: o.clusterKubeconfig, timeoutMs: Number(o.timeoutMs) || 3_000 });
+      for (const line of report.lines) out(line);
+      if (!report.ok) throw new CliError('', 1);
+    });
+
   return program;
 }
 

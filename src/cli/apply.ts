@@ -9,11 +9,12 @@
  * run is sent to the server too (dryRun=All), so it reports the same errors.
  */
 import jsonMergePatch from 'json-merge-patch';
-import type { FerryClient, WriteOptions } from '../client/client.ts';
+import type { WriteOptions } from '../client/client.ts';
+import type { CliClient } from '../client/http.ts';
 import { resolveKind } from '../apis/registry.ts';
 import { apiVersion, type KubeObject } from '../apis/meta.ts';
-import { CliError } from './context.ts';
-import type { Manifest } from './manifests.ts';
+import { CliError, connect, explain, type ConnectOptions } from './context.ts';
+import { readManifests, type Manifest } from './manifests.ts';
 
 export const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -23,6 +24,9 @@ export interface ApplyOptions {
   fieldManager?: string;
   dryRun?: boolean;
 }
+
+/** ApplyClient is what applyOne needs of a client (both CliClient and FerryClient have it). */
+export type ApplyClient = Pick<CliClient, 'get' | 'create' | 'patch' | 'apply'>;
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -77,7 +81,7 @@ function prepare(m: Manifest): KubeObject {
 }
 
 /** applyOne applies one manifest and returns what kubectl would print: created, configured or unchanged. */
-export async function applyOne(client: FerryClient, m: Manifest, opts: ApplyOptions = {}): Promise<string> {
+export async function applyOne(client: ApplyClient, m: Manifest, opts: ApplyOptions = {}): Promise<string> {
   const obj = prepare(m);
   const def = resolveKind(obj.kind!)!;
   const name = obj.metadata.name!;
@@ -109,4 +113,24 @@ export async function applyOne(client: FerryClient, m: Manifest, opts: ApplyOpti
   if (Object.keys(patch).length === 0) return `${label} unchanged`;
   await client.patch(def.kind, name, patch, write);
   return `${label} configured${opts.dryRun ? ' (server dry run)' : ''}`;
+}
+
+/** applyFiles is `ferry apply -f`: applies every manifest of `files`, printing one line each; exit 1 when any failed. */
+export async function applyFiles(conn: ConnectOptions, files: string[], opts: ApplyOptions, out: (line: string) => void): Promise<void> {
+  const manifests = readManifests(files);
+  const client = await connect(conn);
+  let failed = 0;
+  try {
+    for (const m of manifests) {
+      try {
+        out(await applyOne(client, m, opts));
+      } catch (err) {
+        failed++;
+        process.stderr.write(`${explain(err)} (${m.source}: ${m.object.kind}/${m.object.metadata?.name})\n`);
+      }
+    }
+  } finally {
+    client.close();
+  }
+  if (failed) throw new CliError('', 1);
 }

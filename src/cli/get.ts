@@ -6,14 +6,14 @@ import YAML from 'yaml';
 import type { KindDef } from '../apis/kind.ts';
 import { resolveKind } from '../apis/registry.ts';
 import type { KubeObject } from '../apis/meta.ts';
-import type { FerryClient } from '../client/client.ts';
+import type { Client } from '../client/client.ts';
 import { isNotFound } from '../client/errors.ts';
 import { toTable } from '../apiserver/table.ts';
 import { CliError } from './context.ts';
 import type { Manifest } from './manifests.ts';
 
-export const outputFormats = ['table', 'wide', 'yaml', 'json', 'name'] as const;
-export type OutputFormat = (typeof outputFormats)[number];
+import type { OutputFormat } from './output.ts';
+export { outputFormats, type OutputFormat } from './output.ts';
 
 export function kindOrThrow(name: string): KindDef {
   const def = resolveKind(name);
@@ -61,7 +61,7 @@ export interface GetOptions {
   signal?: AbortSignal;
 }
 
-export async function get(client: FerryClient, kindName: string, name: string | undefined, opts: GetOptions = {}): Promise<void> {
+export async function get(client: Client, kindName: string, name: string | undefined, opts: GetOptions = {}): Promise<void> {
   const kinds = kindName.split(',').filter(Boolean);
   if (kinds.length > 1) {
     if (opts.watch) throw new CliError('error: you may only specify a single resource type when watching');
@@ -117,7 +117,7 @@ export async function get(client: FerryClient, kindName: string, name: string | 
 }
 
 /** describe prints an object the way kubectl describe prints a custom resource. */
-export async function describe(client: FerryClient, kindName: string, name: string): Promise<string> {
+export async function describe(client: Client, kindName: string, name: string): Promise<string> {
   const def = kindOrThrow(kindName);
   const obj = await client.get(def.kind, name);
   if (!obj) throw new CliError(`Error from server (NotFound): ${def.plural}.tilt.dev "${name}" not found`);
@@ -144,7 +144,7 @@ export async function describe(client: FerryClient, kindName: string, name: stri
 }
 
 /** deleteObjects deletes by kind and names, or every object of some manifests. */
-export async function deleteObjects(client: FerryClient, targets: Array<{ kind: string; name: string }>, ignoreNotFound = false): Promise<string[]> {
+export async function deleteObjects(client: Client, targets: Array<{ kind: string; name: string }>, ignoreNotFound = false): Promise<string[]> {
   const lines: string[] = [];
   for (const t of targets) {
     const def = kindOrThrow(t.kind);

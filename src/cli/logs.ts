@@ -3,7 +3,7 @@
  * the running daemon's log buffer, which it serves at /ferry/v1/logs (src/util/log-route.ts).
  */
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ServerConfig } from '../client/config.ts';
 import type { LogLine } from '../util/log-buffer.ts';
 import { logsPath } from '../util/log-route.ts';
 import { CliError } from './context.ts';
@@ -21,7 +21,7 @@ export function formatLogLine(l: LogLine, withResource: boolean): string {
 }
 
 /** streamLogs prints the daemon's log lines until the stream ends (or, with follow, until signal aborts). */
-export async function streamLogs(kc: KubeConfig, opts: { resource?: string; follow?: boolean; sinceMs?: number; out: (s: string) => void; signal?: AbortSignal }): Promise<void> {
+export async function streamLogs(kc: ServerConfig, opts: { resource?: string; follow?: boolean; sinceMs?: number; out: (s: string) => void; signal?: AbortSignal }): Promise<void> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new CliError('the kubeconfig has no current cluster');
   const url = new URL(logsPath, cluster.server);

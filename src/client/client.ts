@@ -11,8 +11,8 @@ import {
   type RequestContext,
   type ResponseContext,
 } from '@kubernetes/client-node';
-import { group, version, apiVersion, type KubeList, type KubeObject } from '../apis/meta.ts';
-import { kindByName } from '../apis/registry.ts';
+import { apiVersion, type KubeList, type KubeObject } from '../apis/meta.ts';
+import { resourceFor } from './resource.ts';
 import { ApiError, toApiError } from './errors.ts';
 
 /** ListOptions narrow a list or a watch. */
@@ -100,19 +100,7 @@ export interface Client {
   ): Promise<WatchHandle>;
 }
 
-/** Resource locates a kind on the server. */
-export interface Resource {
-  group: string;
-  version: string;
-  plural: string;
-}
-
-/** resourceFor finds where a kind of the tilt.dev/v1alpha1 group is served. */
-export function resourceFor(kind: string): Resource {
-  const def = kindByName(kind);
-  if (!def) throw new Error(`unknown kind ${JSON.stringify(kind)}`);
-  return { group, version, plural: def.plural };
-}
+export { resourceFor, type Resource } from './resource.ts';
 
 const mergePatchType = 'application/merge-patch+json';
 const applyPatchType = 'application/apply-patch+yaml';

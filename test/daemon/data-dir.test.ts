@@ -66,7 +66,7 @@ describe('ferry serve on one data directory', () => {
       const url = /is serving at (https:\/\/\S+)/.exec(first.output())?.[1];
       assert.ok(url);
       const kubeconfig = fs.readFileSync(first.kubeconfigPath, 'utf8');
-      const second = await runCommand(process.execPath, [ferryBin, '--data-dir', dataDir, 'serve', '--log-format', 'json'], { timeoutMs: 30_000 });
+      const second = await runCommand(process.execPath, [ferryBin, '--data-dir', dataDir, 'serve', '--log-format', 'json', '--port', '0'], { timeoutMs: 30_000 });
       assert.equal(second.code, 1, `the second daemon exits at once:\n${second.stdout}${second.stderr}`);
       assert.ok(second.stderr.includes(`pid ${first.proc.pid}, serving at ${url}`), second.stderr);
       assert.doesNotMatch(second.stdout, /is serving at/);

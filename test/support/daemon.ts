@@ -28,7 +28,9 @@ export async function startFerryProcess(
   const kubeconfigPath = opts.kubeconfig ?? path.join(dataDir, 'kubeconfig');
   if (!opts.kubeconfig) fs.rmSync(kubeconfigPath, { force: true });
   const external = opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : [];
-  const proc = spawn(process.execPath, [ferryBin, '--data-dir', dataDir, ...external, 'serve', '--log-format', 'json', ...(opts.args ?? [])], {
+  // Tests run side by side: each daemon takes a free port unless the test names one.
+  const port = opts.args?.includes('--port') ? [] : ['--port', '0'];
+  const proc = spawn(process.execPath, [ferryBin, '--data-dir', dataDir, ...external, 'serve', '--log-format', 'json', ...port, ...(opts.args ?? [])], {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
