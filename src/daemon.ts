@@ -9,6 +9,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'winston';
 import { startApiServer, type ApiServer } from './apiserver/server.ts';
+import { writePrivate } from './apiserver/security.ts';
 import { Manager } from './runtime/manager.ts';
 import { setupControllers, ensureDefaultObjects, type ControllerSettings } from './controllers.ts';
 import { apiKubeConfig } from './edges.ts';
@@ -72,11 +73,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       metrics: [metrics],
       version: opts.version,
       routes: { [logsPath]: logsRoute(logs) },
+      // The daemon writes the kubeconfig itself and keeps it after stopping (see below).
+      writeKubeconfig: false,
     }).catch((err: unknown) => {
       lock!.release();
       throw err;
     });
     lock.announce(api.url);
+    // The kubeconfig stays after a stop: with the default port, and the CA and token kept in
+    // the data directory, it is valid again after the next start, so kubectl and contexts merged
+    // from it (`ferry kubeconfig --merge`) keep working across restarts.
+    writePrivate(api.kubeconfigPath, api.kubeconfig);
     kubeConfig = apiKubeConfig({ kubeconfigText: api.kubeconfig });
     kubeconfigPath = api.kubeconfigPath;
   }

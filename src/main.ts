@@ -193,10 +193,10 @@ export function buildProgram(): Command {
     .description('build a resource again (through the tilt-trigger-queue ConfigMap, as `tilt trigger` does)')
     .argument('<resource>')
     .action(async (resource: string, _o, cmd: Command) => {
-      const [{ triggerResource }, { connect }] = await Promise.all([import('./cli/trigger.ts'), import('./cli/context.ts')]);
+      const [{ triggerKnownResource }, { connect }] = await Promise.all([import('./cli/trigger.ts'), import('./cli/context.ts')]);
       const client = await connect(clientOptions(cmd));
       try {
-        const r = await triggerResource(client, resource);
+        const r = await triggerKnownResource(client, resource);
         out(r.queued ? `${resource} triggered` : `${resource} was already queued`);
       } finally {
         client.close();

@@ -11,6 +11,7 @@ import { isNotFound } from '../client/errors.ts';
 import { toTable } from '../apiserver/table.ts';
 import { CliError } from './context.ts';
 import type { Manifest } from './manifests.ts';
+import { describeObject } from './describe.ts';
 
 import type { OutputFormat } from './output.ts';
 export { outputFormats, type OutputFormat } from './output.ts';
@@ -116,31 +117,12 @@ export async function get(client: Client, kindName: string, name: string | undef
   });
 }
 
-/** describe prints an object the way kubectl describe prints a custom resource. */
+/** describe prints an object the way kubectl describe prints a custom resource (see describe.ts). */
 export async function describe(client: Client, kindName: string, name: string): Promise<string> {
   const def = kindOrThrow(kindName);
   const obj = await client.get(def.kind, name);
   if (!obj) throw new CliError(`Error from server (NotFound): ${def.plural}.tilt.dev "${name}" not found`);
-  const m = obj.metadata;
-  const kv = (label: string, map?: Record<string, string>) => {
-    const entries = Object.entries(map ?? {});
-    if (!entries.length) return [`${label.padEnd(13)}<none>`];
-    return entries.map(([k, v], i) => `${(i === 0 ? label : '').padEnd(13)}${k}=${v.length > 80 ? v.slice(0, 77) + '...' : v}`);
-  };
-  const section = (title: string, value: unknown) =>
-    value === undefined ? [] : [`${title}:`, ...YAML.stringify(value).trimEnd().split('\n').map((l) => `  ${l}`)];
-  const rest = Object.fromEntries(Object.entries(obj).filter(([k]) => !['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(k)));
-  return [
-    `${'Name:'.padEnd(13)}${m.name}`,
-    ...kv('Labels:', m.labels),
-    ...kv('Annotations:', m.annotations),
-    `${'API Version:'.padEnd(13)}${obj.apiVersion}`,
-    `${'Kind:'.padEnd(13)}${obj.kind}`,
-    ...section('Metadata', { 'Creation Timestamp': m.creationTimestamp, Generation: m.generation, 'Resource Version': m.resourceVersion, UID: m.uid, ...(m.deletionTimestamp ? { 'Deletion Timestamp': m.deletionTimestamp } : {}), ...(m.finalizers ? { Finalizers: m.finalizers } : {}), ...(m.ownerReferences ? { 'Owner References': m.ownerReferences } : {}) }),
-    ...(Object.keys(rest).length ? section('Data', rest) : []),
-    ...section('Spec', obj.spec),
-    ...section('Status', obj.status),
-  ].join('\n');
+  return describeObject(obj);
 }
 
 /** deleteObjects deletes by kind and names, or every object of some manifests. */

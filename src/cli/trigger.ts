@@ -3,13 +3,24 @@
  * (the ConfigMap `tilt-trigger-queue`), as `tilt trigger` does.
  */
 import type { Client } from '../client/client.ts';
-import { addToTriggerQueue, reasonCodeTriggerCli } from '../tilt/index.ts';
+import { resourceName } from '../apis/meta.ts';
+import { addToTriggerQueue, reasonCodeTriggerCli } from '../tilt/trigger-queue.ts';
+import { CliError } from './context.ts';
+
+/** triggerableKinds are the kinds whose objects act on the trigger queue: a resource is one of their objects' resources. */
+export const triggerableKinds = ['CmdImage', 'Cmd', 'KubernetesApply', 'DockerComposeService', 'LiveUpdate'] as const;
 
 /** TriggerResult says what triggerResource did. */
 export interface TriggerResult {
   resource: string;
   /** queued is false when the resource was already waiting in the queue. */
   queued: boolean;
+}
+
+/** knownResources lists the resources (sorted) that objects of the triggerable kinds belong to. */
+export async function knownResources(client: Client): Promise<string[]> {
+  const lists = await Promise.all(triggerableKinds.map((kind) => client.list(kind)));
+  return [...new Set(lists.flatMap((l) => l.items.map(resourceName)))].filter(Boolean).sort();
 }
 
 /**
@@ -21,4 +32,17 @@ export async function triggerResource(client: Client, resource: string): Promise
   if (!resource) throw new Error('a resource name is required');
   const queued = await addToTriggerQueue(client, resource, reasonCodeTriggerCli);
   return { resource, queued };
+}
+
+/**
+ * triggerKnownResource is `ferry trigger`: triggerResource for a resource some object belongs
+ * to; any other name is refused with a CliError that lists the known resources.
+ */
+export async function triggerKnownResource(client: Client, resource: string): Promise<TriggerResult> {
+  if (!resource) throw new CliError('error: a resource name is required');
+  const known = await knownResources(client);
+  if (!known.includes(resource)) {
+    throw new CliError(`error: no resource "${resource}"${known.length ? ` (resources: ${known.join(', ')})` : ': no object belongs to any resource yet'}`);
+  }
+  return triggerResource(client, resource);
 }

@@ -4,7 +4,7 @@
  * build it asks for starts; adding a resource that is already queued changes nothing.
  */
 import { apiVersion, triggerQueueName, type ConfigMap } from '../apis/index.ts';
-import { isAlreadyExists, isConflict, type Client } from '../runtime/index.ts';
+import type { Client } from '../runtime/index.ts';
 
 /** reasonCodeTriggerCli is Tilt's build reason for a trigger from the command line. */
 export const reasonCodeTriggerCli = 32;
@@ -47,7 +47,8 @@ export async function addToTriggerQueue(client: Client, resource: string, reason
       await client.update<ConfigMap>({ ...cm, data });
       return true;
     } catch (err) {
-      if ((isConflict(err) || isAlreadyExists(err)) && attempt < maxConflictRetries) continue;
+      // 409: Conflict (a stale resourceVersion) or AlreadyExists (created meanwhile). Read again.
+      if ((err as { code?: unknown }).code === 409 && attempt < maxConflictRetries) continue;
       throw err;
     }
   }
@@ -69,7 +70,7 @@ export async function removeFromTriggerQueue(client: Client, resource: string): 
       await client.update<ConfigMap>({ ...cm, data });
       return;
     } catch (err) {
-      if (isConflict(err) && attempt < maxConflictRetries) continue;
+      if ((err as { code?: unknown }).code === 409 && attempt < maxConflictRetries) continue;
       throw err;
     }
   }
