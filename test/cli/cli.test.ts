@@ -72,7 +72,7 @@ describe('ferry CLI', () => {
   it('describes and deletes', async () => {
     const d = await ferryCmd(['describe', 'imagemap', 'app']);
     assert.match(d.stdout, /Name:\s+app/);
-    assert.match(d.stdout, /selector: app/);
+    assert.match(d.stdout, /^Spec:\n {2}Match Exact:\s+true\n {2}Selector:\s+app$/m);
     const del = await ferryCmd(['delete', 'cm', 'settings']);
     assert.match(del.stdout, /configmap.tilt.dev "settings" deleted/);
     const byFile = await ferryCmd(['delete', '-f', path.join(dir, 'objs.yaml')]);
