@@ -11,7 +11,7 @@
 import jsonMergePatch from 'json-merge-patch';
 import type { WriteOptions } from '../client/client.ts';
 import type { CliClient } from '../client/http.ts';
-import { resolveKind } from '../apis/registry.ts';
+import type { KindNames, KindSource } from '../client/kinds.ts';
 import { apiVersion, type KubeObject } from '../apis/meta.ts';
 import { CliError, connect, explain, type ConnectOptions } from './context.ts';
 import { readManifests, type Manifest } from './manifests.ts';
@@ -26,7 +26,7 @@ export interface ApplyOptions {
 }
 
 /** ApplyClient is what applyOne needs of a client (both CliClient and FerryClient have it). */
-export type ApplyClient = Pick<CliClient, 'get' | 'create' | 'patch' | 'apply'>;
+export type ApplyClient = Pick<CliClient, 'get' | 'create' | 'patch' | 'apply'> & KindSource;
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -72,18 +72,17 @@ export function threeWayPatch(last: Json | undefined, desired: Json, live: Json)
   return deepMerge(changes, deletions);
 }
 
-function prepare(m: Manifest): KubeObject {
+function prepare(m: Manifest, kinds: KindNames[]): { obj: KubeObject; def: KindNames } {
   const obj = structuredClone(m.object);
   if (obj.apiVersion !== apiVersion) throw new CliError(`${m.source}: apiVersion ${obj.apiVersion} is not served by ferry (want ${apiVersion})`);
-  const def = resolveKind(obj.kind ?? '');
-  if (!def || def.kind !== obj.kind) throw new CliError(`${m.source}: no kind "${obj.kind}" is registered for version "${apiVersion}"`);
-  return obj;
+  const def = kinds.find((k) => k.kind === obj.kind);
+  if (!def) throw new CliError(`${m.source}: no kind "${obj.kind}" is registered for version "${apiVersion}"`);
+  return { obj, def };
 }
 
 /** applyOne applies one manifest and returns what kubectl would print: created, configured or unchanged. */
 export async function applyOne(client: ApplyClient, m: Manifest, opts: ApplyOptions = {}): Promise<string> {
-  const obj = prepare(m);
-  const def = resolveKind(obj.kind!)!;
+  const { obj, def } = prepare(m, await client.kindNames());
   const name = obj.metadata.name!;
   const label = `${def.singular}.tilt.dev/${name}`;
   // Every write asks for strict field validation, as kubectl does.

@@ -1,23 +1,24 @@
 /**
  * `ferry get`, `ferry describe` and `ferry delete`: kubectl's output formats for the
  * tilt.dev kinds (table, wide, yaml, json, name) and a watch that prints each change.
+ * As kubectl does, the kinds come from the server's discovery and the table from the server
+ * (`Accept: application/json;as=Table`), so these commands load no schema.
  */
 import YAML from 'yaml';
-import type { KindDef } from '../apis/kind.ts';
-import { resolveKind } from '../apis/registry.ts';
 import type { KubeObject } from '../apis/meta.ts';
 import type { Client } from '../client/client.ts';
+import type { CliClient, Table } from '../client/http.ts';
+import { resolveKindName, type KindNames, type KindSource } from '../client/kinds.ts';
 import { isNotFound } from '../client/errors.ts';
-import { toTable } from '../apiserver/table.ts';
 import { CliError } from './context.ts';
 import type { Manifest } from './manifests.ts';
 import { describeObject } from './describe.ts';
-
 import type { OutputFormat } from './output.ts';
 export { outputFormats, type OutputFormat } from './output.ts';
 
-export function kindOrThrow(name: string): KindDef {
-  const def = resolveKind(name);
+/** kindOrThrow resolves a kind name as kubectl does (plural, singular, short name or Kind), or says the server has no such type. */
+export async function kindOrThrow(client: KindSource, name: string): Promise<KindNames> {
+  const def = resolveKindName(await client.kindNames(), name);
   if (!def) throw new CliError(`the server doesn't have a resource type "${name}"`);
   return def;
 }
@@ -28,17 +29,17 @@ function cleanForOutput(obj: KubeObject): KubeObject {
   return o;
 }
 
-/** tableLines renders rows as kubectl does: upper-case headers, columns padded and 3 spaces apart. */
-export function tableLines(def: KindDef, objs: KubeObject[], wide: boolean, header = true): string[] {
-  const t = toTable(def, objs, { version: 'v1', includeObject: 'None' }, {});
-  const cols = t.columnDefinitions!.map((c, i) => ({ name: c.name.toUpperCase(), i, show: wide || c.priority === 0 })).filter((c) => c.show);
+/** tableLines renders a server Table as kubectl does: upper-case headers, columns padded and 3 spaces apart. */
+export function tableLines(t: Table, wide: boolean, header = true): string[] {
+  const cols = t.columnDefinitions.map((c, i) => ({ name: c.name.toUpperCase(), i, show: wide || !c.priority })).filter((c) => c.show);
   const rows = t.rows.map((r) => cols.map((c) => (r.cells[c.i] === null || r.cells[c.i] === undefined ? '<none>' : String(r.cells[c.i]) || '')));
   const widths = cols.map((c, j) => Math.max(c.name.length, ...rows.map((r) => r[j].length)));
   const fmt = (cells: string[]) => cells.map((s, j) => (j === cells.length - 1 ? s : s.padEnd(widths[j]))).join('   ').trimEnd();
   return [...(header ? [fmt(cols.map((c) => c.name))] : []), ...rows.map(fmt)];
 }
 
-export function render(def: KindDef, objs: KubeObject[], format: OutputFormat, single: boolean): string {
+/** render prints objects as -o name, json or yaml does. */
+export function render(def: KindNames, objs: KubeObject[], format: Exclude<OutputFormat, 'table' | 'wide'>, single: boolean): string {
   switch (format) {
     case 'name':
       return objs.map((o) => `${def.singular}.tilt.dev/${o.metadata.name}`).join('\n');
@@ -46,9 +47,6 @@ export function render(def: KindDef, objs: KubeObject[], format: OutputFormat, s
       return JSON.stringify(single ? cleanForOutput(objs[0]) : { apiVersion: 'v1', kind: 'List', items: objs.map(cleanForOutput), metadata: { resourceVersion: '' } }, null, 4);
     case 'yaml':
       return YAML.stringify(single ? cleanForOutput(objs[0]) : { apiVersion: 'v1', kind: 'List', items: objs.map(cleanForOutput), metadata: { resourceVersion: '' } }).trimEnd();
-    default:
-      if (objs.length === 0) return '';
-      return tableLines(def, objs, format === 'wide').join('\n');
   }
 }
 
@@ -62,7 +60,9 @@ export interface GetOptions {
   signal?: AbortSignal;
 }
 
-export async function get(client: Client, kindName: string, name: string | undefined, opts: GetOptions = {}): Promise<void> {
+const notFound = (def: KindNames, name: string) => new CliError(`Error from server (NotFound): ${def.plural}.tilt.dev "${name}" not found`);
+
+export async function get(client: CliClient, kindName: string, name: string | undefined, opts: GetOptions = {}): Promise<void> {
   const kinds = kindName.split(',').filter(Boolean);
   if (kinds.length > 1) {
     if (opts.watch) throw new CliError('error: you may only specify a single resource type when watching');
@@ -73,27 +73,49 @@ export async function get(client: Client, kindName: string, name: string | undef
     }
     return;
   }
-  const def = kindOrThrow(kindName);
+  const def = await kindOrThrow(client, kindName);
   const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
+  const err = opts.err ?? ((l: string) => process.stderr.write(l + '\n'));
   const format = opts.output ?? 'table';
-  let objs: KubeObject[];
+  const tabular = format === 'table' || format === 'wide';
   let rv: string | undefined;
-  if (name) {
-    const obj = await client.get(def.kind, name);
-    if (!obj) throw new CliError(`Error from server (NotFound): ${def.plural}.tilt.dev "${name}" not found`);
-    objs = [obj];
-    rv = obj.metadata.resourceVersion;
+  /** rows keeps each object's last row, for the row of a deletion (the object is gone then). */
+  const rows = new Map<string, Table>();
+  let printedHeader = false;
+  if (tabular) {
+    let table: Table;
+    try {
+      table = await client.table(def.kind, { name, labelSelector: opts.selector });
+    } catch (e) {
+      if (name && isNotFound(e)) throw notFound(def, name);
+      throw e;
+    }
+    rv = table.metadata?.resourceVersion;
+    if (table.rows.length === 0 && !opts.watch) err('No resources found');
+    if (table.rows.length) {
+      out(tableLines(table, format === 'wide').join('\n'));
+      printedHeader = true;
+    }
   } else {
-    const list = await client.list(def.kind, { labelSelector: opts.selector });
-    objs = list.items;
-    rv = list.metadata.resourceVersion;
-    if (objs.length === 0 && !opts.watch) (opts.err ?? ((l: string) => process.stderr.write(l + '\n')))('No resources found');
+    let objs: KubeObject[];
+    if (name) {
+      const obj = await client.get(def.kind, name);
+      if (!obj) throw notFound(def, name);
+      objs = [obj];
+      rv = obj.metadata.resourceVersion;
+    } else {
+      const list = await client.list(def.kind, { labelSelector: opts.selector });
+      objs = list.items;
+      rv = list.metadata.resourceVersion;
+      if (objs.length === 0 && !opts.watch) err('No resources found');
+    }
+    const text = render(def, objs, format, !!name);
+    if (text) out(text);
   }
-  const text = render(def, objs, format, !!name);
-  if (text) out(text);
   if (!opts.watch) return;
+  // Events are printed in order: a table row is asked of the server for each.
+  let printing = Promise.resolve();
   await new Promise<void>((resolve, reject) => {
-    let printedHeader = objs.length > 0;
     client
       .watch(
         def.kind,
@@ -101,42 +123,48 @@ export async function get(client: Client, kindName: string, name: string | undef
         (ev) => {
           if (ev.type === 'BOOKMARK' || ev.type === 'ERROR') return;
           const obj = ev.object as KubeObject;
-          if (format === 'table' || format === 'wide') {
-            out(tableLines(def, [obj], format === 'wide', !printedHeader).join('\n'));
+          const objName = obj.metadata.name!;
+          if (!tabular) return out(render(def, [obj], format, true) + (format === 'yaml' ? '\n---' : ''));
+          printing = printing.then(async () => {
+            let row = rows.get(objName);
+            if (ev.type !== 'DELETED') row = await client.table(def.kind, { name: objName }).catch(() => row);
+            if (!row) return;
+            rows.set(objName, row);
+            out(tableLines(row, format === 'wide', !printedHeader).join('\n'));
             printedHeader = true;
-          } else out(render(def, [obj], format, true) + (format === 'yaml' ? '\n---' : ''));
+          }, reject);
         },
-        (err) => (err ? reject(err) : resolve()),
+        (e) => (e ? reject(e) : printing.then(() => resolve())),
       )
       .then((handle) => {
         opts.signal?.addEventListener('abort', () => {
           handle.stop();
-          resolve();
+          printing.then(() => resolve());
         });
       }, reject);
   });
 }
 
 /** describe prints an object the way kubectl describe prints a custom resource (see describe.ts). */
-export async function describe(client: Client, kindName: string, name: string): Promise<string> {
-  const def = kindOrThrow(kindName);
+export async function describe(client: Client & KindSource, kindName: string, name: string): Promise<string> {
+  const def = await kindOrThrow(client, kindName);
   const obj = await client.get(def.kind, name);
-  if (!obj) throw new CliError(`Error from server (NotFound): ${def.plural}.tilt.dev "${name}" not found`);
+  if (!obj) throw notFound(def, name);
   return describeObject(obj);
 }
 
 /** deleteObjects deletes by kind and names, or every object of some manifests. */
-export async function deleteObjects(client: Client, targets: Array<{ kind: string; name: string }>, ignoreNotFound = false): Promise<string[]> {
+export async function deleteObjects(client: Client & KindSource, targets: Array<{ kind: string; name: string }>, ignoreNotFound = false): Promise<string[]> {
   const lines: string[] = [];
   for (const t of targets) {
-    const def = kindOrThrow(t.kind);
+    const def = await kindOrThrow(client, t.kind);
     try {
       await client.delete(def.kind, t.name, { propagationPolicy: 'Background' });
       lines.push(`${def.singular}.tilt.dev "${t.name}" deleted`);
     } catch (err) {
       if (isNotFound(err)) {
         if (ignoreNotFound) continue;
-        throw new CliError(`Error from server (NotFound): ${def.plural}.tilt.dev "${t.name}" not found`);
+        throw notFound(def, t.name);
       }
       throw err;
     }

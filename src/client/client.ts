@@ -13,6 +13,8 @@ import {
 } from '@kubernetes/client-node';
 import { apiVersion, type KubeList, type KubeObject } from '../apis/meta.ts';
 import { resourceFor } from './resource.ts';
+import { kinds } from '../apis/registry.ts';
+import type { KindNames } from './kinds.ts';
 import { ApiError, toApiError } from './errors.ts';
 
 /** ListOptions narrow a list or a watch. */
@@ -148,6 +150,11 @@ export class FerryClient implements Client {
   /** close drops the idle connections of the pool. */
   close(): void {
     this.pool.destroy();
+  }
+
+  /** kindNames are the kinds of src/apis (the ones ferry's server serves). */
+  async kindNames(): Promise<KindNames[]> {
+    return kinds.map((k) => ({ kind: k.kind, plural: k.plural, singular: k.singular, shortNames: [...k.shortNames] }));
   }
 
   async get<T extends KubeObject = KubeObject>(kind: string, name: string): Promise<T | undefined> {

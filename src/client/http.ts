@@ -7,20 +7,30 @@ import http from 'node:http';
 import https from 'node:https';
 import { apiVersion, type KubeList, type KubeObject } from '../apis/meta.ts';
 import type { ApplyOptions, Client, DeleteOptions, ListOptions, WatchEvent, WatchEventType, WatchHandle, WatchOptions, WriteOptions } from './client.ts';
-import { resourceFor } from './resource.ts';
+import { group, version } from '../apis/meta.ts';
+import { fromDiscovery, type KindNames, type KindSource } from './kinds.ts';
 import type { ClientConfig } from './config.ts';
 import { toApiError } from './errors.ts';
 import { StringDecoder } from 'node:string_decoder';
 
 /** CliClient is what the command line needs: the Client, server-side apply, raw reads, and close. */
-export interface CliClient extends Client {
+export interface CliClient extends Client, KindSource {
   /** server is the address requests go to. */
   readonly server: string;
   apply<T extends KubeObject>(obj: T, opts: ApplyOptions): Promise<T>;
   /** raw sends one request to a path of the server and returns its JSON answer. */
   raw(method: string, path: string, body?: unknown): Promise<unknown>;
+  /** table is the server's Table of a kind's objects (or of one), as kubectl get shows it. */
+  table(kind: string, opts?: { name?: string; labelSelector?: string }): Promise<Table>;
   /** close drops the kept-alive connection. */
   close(): void;
+}
+
+/** Table is the meta.k8s.io/v1 Table a server answers for `Accept: application/json;as=Table`. */
+export interface Table {
+  metadata?: { resourceVersion?: string };
+  columnDefinitions: Array<{ name: string; priority?: number }>;
+  rows: Array<{ cells: unknown[] }>;
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -31,6 +41,7 @@ interface RequestSpec {
   query?: Query;
   body?: unknown;
   contentType?: string;
+  accept?: string;
 }
 
 /** HttpClient implements CliClient with one keep-alive agent carrying the kubeconfig's TLS settings. */
@@ -60,6 +71,7 @@ export class HttpClient implements CliClient {
   private open(spec: RequestSpec, onResponse: (res: http.IncomingMessage) => void): http.ClientRequest {
     const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
     const headers: Record<string, string> = { ...this.headers };
+    if (spec.accept) headers.Accept = spec.accept;
     if (body !== undefined) headers['Content-Type'] = spec.contentType ?? 'application/json';
     const req = (this.secure ? https : http).request(this.url(spec), { method: spec.method, agent: this.agent, headers }, onResponse);
     req.end(body);
@@ -88,9 +100,28 @@ export class HttpClient implements CliClient {
     });
   }
 
-  private base(kind: string): string {
-    const r = resourceFor(kind);
-    return `/apis/${r.group}/${r.version}/${r.plural}`;
+  private kinds?: Promise<KindNames[]>;
+
+  /** kindNames are the kinds the server serves, asked once (discovery). */
+  kindNames(): Promise<KindNames[]> {
+    this.kinds ??= this.request({ method: 'GET', path: `/apis/${group}/${version}` }).then((list) => fromDiscovery(list as Parameters<typeof fromDiscovery>[0]));
+    return this.kinds;
+  }
+
+  private async base(kind: string): Promise<string> {
+    const k = (await this.kindNames()).find((x) => x.kind === kind);
+    if (!k) throw new Error(`the server does not serve the kind ${JSON.stringify(kind)}`);
+    return `/apis/${group}/${version}/${k.plural}`;
+  }
+
+  async table(kind: string, opts: { name?: string; labelSelector?: string } = {}): Promise<Table> {
+    const base = await this.base(kind);
+    return (await this.request({
+      method: 'GET',
+      path: opts.name ? `${base}/${encodeURIComponent(opts.name)}` : base,
+      query: { includeObject: 'None', labelSelector: opts.labelSelector },
+      accept: 'application/json;as=Table;v=v1;g=meta.k8s.io',
+    })) as Table;
   }
 
   raw(method: string, path: string, body?: unknown): Promise<unknown> {
@@ -99,7 +130,7 @@ export class HttpClient implements CliClient {
 
   async get<T extends KubeObject = KubeObject>(kind: string, name: string): Promise<T | undefined> {
     try {
-      return (await this.request({ method: 'GET', path: `${this.base(kind)}/${encodeURIComponent(name)}` })) as T;
+      return (await this.request({ method: 'GET', path: `${await this.base(kind)}/${encodeURIComponent(name)}` })) as T;
     } catch (err) {
       if ((err as { reason?: string }).reason === 'NotFound') return undefined;
       throw err;
@@ -107,36 +138,36 @@ export class HttpClient implements CliClient {
   }
 
   async list<T extends KubeObject = KubeObject>(kind: string, opts: ListOptions = {}): Promise<KubeList<T>> {
-    const list = (await this.request({ method: 'GET', path: this.base(kind), query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector } })) as KubeList<T>;
+    const list = (await this.request({ method: 'GET', path: await this.base(kind), query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector } })) as KubeList<T>;
     list.items ??= [];
     list.metadata ??= {};
     return list;
   }
 
   async create<T extends KubeObject>(obj: T, opts: WriteOptions = {}): Promise<T> {
-    return (await this.request({ method: 'POST', path: this.base(kindOf(obj)), query: writeQuery(opts), body: withApiVersion(obj) })) as T;
+    return (await this.request({ method: 'POST', path: await this.base(kindOf(obj)), query: writeQuery(opts), body: withApiVersion(obj) })) as T;
   }
 
   async update<T extends KubeObject>(obj: T): Promise<T> {
-    return (await this.request({ method: 'PUT', path: `${this.base(kindOf(obj))}/${encodeURIComponent(nameOf(obj))}`, body: withApiVersion(obj) })) as T;
+    return (await this.request({ method: 'PUT', path: `${await this.base(kindOf(obj))}/${encodeURIComponent(nameOf(obj))}`, body: withApiVersion(obj) })) as T;
   }
 
   async updateStatus<T extends KubeObject>(obj: T): Promise<T> {
-    return (await this.request({ method: 'PUT', path: `${this.base(kindOf(obj))}/${encodeURIComponent(nameOf(obj))}/status`, body: withApiVersion(obj) })) as T;
+    return (await this.request({ method: 'PUT', path: `${await this.base(kindOf(obj))}/${encodeURIComponent(nameOf(obj))}/status`, body: withApiVersion(obj) })) as T;
   }
 
   async patch<T extends KubeObject = KubeObject>(kind: string, name: string, mergePatch: object, opts: WriteOptions = {}): Promise<T> {
-    return (await this.request({ method: 'PATCH', path: `${this.base(kind)}/${encodeURIComponent(name)}`, query: writeQuery(opts), body: mergePatch, contentType: 'application/merge-patch+json' })) as T;
+    return (await this.request({ method: 'PATCH', path: `${await this.base(kind)}/${encodeURIComponent(name)}`, query: writeQuery(opts), body: mergePatch, contentType: 'application/merge-patch+json' })) as T;
   }
 
   async patchStatus<T extends KubeObject = KubeObject>(kind: string, name: string, mergePatch: object): Promise<T> {
-    return (await this.request({ method: 'PATCH', path: `${this.base(kind)}/${encodeURIComponent(name)}/status`, body: mergePatch, contentType: 'application/merge-patch+json' })) as T;
+    return (await this.request({ method: 'PATCH', path: `${await this.base(kind)}/${encodeURIComponent(name)}/status`, body: mergePatch, contentType: 'application/merge-patch+json' })) as T;
   }
 
   async apply<T extends KubeObject>(obj: T, opts: ApplyOptions): Promise<T> {
     return (await this.request({
       method: 'PATCH',
-      path: `${this.base(kindOf(obj))}/${encodeURIComponent(nameOf(obj))}`,
+      path: `${await this.base(kindOf(obj))}/${encodeURIComponent(nameOf(obj))}`,
       query: { ...writeQuery(opts), fieldManager: opts.fieldManager, force: opts.force || undefined },
       // JSON is YAML: the apply patch is sent as JSON text.
       body: withApiVersion(obj),
@@ -147,7 +178,7 @@ export class HttpClient implements CliClient {
   async delete(kind: string, name: string, opts: DeleteOptions = {}): Promise<void> {
     await this.request({
       method: 'DELETE',
-      path: `${this.base(kind)}/${encodeURIComponent(name)}`,
+      path: `${await this.base(kind)}/${encodeURIComponent(name)}`,
       query: { propagationPolicy: opts.propagationPolicy, gracePeriodSeconds: opts.gracePeriodSeconds },
       body: opts.preconditions ? { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: opts.preconditions } : undefined,
     });
@@ -161,7 +192,7 @@ export class HttpClient implements CliClient {
       done(err);
     };
     const query = { watch: 'true', allowWatchBookmarks: 'true', resourceVersion: opts.resourceVersion, labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector };
-    const req = this.open({ method: 'GET', path: this.base(kind), query }, (res) => {
+    const req = this.open({ method: 'GET', path: await this.base(kind), query }, (res) => {
       const code = res.statusCode ?? 0;
       if (code !== 200) {
         const chunks: Buffer[] = [];

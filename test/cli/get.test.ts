@@ -5,6 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApiServer, type TestApiServer } from '../support/apiserver.ts';
 import { FerryClient } from '../../src/client/client.ts';
+import { ClientConfig } from '../../src/client/config.ts';
+import { HttpClient } from '../../src/client/http.ts';
 import { get, render } from '../../src/cli/get.ts';
 import { imageMapKind, type ImageMap } from '../../src/apis/index.ts';
 import { waitFor } from '../support/wait.ts';
@@ -12,12 +14,15 @@ import { waitFor } from '../support/wait.ts';
 describe('ferry get', () => {
   let s: TestApiServer;
   let client: FerryClient;
+  let cli: HttpClient;
   before(async () => {
     s = await startTestApiServer();
     client = new FerryClient(s.kubeConfig);
+    cli = new HttpClient(ClientConfig.load(s.kubeconfigPath));
   });
   after(async () => {
     client.close();
+    cli.close();
     await s.close();
   });
 
@@ -25,11 +30,15 @@ describe('ferry get', () => {
     await client.create<ImageMap>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ImageMap', metadata: { name: 'a' }, spec: { selector: 'app' } });
     const lines: string[] = [];
     const ac = new AbortController();
-    const done = get(client, 'imagemaps', undefined, { watch: true, out: (l) => lines.push(...l.split('\n')), signal: ac.signal });
+    const done = get(cli, 'imagemaps', undefined, { watch: true, out: (l) => lines.push(...l.split('\n')), signal: ac.signal });
     await waitFor(() => lines.length === 2);
     assert.match(lines[0], /^NAME\s+SELECTOR\s+IMAGE\s+AGE$/);
     await client.patchStatus('ImageMap', 'a', { status: { imageFromLocal: 'app:tilt-0123456789abcdef' } });
     await waitFor(() => lines.some((l) => l.includes('app:tilt-0123456789abcdef')));
+    const before = lines.length;
+    await client.delete('ImageMap', 'a');
+    await waitFor(() => lines.length === before + 1);
+    assert.match(lines[before], /^a\s+app\s+app:tilt-0123456789abcdef\s+\d+s$/, 'a deletion prints the last row of the object');
     ac.abort();
     await done;
   });
