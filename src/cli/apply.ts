@@ -11,8 +11,8 @@
 import jsonMergePatch from 'json-merge-patch';
 import type { WriteOptions } from '../client/client.ts';
 import type { CliClient } from '../client/http.ts';
-import type { KindNames, KindSource } from '../client/kinds.ts';
-import { apiVersion, type KubeObject } from '../apis/meta.ts';
+import { apiVersion, type KindNames, type KindSource } from '../client/kinds.ts';
+import type { KubeObject } from '../apis/meta.ts';
 import { CliError, connect, explain, type ConnectOptions } from './context.ts';
 import { readManifests, type Manifest } from './manifests.ts';
 

@@ -4,8 +4,10 @@
  * build's error and its output) as text, the last lines of long text only.
  */
 import type { KubeObject } from '../apis/meta.ts';
-import { lastAppliedConfigAnnotation } from '../apis/meta.ts';
 import { humanDuration } from '../apiserver/table.ts';
+
+/** The annotation of kubectl's client-side apply, which kubectl describe does not show either. */
+const lastAppliedConfigAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** tailLines is how many lines of a multi-line value describe shows (the last ones). */
 export const tailLines = 20;

@@ -5,10 +5,9 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { apiVersion, type KubeList, type KubeObject } from '../apis/meta.ts';
+import type { KubeList, KubeObject } from '../apis/meta.ts';
 import type { ApplyOptions, Client, DeleteOptions, ListOptions, WatchEvent, WatchEventType, WatchHandle, WatchOptions, WriteOptions } from './client.ts';
-import { group, version } from '../apis/meta.ts';
-import { fromDiscovery, type KindNames, type KindSource } from './kinds.ts';
+import { apiVersion, fromDiscovery, group, version, type KindNames, type KindSource } from './kinds.ts';
 import type { ClientConfig } from './config.ts';
 import { toApiError } from './errors.ts';
 import { StringDecoder } from 'node:string_decoder';
