@@ -338,8 +338,8 @@ async function checkDaemon(dir: string, own: FerryKubeconfig, timeoutMs: number)
     return {
       name,
       status: 'warn',
-      message: `${file} names ${server}, which does not answer (${errText(err)}); ferry was stopped without cleaning up`,
-      fix: `start ferry serve --data-dir ${dir} (it rewrites the kubeconfig)`,
+      message: `not running: ${file} names ${server}, which does not answer (${errText(err)})`,
+      fix: `start it: ferry serve --data-dir ${dir} (the kubeconfig stays valid when it listens on the same port)`,
     };
   }
 }
