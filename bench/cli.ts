@@ -14,14 +14,20 @@ import { pathToFileURL } from 'node:url';
 import { ferryBin, startFerryProcess } from '../test/support/daemon.ts';
 import { compiledIsFresh } from '../bin/compiled.js';
 
-/** CliFigures are median wall times in ms per command, per form. */
+/** Figures are the medians of one command: wall time and CPU time (user + system) of the process, in ms. */
+export interface Figures {
+  wallMs: number;
+  cpuMs?: number;
+}
+
+/** CliFigures are the medians per command, per form. */
 export interface CliFigures {
   runs: number;
   loadAverage: string;
-  nodeFloorMs: number;
-  compiled: Record<string, number>;
-  source: Record<string, number>;
-  kubectl: Record<string, number>;
+  node: Figures;
+  compiled: Record<string, Figures>;
+  source: Record<string, Figures>;
+  kubectl: Record<string, Figures>;
 }
 
 const median = (xs: number[]) => {
@@ -29,13 +35,34 @@ const median = (xs: number[]) => {
   return Math.round(s[Math.floor(s.length / 2)]);
 };
 
-/** timeOnce runs a command and returns its wall time in ms; it must succeed. */
-function timeOnce(cmd: string, args: string[], env: NodeJS.ProcessEnv): number {
+/** GNU time, when installed, reports the CPU time of each run: a figure the load of the machine disturbs far less than wall time. */
+const gnuTime = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+/** timeOnce runs a command, which must succeed, and returns its wall time and (with GNU time) CPU time in ms. */
+function timeOnce(cmd: string, args: string[], env: NodeJS.ProcessEnv): { wall: number; cpu?: number } {
+  const cpuFile = gnuTime ? path.join(os.tmpdir(), `ferry-bench-cli-${process.pid}.time`) : undefined;
+  const [c, a] = gnuTime ? [gnuTime, ['-f', '%U %S', '-o', cpuFile!, cmd, ...args]] : [cmd, args];
   const t = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { env, encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  const r = spawnSync(c, a, { env, encoding: 'utf8' });
+  const wall = Number(process.hrtime.bigint() - t) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return ms;
+  if (!cpuFile) return { wall };
+  const [user, sys] = fs.readFileSync(cpuFile, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
+  fs.rmSync(cpuFile, { force: true });
+  return { wall, cpu: (user + sys) * 1000 };
+}
+
+/** Samples collects the runs of one command. */
+class Samples {
+  private wall: number[] = [];
+  private cpu: number[] = [];
+  add(r: { wall: number; cpu?: number }): void {
+    this.wall.push(r.wall);
+    if (r.cpu !== undefined) this.cpu.push(r.cpu);
+  }
+  figures(): Figures {
+    return { wallMs: median(this.wall), ...(this.cpu.length ? { cpuMs: median(this.cpu) } : {}) };
+  }
 }
 
 export async function runCliBench(): Promise<CliFigures> {
@@ -70,38 +97,33 @@ export async function runCliBench(): Promise<CliFigures> {
       logs: { ferry: ['logs'] },
       trigger: { ferry: ['trigger', 'bench'] },
     };
-    const measure = (env: NodeJS.ProcessEnv, n: number) => {
-      const out: Record<string, number> = {};
-      for (const [name, c] of Object.entries(cases)) {
-        const times: number[] = [];
-        for (let i = 0; i < n; i++) {
-          c.before?.(env);
-          times.push(timeOnce(process.execPath, ferryArgs(c.ferry), env));
-        }
-        out[name] = median(times);
-      }
-      return out;
-    };
-    const kubectl: Record<string, number> = {};
+    // Runs of ferry (compiled and from source) and kubectl alternate, so that a change in the
+    // machine's load meets them alike.
+    const sourceRuns = Math.max(3, Math.ceil(runs / 2));
+    const compiled: Record<string, Figures> = {};
+    const source: Record<string, Figures> = {};
+    const kubectl: Record<string, Figures> = {};
     for (const [name, c] of Object.entries(cases)) {
-      if (!c.kubectl) continue;
-      const times: number[] = [];
+      const samples = { compiled: new Samples(), source: new Samples(), kubectl: new Samples() };
       for (let i = 0; i < runs; i++) {
         c.before?.(compiledEnv);
-        times.push(timeOnce('kubectl', ['--kubeconfig', kubeconfig, ...c.kubectl], process.env));
+        samples.compiled.add(timeOnce(process.execPath, ferryArgs(c.ferry), compiledEnv));
+        if (i < sourceRuns) {
+          c.before?.(compiledEnv);
+          samples.source.add(timeOnce(process.execPath, ferryArgs(c.ferry), sourceEnv));
+        }
+        if (c.kubectl) {
+          c.before?.(compiledEnv);
+          samples.kubectl.add(timeOnce('kubectl', ['--kubeconfig', kubeconfig, ...c.kubectl], process.env));
+        }
       }
-      kubectl[name] = median(times);
+      compiled[name] = samples.compiled.figures();
+      source[name] = samples.source.figures();
+      if (c.kubectl) kubectl[name] = samples.kubectl.figures();
     }
-    const floor: number[] = [];
-    for (let i = 0; i < runs; i++) floor.push(timeOnce(process.execPath, ['-e', '0'], process.env));
-    return {
-      runs,
-      loadAverage: os.loadavg().map((l) => l.toFixed(2)).join(' '),
-      nodeFloorMs: median(floor),
-      compiled: measure(compiledEnv, runs),
-      source: measure(sourceEnv, Math.max(3, Math.ceil(runs / 2))),
-      kubectl,
-    };
+    const node = new Samples();
+    for (let i = 0; i < runs; i++) node.add(timeOnce(process.execPath, ['-e', '0'], process.env));
+    return { runs, loadAverage: os.loadavg().map((l) => l.toFixed(2)).join(' '), node: node.figures(), compiled, source, kubectl };
   } finally {
     await ferry.stop();
     fs.rmSync(dir, { recursive: true, force: true });
