@@ -3,7 +3,7 @@
  * (the ConfigMap `tilt-trigger-queue`), as `tilt trigger` does.
  */
 import type { Client } from '../client/client.ts';
-import { resourceName } from '../apis/meta.ts';
+import { resourceName } from '../apis/names.ts';
 import { addToTriggerQueue, reasonCodeTriggerCli } from '../tilt/trigger-queue.ts';
 import { CliError } from './context.ts';
 

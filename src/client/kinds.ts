@@ -4,13 +4,7 @@
  * learns them from the server, so it does not load the schemas of src/apis.
  */
 
-/**
- * The group and version ferry serves. src/apis/meta.ts defines them too, beside the schemas;
- * these copies keep the command line from loading the schemas (test/client/kinds.test.ts checks they agree).
- */
-export const group = 'tilt.dev';
-export const version = 'v1alpha1';
-export const apiVersion = `${group}/${version}`;
+export { apiVersion, group, version } from '../apis/names.ts';
 
 /** KindNames are the names of one kind. */
 export interface KindNames {

@@ -3,7 +3,8 @@
  * and `<i>-reason-code: <int>` ask for a resource to be built again. An entry stays until the
  * build it asks for starts; adding a resource that is already queued changes nothing.
  */
-import { apiVersion, triggerQueueName, type ConfigMap } from '../apis/index.ts';
+import type { ConfigMap } from '../apis/index.ts';
+import { apiVersion, triggerQueueName } from '../apis/names.ts';
 import type { Client } from '../runtime/index.ts';
 
 /** reasonCodeTriggerCli is Tilt's build reason for a trigger from the command line. */
