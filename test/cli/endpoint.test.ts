@@ -139,6 +139,24 @@ describe('a stable endpoint', () => {
     }
   });
 
+  it('client commands say what is wrong with a kubeconfig that is not one', async () => {
+    const bad = path.join(dir, 'not-a-kubeconfig');
+    for (const [text, message] of [
+      ['clusters: [oops\n', /is not valid YAML/],
+      ['- a\n', /top level is not a mapping/],
+      ['apiVersion: v1\nkind: Config\n', /has no current-context; give one with --context/],
+    ] as const) {
+      fs.writeFileSync(bad, text);
+      const r = await runFerry(['--kubeconfig', bad, 'get', 'filewatches']);
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stderr, message);
+      assert.match(r.stderr, new RegExp(`kubeconfig ${bad}`));
+    }
+    const missingContext = await runFerry(['--data-dir', dataDir, '--context', 'nope', 'get', 'filewatches']);
+    assert.equal(missingContext.code, 1);
+    assert.match(missingContext.stderr, /has no context "nope"/);
+  });
+
   it('prints the kubeconfig, or its path', async () => {
     const text = await runFerry(['--data-dir', dataDir, 'kubeconfig']);
     assert.equal(text.code, 0, text.stderr);
