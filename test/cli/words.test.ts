@@ -5,6 +5,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command } from 'commander';
+import { buildProgram } from '../../src/main.ts';
+import { registerDoctor } from '../../src/cli/doctor.ts';
 import { runCommand, runFerry, startFerryProcess, type FerryProcess } from '../support/daemon.ts';
 import { waitFor } from '../support/wait.ts';
 import { describeObject, fieldTitle } from '../../src/cli/describe.ts';
@@ -98,5 +105,35 @@ describe('what the CLI says', () => {
     const bad = await runFerry(['serve', '--exec-timeout', 'soon']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /--exec-timeout must be a duration such as 90s or 15m, got "soon"/);
+  });
+
+  it('client commands load neither @kubernetes/client-node nor the schemas', async () => {
+    // A module hook records every package a command loads.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-loads-'));
+    const log = path.join(dir, 'loaded');
+    fs.writeFileSync(path.join(dir, 'hooks.mjs'), `import fs from 'node:fs';\nexport async function load(url, context, next) {\n  const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(url);\n  if (m) fs.appendFileSync(${JSON.stringify(log)}, m[1] + '\\n');\n  return next(url, context);\n}\n`);
+    fs.writeFileSync(path.join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(path.join(dir, 'hooks.mjs')).href)});\n`);
+    const env = { NODE_OPTIONS: `--import ${pathToFileURL(path.join(dir, 'register.mjs')).href}` };
+    try {
+      for (const args of [['get', 'cmdimages'], ['describe', 'cmdimage', 'broken'], ['apply', '-f', '-'], ['delete', 'configmap', 'gone', '--ignore-not-found'], ['trigger', 'web'], ['logs'], ['version']]) {
+        fs.rmSync(log, { force: true });
+        const r = await runFerry(['--data-dir', ferry.dataDir, ...args], { input: broken, env });
+        assert.equal(r.code, 0, `ferry ${args.join(' ')}: ${r.stderr}`);
+        const loaded = new Set(fs.readFileSync(log, 'utf8').split('\n').filter(Boolean));
+        assert.ok(loaded.has('commander'), 'the hook saw the packages');
+        for (const heavy of ['@kubernetes/client-node', '@sinclair/typebox', 'winston']) assert.ok(!loaded.has(heavy), `ferry ${args.join(' ')} loads ${heavy}`);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('ferry doctor has the options registerDoctor gives it', () => {
+    const flags = (c: Command | undefined) => c?.options.map((o) => `${o.flags} ${o.defaultValue ?? ''}`).sort();
+    const alone = new Command('ferry');
+    registerDoctor(alone);
+    const doctor = (p: Command) => p.commands.find((c) => c.name() === 'doctor');
+    assert.deepEqual(flags(doctor(buildProgram())), flags(doctor(alone)));
+    assert.equal(doctor(buildProgram())?.description(), doctor(alone)?.description());
   });
 });
