@@ -59,6 +59,7 @@ export function buildProgram(): Command {
     .option('--build-timeout <duration>', 'kill a CmdImage build that runs longer than this, failing it with reason Timeout (Go duration: 90s, 15m, 1h)', '15m')
     .option('--cluster-kubeconfig <file>', 'kubeconfig of the dev cluster (default $KUBECONFIG or ~/.kube/config)')
     .option('--health-addr <host:port>', 'also serve /healthz, /readyz and /metrics over plain HTTP here (e.g. for probes in external mode)')
+    .option('--dashboard-port <port>', 'web dashboard port on 127.0.0.1 (0 turns it off, "auto" picks a free one)', '10352')
     .action(async (o, cmd: Command) => {
       const g = cmd.optsWithGlobals() as { dataDir?: string; kubeconfig?: string; context?: string };
       const log = createLogger({ format: o.logFormat as LogFormat | undefined, level: o.logLevel });
@@ -71,7 +72,15 @@ export function buildProgram(): Command {
         throw new CliError(`--build-timeout must be a duration such as 90s or 15m, got "${o.buildTimeout}"`);
       }
       if (!(buildTimeoutMs > 0)) throw new CliError(`--build-timeout must be positive, got "${o.buildTimeout}"`);
+      let dashboard: { port: number; fallback: boolean } | undefined;
+      if (o.dashboardPort === 'auto') dashboard = { port: 0, fallback: false };
+      else {
+        const p = Number(o.dashboardPort);
+        if (!Number.isInteger(p) || p < 0 || p > 65535) throw new CliError(`--dashboard-port must be a port number, 0 or auto, got ${o.dashboardPort}`);
+        if (p !== 0) dashboard = { port: p, fallback: cmd.getOptionValueSource('dashboardPort') === 'default' };
+      }
       const daemon = await startDaemon({
+        dashboard,
         dataDir: dataDir(g.dataDir),
         host: o.host,
         port,
@@ -93,6 +102,7 @@ export function buildProgram(): Command {
         }
       }
       else out(`ferry ${ferryVersion} is running its controllers against ${daemon.kubeConfig.getCurrentCluster()?.server}`);
+      if (daemon.dashboard) out(`dashboard: ${daemon.dashboard.loginUrl()}\n  (a one-time link; \`ferry ui\` prints a new one)`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           log.info('Signal received', { signal });
@@ -225,6 +235,15 @@ export function buildProgram(): Command {
       } finally {
         client.close();
       }
+    });
+
+  program
+    .command('ui')
+    .description('print a one-time login link to the running daemon\'s web dashboard, and open it in a browser when one is available')
+    .option('--no-open', 'only print the link')
+    .action(async (o, cmd: Command) => {
+      const { runUi } = await import('./cli/ui.ts');
+      runUi(dataDir(clientOptions(cmd).dataDir), { open: o.open, out });
     });
 
   program
