@@ -191,6 +191,7 @@ export class DashboardModel {
       disabled,
       triggerQueued: this.queued.has(name),
       canDisable: [...objs.keys()].some((k) => disableableKinds.has(k.slice(0, k.indexOf('/')))),
+      revision: revision(objs),
     };
     return summary;
   }
@@ -355,6 +356,16 @@ export class DashboardModel {
     }
     return [...out].slice(0, 100);
   }
+}
+
+/** revision hashes the objects' names and resourceVersions (FNV-1a, 32 bits). */
+function revision(objs: Map<string, KubeObject>): string {
+  let h = 0x811c9dc5;
+  for (const [key, o] of objs) {
+    const s = `${key}@${o.metadata.resourceVersion ?? ''};`;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  }
+  return (h >>> 0).toString(36);
 }
 
 /** liveUpdateFileWatches names the FileWatches a LiveUpdate takes changes from (either form). */

@@ -55,6 +55,8 @@ export interface ResourceSummary {
   triggerQueued: boolean;
   /** canDisable is false when no object of the resource can be disabled. */
   canDisable: boolean;
+  /** revision changes whenever any object of the resource changes (the page refetches its detail). */
+  revision: string;
 }
 
 /** ContainerView is one container a LiveUpdate tracks. */
