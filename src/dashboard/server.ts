@@ -110,7 +110,7 @@ interface StateEvent {
 
 /** category says whether a log line came from a build, a sync or the runtime. */
 export function category(source: string): LogCategory {
-  const kind = source.slice(0, source.indexOf('/'));
+  const kind = source.split('/')[0];
   if (kind === 'CmdImage') return 'build';
   if (kind === 'LiveUpdate' || kind === 'FileWatch') return 'sync';
   return 'runtime';

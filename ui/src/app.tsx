@@ -240,7 +240,7 @@ function TriggerButton({ name, disabled }: { name: string; disabled?: boolean })
           setBusy(false);
         }}
       >
-        ↻ Trigger
+        Trigger
       </button>
       {err && (
         <span class="err-text" role="alert">
@@ -306,7 +306,7 @@ function ResourcePage({ store, name }: { store: Store; name: string }) {
             data-testid="toggle-disable"
             onClick={async () => setActionErr(await post(`/api/resources/${encodeURIComponent(name)}/${s.disabled ? 'enable' : 'disable'}`))}
           >
-            {s.disabled ? '▶ Enable' : '⏸ Disable'}
+            {s.disabled ? 'Enable' : 'Disable'}
           </button>
         )}
         <span class="muted">Trigger mode: set by the objects (ferry’s API has no trigger mode to change).</span>
