@@ -17,6 +17,7 @@ const benches: Record<string, { file: string; fn: string }> = {
   cmdimage: { file: './cmdimage.ts', fn: 'runCmdImageBench' },
   memory: { file: './memory.ts', fn: 'runMemoryBench' },
   'kubernetes-loop': { file: './kubernetes-loop.ts', fn: 'runKubernetesLoopBench' },
+  dashboard: { file: './dashboard.ts', fn: 'runDashboardBench' },
 };
 
 function machine() {
