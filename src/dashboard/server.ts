@@ -126,7 +126,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<DashboardS
   const host = opts.host ?? '127.0.0.1';
   const model = new DashboardModel({ cwd: opts.cwd });
   const key = newKey();
-  const clients = new Set<{ res: http.ServerResponse; logs: boolean }>();
+  const clients = new Set<{ res: http.ServerResponse }>();
   const ring: StateEvent[] = [];
   let stateSeq = 0;
   let logSeq = 0;
@@ -261,7 +261,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<DashboardS
       if (missed.length > 0) out += frame('log', JSON.stringify(missed.map(entry)));
     }
     res.write(out);
-    const client = { res, logs: true };
+    const client = { res };
     clients.add(client);
     const beat = setInterval(() => res.write(': keep-alive\n\n'), heartbeatMs);
     const done = () => {

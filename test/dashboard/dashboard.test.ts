@@ -67,6 +67,21 @@ function request(url: string, opts: { method?: string; headers?: Record<string, 
   });
 }
 
+/** readStream opens the event stream and returns what it sent within ms. */
+function readStream(url: string, headers: Record<string, string>, ms: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      setTimeout(() => {
+        res.destroy();
+        resolve(body);
+      }, ms);
+    });
+    req.on('error', reject);
+  });
+}
+
 describe('the dashboard in a browser', () => {
   let dir: string;
   let ferry: FerryProcess;
@@ -161,6 +176,17 @@ describe('the dashboard in a browser', () => {
     assert.equal((await request(trigger, { method: 'POST', headers: { Cookie: cookie, Origin: `http://localhost:${port}` } })).status, 403);
     assert.equal((await request(trigger, { method: 'POST', headers: { Cookie: cookie } })).status, 403);
     assert.equal((await request(`${base}api/resources/nope/trigger`, { method: 'POST', headers: { Cookie: cookie, Origin: base.slice(0, -1) } })).status, 404);
+
+    // The stream resumes from Last-Event-ID with what changed meanwhile, not a new snapshot.
+    const first = await readStream(`${base}api/events`, { Cookie: cookie }, 300);
+    assert.match(first, /event: snapshot/);
+    const lastId = [...first.matchAll(/^id: (\S+)$/gm)].at(-1)![1];
+    const ok = await request(trigger, { method: 'POST', headers: { Cookie: cookie, Origin: base.slice(0, -1) } });
+    assert.equal(ok.status, 200, ok.body);
+    const resumed = await readStream(`${base}api/events`, { Cookie: cookie, 'Last-Event-ID': lastId }, 500);
+    assert.doesNotMatch(resumed, /event: snapshot/);
+    assert.match(resumed, /event: resource\ndata: \{"name":"broken"/);
+    assert.match(await readStream(`${base}api/events`, { Cookie: cookie, 'Last-Event-ID': '999999.0' }, 300), /event: snapshot/);
   });
 
   it('logs in with the printed link and lists the resources', async () => {
@@ -175,6 +201,26 @@ describe('the dashboard in a browser', () => {
     await page.getByTestId('connection').filter({ hasText: 'live' }).waitFor();
     const html = await page.content();
     assert.ok(!html.includes(fs.readFileSync(path.join(ferry.dataDir, 'token'), 'utf8').trim()), 'the API token is not in the page');
+  });
+
+  it('works by keyboard and in a narrow window', async () => {
+    await page.setViewportSize({ width: 420, height: 900 });
+    const row = await page.locator('tr[data-resource="web"]').boundingBox();
+    assert.ok(row && row.x >= 0 && row.x + row.width <= 420, `the row fits: ${JSON.stringify(row)}`);
+    await page.locator('input[type="search"]').focus();
+    let reached = false;
+    for (let i = 0; i < 30 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      reached = await page.evaluate(() => document.activeElement?.textContent === 'web' && document.activeElement.tagName === 'A');
+    }
+    assert.ok(reached, 'Tab reaches the link to the resource');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('resource-page').waitFor();
+    assert.equal(new URL(page.url()).hash, '#/r/web');
+    await page.screenshot({ path: path.join(outputDir, 'narrow.png'), fullPage: false });
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(base);
+    await page.locator('tr[data-resource="web"]').waitFor();
   });
 
   it('shows a failing build with its error and its log', async () => {
