@@ -337,7 +337,8 @@ export class DashboardModel {
         container: c.containerName,
         time,
         files,
-        latencyMs: changed && !Number.isNaN(t) ? Math.max(0, Math.round(this.now() - t / 1000)) : undefined,
+        // A sync that happened before the dashboard saw this LiveUpdate has no latency to tell.
+        latencyMs: changed && prev && !Number.isNaN(t) ? Math.max(0, Math.round(this.now() - t / 1000)) : undefined,
         error: c.lastExecError || undefined,
       });
     }

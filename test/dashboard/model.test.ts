@@ -10,6 +10,10 @@ import { DashboardModel } from '../../src/dashboard/model.ts';
 import { allowedHosts, mintToken, newKey, sameOrigin, Sessions } from '../../src/dashboard/auth.ts';
 import { category } from '../../src/dashboard/server.ts';
 import type { KubeObject } from '../../src/apis/index.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { dashboardLink, openBrowser } from '../../src/cli/ui.ts';
 
 const res = (r: string) => ({ 'tilt.dev/resource': r });
 
@@ -113,6 +117,14 @@ describe('the dashboard model', () => {
     assert.deepEqual(d.fileWatches[0].ignores, ['/w/app: *.tmp']);
   });
 
+  it('tells no latency for a sync that happened before it saw the LiveUpdate', () => {
+    const m = new DashboardModel({ now: () => Date.parse('2026-01-01T01:00:00Z') });
+    m.apply('LiveUpdate', obj('LiveUpdate', 'web', { status: { containers: [{ containerName: 'c', podName: '', namespace: '', lastFileTimeSynced: '2026-01-01T00:00:00.000000Z' }] } }));
+    const sync = m.summary('web')!.lastSync!;
+    assert.equal(sync.container, 'c');
+    assert.equal(sync.latencyMs, undefined);
+  });
+
   it('sorts log lines into build, sync and runtime by their source', () => {
     assert.equal(category('CmdImage/web'), 'build');
     assert.equal(category('LiveUpdate'), 'sync');
@@ -147,5 +159,28 @@ describe('dashboard logins', () => {
     assert.ok(!sameOrigin(req({ host: '127.0.0.1:4000', origin: 'http://evil.example' }), hosts));
     assert.ok(!sameOrigin(req({ host: '127.0.0.1:4000', origin: 'null' }), hosts));
     assert.ok(!sameOrigin(req({ host: '127.0.0.1:4000' }), hosts));
+  });
+});
+
+describe('ferry ui', () => {
+  it('mints a new working link from the data directory, or says no dashboard runs', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-ui-'));
+    try {
+      assert.throws(() => dashboardLink(dir), /no dashboard is running/);
+      const key = newKey();
+      fs.writeFileSync(path.join(dir, 'dashboard.json'), JSON.stringify({ url: 'http://127.0.0.1:4000/', key, pid: process.pid }));
+      const a = dashboardLink(dir);
+      const b = dashboardLink(dir);
+      assert.notEqual(a, b);
+      const sessions = new Sessions(key, 4000);
+      for (const link of [a, b]) assert.ok(sessions.login(new URL(link).searchParams.get('token')!));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('opens no browser without a display, and does not fail', () => {
+    if (process.platform !== 'linux') return;
+    assert.equal(openBrowser('http://127.0.0.1:1/', {}), false);
   });
 });
