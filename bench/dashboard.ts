@@ -119,8 +119,13 @@ export async function runDashboardBench(opts: { resources?: number; changes?: nu
       while (next < objects.length) await client.create(objects[next++]);
     }));
     const createSeconds = (Date.now() - created) / 1000;
-    // Let the controllers settle (every FileWatch started, every CmdImage waiting).
-    await new Promise((r) => setTimeout(r, 5000));
+    // Let the controllers settle (every FileWatch started, every CmdImage waiting): wait until
+    // the daemon uses under 5% of a core over a second, for at most a minute.
+    for (let i = 0; i < 60; i++) {
+      const c = treeCpuMs(pid);
+      await new Promise((r) => setTimeout(r, 1000));
+      if (treeCpuMs(pid) - c < 50) break;
+    }
 
     const link = /dashboard: (\S+)/.exec(ferry.output())![1];
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

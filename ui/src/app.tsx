@@ -20,14 +20,23 @@ function useRoute(): string {
   return hash;
 }
 
-/** useNow ticks every few seconds, for "12s ago" texts. */
-function useNow(ms = 5000): number {
-  const [now, setNow] = useState(Date.now());
+/** One clock for every "12s ago" text: each re-renders only when its own text changes. */
+const ticks = new Set<() => void>();
+setInterval(() => {
+  for (const t of ticks) t();
+}, 5000);
+
+function Ago({ t }: { t?: string }) {
+  const [text, setText] = useState(() => ago(t));
   useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), ms);
-    return () => clearInterval(t);
-  }, [ms]);
-  return now;
+    setText(ago(t));
+    const tick = () => setText(ago(t));
+    ticks.add(tick);
+    return () => {
+      ticks.delete(tick);
+    };
+  }, [t]);
+  return <>{text}</>;
 }
 
 export function App({ store }: { store: Store }) {
@@ -88,7 +97,6 @@ function Overview({ store }: { store: Store }) {
     (r) => (!q || r.name.toLowerCase().includes(q) || r.labels.some((l) => l.toLowerCase().includes(q))) && matchesState(r, state) && (!label || r.labels.includes(label)),
   );
   const failing = all.filter((r) => !r.disabled && (r.updateState === 'error' || r.runtimeState === 'error'));
-  const now = useNow();
   return (
     <section aria-labelledby="overview-title">
       <h1 id="overview-title">
@@ -157,7 +165,7 @@ function Overview({ store }: { store: Store }) {
           </thead>
           <tbody>
             {shown.map((r) => (
-              <Row key={r.name} r={r} now={Math.floor(now / 5000)} />
+              <Row key={r.name} r={r} />
             ))}
           </tbody>
         </table>
@@ -166,8 +174,8 @@ function Overview({ store }: { store: Store }) {
   );
 }
 
-/** Row re-renders only when its summary (a new object on every change) or the clock tick changes. */
-const Row = memo(function Row({ r }: { r: ResourceSummary; now: number }) {
+/** Row re-renders only when its summary changes (a new object on every change). */
+const Row = memo(function Row({ r }: { r: ResourceSummary }) {
   return (
     <tr data-resource={r.name} class={r.disabled ? 'disabled' : ''}>
       <th scope="row" data-label="Resource">
@@ -185,7 +193,7 @@ const Row = memo(function Row({ r }: { r: ResourceSummary; now: number }) {
       <td data-label="Last sync">
         {r.lastSync ? (
           <span title={r.lastSync.files.join('\n')}>
-            {ago(r.lastSync.time)} · {r.lastSync.files.length} file{r.lastSync.files.length === 1 ? '' : 's'}
+            <Ago t={r.lastSync.time} /> · {r.lastSync.files.length} file{r.lastSync.files.length === 1 ? '' : 's'}
             {r.lastSync.latencyMs !== undefined && ` · ${duration(r.lastSync.latencyMs)}`}
           </span>
         ) : (
@@ -213,10 +221,10 @@ function StateBadge({ state, reason }: { state: string; reason?: string }) {
 }
 
 function BuildText({ b }: { b: BuildRecord }) {
-  if (b.building) return <span>building since {ago(b.startedAt)}</span>;
+  if (b.building) return <span>building since <Ago t={b.startedAt} /></span>;
   return (
     <span class={b.error ? 'err-text' : ''}>
-      {ago(b.finishedAt)}
+      <Ago t={b.finishedAt} />
       {b.durationMs !== undefined && ` · ${duration(b.durationMs)}`}
       {b.error && ' · failed'}
     </span>
