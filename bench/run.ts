@@ -18,6 +18,7 @@ const benches: Record<string, { file: string; fn: string }> = {
   memory: { file: './memory.ts', fn: 'runMemoryBench' },
   'kubernetes-loop': { file: './kubernetes-loop.ts', fn: 'runKubernetesLoopBench' },
   cli: { file: './cli.ts', fn: 'runCliBench' },
+  dashboard: { file: './dashboard.ts', fn: 'runDashboardBench' },
 };
 
 function machine() {

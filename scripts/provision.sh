@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # provision.sh: make the real components ferry's tests use available on this machine:
-# a Docker Engine, the local base images, a registry, docker-compose, kubectl, and an old
-# kubectl (Debian's 1.20, unpacked beside the installed one) for the tests of older clients.
+# a Docker Engine, the local base images, a registry, docker-compose, kubectl, an old
+# kubectl (Debian's 1.20, unpacked beside the installed one) for the tests of older clients,
+# and Debian's Chromium for the dashboard's browser tests (playwright-core drives it).
 # Idempotent, safe to run from two processes at once, and quick when everything is up.
 # Debian (apt) only; see /work/shared/ENV.md for the recipe and why it looks like this.
 set -euo pipefail
@@ -40,6 +41,7 @@ command -v kubectl >/dev/null || missing+=(kubernetes-client)
 command -v curl >/dev/null || missing+=(curl)
 { command -v cc && command -v g++ && command -v make; } >/dev/null || missing+=(build-essential)
 command -v python3 >/dev/null || missing+=(python3)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   need_root "installing ${missing[*]}"
   echo "provision: installing ${missing[*]}"

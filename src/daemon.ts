@@ -4,6 +4,7 @@
  * This is the one place that wires the parts together.
  */
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -16,6 +17,7 @@ import { apiKubeConfig } from './edges.ts';
 import { LogBuffer } from './util/log-buffer.ts';
 import { logsPath, logsRoute } from './util/log-route.ts';
 import { DataDirLock, securePrivateDir } from './data-dir.ts';
+import { dashboardFile, startDashboard, type DashboardServer } from './dashboard/server.ts';
 
 export interface DaemonOptions extends ControllerSettings {
   dataDir: string;
@@ -32,6 +34,11 @@ export interface DaemonOptions extends ControllerSettings {
   kubeconfig?: string;
   context?: string;
   version?: string;
+  /**
+   * dashboard serves the web dashboard on loopback at this port (0: a free one); `fallback`
+   * takes a free port when this one is taken. Absent: no dashboard.
+   */
+  dashboard?: { port: number; fallback?: boolean };
 }
 
 export interface Daemon {
@@ -42,6 +49,8 @@ export interface Daemon {
   kubeConfig: KubeConfig;
   /** kubeconfigPath clients use: the embedded server's, or the external one given. */
   kubeconfigPath: string;
+  /** dashboard is the web dashboard, when asked for. */
+  dashboard?: DashboardServer;
   stop(): Promise<void>;
 }
 
@@ -98,6 +107,27 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     lock?.release();
     throw err;
   }
+  let dashboard: DashboardServer | undefined;
+  if (opts.dashboard) {
+    try {
+      dashboard = await startDashboard({
+        cache: manager.cache,
+        client: manager.client,
+        logs,
+        log: log.child({ component: 'dashboard' }),
+        port: opts.dashboard.port,
+        fallback: opts.dashboard.fallback,
+        infoFile: path.join(opts.dataDir, dashboardFile),
+        cwd: opts.cwd,
+      });
+    } catch (err) {
+      await manager.stop().catch(() => undefined);
+      await extra.stop();
+      await api?.close();
+      lock?.release();
+      throw err;
+    }
+  }
   const health = opts.healthAddr ? await serveHealth(opts.healthAddr, manager, metrics) : undefined;
   if (health) log.info('Health endpoints listening', { address: health.address });
   log.info('ferry is ready', { kubeconfig: kubeconfigPath, external: !!opts.kubeconfig });
@@ -108,9 +138,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     manager,
     kubeConfig,
     kubeconfigPath,
+    dashboard,
     stop() {
       stopping ??= (async () => {
         log.info('Stopping');
+        await dashboard?.close();
         await manager!.stop();
         await extra.stop();
         await health?.close();

@@ -76,12 +76,14 @@ export function buildProgram(): Command {
     .option('--exec-timeout <duration>', 'fail a LiveUpdate exec that runs longer than this, unless the exec sets its own timeoutSeconds (Go duration: 30s, 2m)', '60s')
     .option('--cluster-kubeconfig <file>', 'kubeconfig of the dev cluster (default $KUBECONFIG or ~/.kube/config)')
     .option('--health-addr <host:port>', 'also serve /healthz, /readyz and /metrics over plain HTTP here (e.g. for probes in external mode)')
+    .option('--dashboard-port <port>', 'web dashboard port on 127.0.0.1 (0 turns it off, "auto" picks a free one)', '10352')
     .action(async (o, cmd: Command) => {
       const g = cmd.optsWithGlobals() as { dataDir?: string; kubeconfig?: string; context?: string };
       const { serve } = await import('./cli/serve.ts');
       await serve({
         ...o,
         dataDir: g.dataDir,
+        dashboardPortSource: cmd.getOptionValueSource('dashboardPort'),
         kubeconfig: g.kubeconfig,
         context: g.context,
         port: o.port ?? process.env.FERRY_PORT ?? String(defaultPort),
@@ -213,6 +215,15 @@ export function buildProgram(): Command {
     .action(async (o, cmd: Command) => {
       const { kubeconfigCommand } = await import('./cli/kubeconfig.ts');
       await kubeconfigCommand(clientOptions(cmd), { merge: o.merge, target: o.kubeconfigPath, use: o.use, pathOnly: o.path }, out);
+      });
+
+  program
+    .command('ui')
+    .description('print a one-time login link to the running daemon\'s web dashboard, and open it in a browser when one is available')
+    .option('--no-open', 'only print the link')
+    .action(async (o, cmd: Command) => {
+      const [{ runUi }, { dataDir }] = await Promise.all([import('./cli/ui.ts'), import('./cli/context.ts')]);
+      runUi(dataDir(clientOptions(cmd).dataDir), { open: o.open, out });
     });
 
   program

@@ -23,6 +23,10 @@ export interface ServeOptions {
   execTimeoutMs: number;
   clusterKubeconfig?: string;
   healthAddr?: string;
+  /** dashboardPort: a port, 0 (no dashboard) or auto (a free one). */
+  dashboardPort: string;
+  /** dashboardPortSource is commander's source of --dashboard-port: 'default' lets the dashboard take a free port when its own is taken. */
+  dashboardPortSource?: string;
   version: string;
   out: (line: string) => void;
 }
@@ -31,8 +35,16 @@ export interface ServeOptions {
 export async function serve(o: ServeOptions): Promise<void> {
   const port = Number(o.port);
   if (o.port.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be a port number, got ${o.port}`);
+  let dashboard: { port: number; fallback: boolean } | undefined;
+  if (o.dashboardPort === 'auto') dashboard = { port: 0, fallback: false };
+  else {
+    const p = Number(o.dashboardPort);
+    if (!Number.isInteger(p) || p < 0 || p > 65535) throw new CliError(`--dashboard-port must be a port number, 0 or auto, got ${o.dashboardPort}`);
+    if (p !== 0) dashboard = { port: p, fallback: o.dashboardPortSource === 'default' };
+  }
   const log = createLogger({ format: o.logFormat as LogFormat | undefined, level: o.logLevel });
   const daemon = await startDaemon({
+    dashboard,
     dataDir: dataDir(o.dataDir),
     host: o.host,
     port,
@@ -48,7 +60,8 @@ export async function serve(o: ServeOptions): Promise<void> {
     cwd: process.cwd(),
     version: o.version,
   }).catch((err: unknown) => {
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    // The API's port only: the dashboard says for itself when its port is taken.
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && (err as { port?: number }).port === port) {
       throw new CliError(
         `ferry cannot listen on ${o.host}:${port}: the port is in use (another ferry daemon?). ` +
           'Stop it, or choose another port with `ferry serve --port N` (or $FERRY_PORT); `--port 0` picks a free one.',
@@ -62,6 +75,7 @@ export async function serve(o: ServeOptions): Promise<void> {
       process.stderr.write(`\nWARNING: ferry is listening beyond this machine (--host ${o.host}): ${exposureWarning}.\n\n`);
     }
   } else o.out(`ferry ${o.version} is running its controllers against ${daemon.kubeConfig.getCurrentCluster()?.server}`);
+  if (daemon.dashboard) o.out(`dashboard: ${daemon.dashboard.loginUrl()}\n  (a one-time link; \`ferry ui\` prints a new one)`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info('Signal received', { signal });

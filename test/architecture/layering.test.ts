@@ -40,9 +40,11 @@ const rules: Rule[] = [
     why: 'src/tilt holds what several kinds agree on (disable sources, reasons); it depends on no kind and no edge' },
   { name: 'adapters import no controller and no runtime', from: ['src/adapters/'], never: ['controllers/', 'src/runtime/'],
     why: 'adapters wrap outside systems (Docker, Compose, exec, tar, files) behind interfaces the kinds use' },
+  { name: 'the dashboard is a client of the API', from: ['src/dashboard/'], only: ['src/apis/', 'src/client/', 'src/runtime/', 'src/tilt/', 'src/util/'],
+    why: 'the dashboard reads the runtime\'s cache and writes through the client, as any client would; it never reaches into the API server or a kind' },
   { name: 'the daemon does not import the CLI', from: ['src/daemon.ts', 'src/controllers.ts'], never: ['src/cli/', 'src/main.ts'],
     why: 'CLI commands start a daemon (ferry serve, ferry ci), so imports point from the CLI to the daemon' },
-  { name: 'nothing below the top imports it', from: ['src/apis/', 'src/apiserver/', 'src/client/', 'src/runtime/', 'src/tilt/', 'src/adapters/', 'src/util/', 'src/log.ts', 'controllers/'], never: top,
+  { name: 'nothing below the top imports it', from: ['src/apis/', 'src/apiserver/', 'src/client/', 'src/runtime/', 'src/tilt/', 'src/adapters/', 'src/util/', 'src/log.ts', 'src/dashboard/', 'controllers/'], never: top,
     why: 'src/main.ts, src/cli/ and the daemon wiring (src/daemon.ts, src/controllers.ts) sit on top and wire the rest' },
 ];
 
