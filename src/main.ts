@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { CliError, explain, type ConnectOptions } from './cli/context.ts';
 import { outputFormats, type OutputFormat } from './cli/output.ts';
+import type { LogFormat } from './log.ts';
 
 /** packageJson finds ferry's package.json above this module (src/ when run from sources, dist/src/ when compiled). */
 function packageJson(): { version: string } {
@@ -27,7 +28,7 @@ export const ferryVersion = pkg.version;
 const out = (s: string) => process.stdout.write(s + '\n');
 
 /** The log formats of src/log.ts, listed here so that the command line does not load winston. */
-const logFormats = ['json', 'pretty'] as const;
+const logFormats = ['json', 'pretty'] as const satisfies readonly LogFormat[];
 
 /** defaultPort is where `ferry serve` listens unless told otherwise (Tilt's own API is on 10350). */
 export const defaultPort = 10351;
