@@ -3,6 +3,7 @@
  * daemon creates when they are missing (the default Clusters and the Session). Each kind's
  * `setup` gets its edges (Docker, Kubernetes clusters, runner, logs) from src/edges.ts.
  */
+import path from 'node:path';
 import type { Logger } from 'winston';
 import type { Manager } from './runtime/manager.ts';
 import { FerryClient } from './client/index.ts';
@@ -35,6 +36,10 @@ export interface ControllerSettings {
   execTimeoutMs?: number;
   /** logs receives build, live update and command output for `ferry logs`. Default: a new buffer. */
   logs?: LogBuffer;
+  /** dataDir is the daemon's data directory; the Compose files ferry writes live in its `compose/` folder. Default: a temporary folder, removed on stop. */
+  dataDir?: string;
+  /** composeProjectSuffix follows every Compose project name (`ferry ci` runs its own projects beside a dev daemon's). Default none. */
+  composeProjectSuffix?: string;
 }
 
 export interface ControllerExtras {
@@ -55,9 +60,11 @@ export function setupControllers(mgr: Manager, s: ControllerSettings, edges: Edg
   imagemap.setup(mgr, {});
   const builds = cmdimage.setup(mgr, { log, cwd, logs, runner, images: edges.docker.images(), buildTimeoutMs: s.buildTimeoutMs });
   const cmds = cmd.setup(mgr, { log, cwd, logs, runner });
-  dockercomposeservice.setup(mgr, {
+  const compose = dockercomposeservice.setup(mgr, {
     log,
     cwd,
+    workDir: s.dataDir ? path.join(s.dataDir, 'compose') : undefined,
+    projectSuffix: s.composeProjectSuffix,
     docker: edges.docker.client(),
     onOutput: (resource, line) => logs.append(resource, { source: 'DockerComposeService', line }),
   });
@@ -70,6 +77,7 @@ export function setupControllers(mgr: Manager, s: ControllerSettings, edges: Edg
     edges,
     async stop() {
       await Promise.all([builds.stopAll(), cmds.stopAll()]);
+      await compose.reconciler.stop();
     },
   };
 }

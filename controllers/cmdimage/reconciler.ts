@@ -382,9 +382,11 @@ export class CmdImageReconciler implements Reconciler {
         log.info('Build succeeded', { ref: outcome.localRef.familiarString(), durationMs });
       } else {
         entry.status = { completed: { reason, error, startedAt, finishedAt } };
-        onLine(`Build failed: ${error}`, 'ferry');
+        // The command's output is already in the log above: its summary line is enough here.
+        const summary = (error ?? '').split('\n', 1)[0];
+        onLine(`Build failed: ${summary}`, 'ferry');
         this.deps.onBuildDone?.({ durationMs, ok: false });
-        log.warn('Build failed', { error, durationMs });
+        log.warn('Build failed', { error: summary, durationMs });
       }
     };
     const done = run()
