@@ -38,6 +38,13 @@ export interface ControllerSettings {
   logs?: LogBuffer;
   /** dataDir is the daemon's data directory; the Compose files ferry writes live in its `compose/` folder. Default: a temporary folder, removed on stop. */
   dataDir?: string;
+  /**
+   * keepImages is how many builds of each image keep their tags; older ones are removed unless a
+   * container uses them. 0 keeps all. Default `$FERRY_KEEP_IMAGES`, else 3.
+   */
+  keepImages?: number;
+  /** pruneOwnImagesOnly prunes only image tags this daemon made (`ferry ci`). Default false. */
+  pruneOwnImagesOnly?: boolean;
   /** composeProjectSuffix follows every Compose project name (`ferry ci` runs its own projects beside a dev daemon's). Default none. */
   composeProjectSuffix?: string;
 }
@@ -58,7 +65,8 @@ export function setupControllers(mgr: Manager, s: ControllerSettings, edges: Edg
   setupClusterController(mgr, clusterHealth(edges));
   filewatch.setup(mgr, { log, quietMs: s.filewatchQuietMs });
   imagemap.setup(mgr, {});
-  const builds = cmdimage.setup(mgr, { log, cwd, logs, runner, images: edges.docker.images(), buildTimeoutMs: s.buildTimeoutMs });
+  const builds = cmdimage.setup(mgr, { log, cwd, logs, runner, images: edges.docker.images(), buildTimeoutMs: s.buildTimeoutMs,
+    keepImages: s.keepImages ?? keepImagesFromEnv(), pruneOwnOnly: s.pruneOwnImagesOnly });
   const cmds = cmd.setup(mgr, { log, cwd, logs, runner });
   const compose = dockercomposeservice.setup(mgr, {
     log,
@@ -80,6 +88,12 @@ export function setupControllers(mgr: Manager, s: ControllerSettings, edges: Edg
       await compose.reconciler.stop();
     },
   };
+}
+
+/** keepImagesFromEnv reads `FERRY_KEEP_IMAGES` (a whole number); undefined when unset or not one. */
+function keepImagesFromEnv(): number | undefined {
+  const v = process.env.FERRY_KEEP_IMAGES;
+  return v && /^\d+$/.test(v) ? Number(v) : undefined;
 }
 
 /**
