@@ -55,7 +55,8 @@ function targetState(t: Target): string {
   const s = t.state;
   if (s.disabled) return 'disabled';
   if (s.waiting) return `waiting: ${s.waiting.waitReason}`;
-  if (s.active) return s.active.ready ? 'ready' : 'running, not ready';
+  // A job (a build) is running until it is done; readiness is a server's.
+  if (s.active) return s.active.ready ? 'ready' : t.type === 'job' ? 'running' : 'running, not ready';
   if (s.terminated) return s.terminated.error ? `error: ${firstLine(s.terminated.error)}` : 'done';
   return 'inactive';
 }

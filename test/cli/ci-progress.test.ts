@@ -18,10 +18,10 @@ const at = (s: number) => new Date(t0 + s * 1000).toISOString();
 describe('phase', () => {
   it('names what is pending and for how long', () => {
     const targets: Target[] = [
-      { name: 'web:update', type: 'job', resources: ['web'], state: { active: { startTime: at(0) } } },
+      { name: 'web:update', type: 'job', resources: ['web'], state: { active: { startTime: at(0), ready: false } } },
       { name: 'web:runtime', type: 'server', resources: ['web'], state: { waiting: { waitReason: 'waiting-for-dependency' } } },
       { name: 'db:runtime', type: 'server', resources: ['db'], state: { active: { startTime: at(5), ready: true } } },
-      { name: 'api:runtime', type: 'server', resources: ['api'], state: { active: { startTime: at(10) } } },
+      { name: 'api:runtime', type: 'server', resources: ['api'], state: { active: { startTime: at(10), ready: false } } },
     ];
     const p = phase(targets, t0 + 12_000, t0 - 3000);
     assert.equal(p.text, 'building web (12s), web:runtime waiting-for-dependency (15s), starting api (2s)');
@@ -29,7 +29,7 @@ describe('phase', () => {
   });
 
   it('is empty when nothing is pending', () => {
-    const done: Target[] = [{ name: 'web:update', type: 'job', resources: ['web'], state: { terminated: { startTime: at(0) } } }];
+    const done: Target[] = [{ name: 'web:update', type: 'job', resources: ['web'], state: { terminated: { startTime: at(0), finishTime: at(1) } } }];
     assert.deepEqual(phase(done, t0, t0), { text: '', key: '' });
   });
 });
