@@ -43,8 +43,11 @@ export interface ControllerSettings {
    * container uses them. 0 keeps all. Default `$FERRY_KEEP_IMAGES`, else 3.
    */
   keepImages?: number;
-  /** pruneOwnImagesOnly prunes only image tags this daemon made (`ferry ci`). Default false. */
-  pruneOwnImagesOnly?: boolean;
+  /**
+   * ownImagesOnly: prune only image tags this daemon made, and on stop remove them all but
+   * those a container uses (`ferry ci`). Default false.
+   */
+  ownImagesOnly?: boolean;
   /** composeProjectSuffix follows every Compose project name (`ferry ci` runs its own projects beside a dev daemon's). Default none. */
   composeProjectSuffix?: string;
 }
@@ -66,7 +69,7 @@ export function setupControllers(mgr: Manager, s: ControllerSettings, edges: Edg
   filewatch.setup(mgr, { log, quietMs: s.filewatchQuietMs });
   imagemap.setup(mgr, {});
   const builds = cmdimage.setup(mgr, { log, cwd, logs, runner, images: edges.docker.images(), buildTimeoutMs: s.buildTimeoutMs,
-    keepImages: s.keepImages ?? keepImagesFromEnv(), pruneOwnOnly: s.pruneOwnImagesOnly });
+    keepImages: s.keepImages ?? keepImagesFromEnv(), pruneOwnOnly: s.ownImagesOnly });
   const cmds = cmd.setup(mgr, { log, cwd, logs, runner });
   const compose = dockercomposeservice.setup(mgr, {
     log,
@@ -86,6 +89,7 @@ export function setupControllers(mgr: Manager, s: ControllerSettings, edges: Edg
     async stop() {
       await Promise.all([builds.stopAll(), cmds.stopAll()]);
       await compose.reconciler.stop();
+      if (s.ownImagesOnly) await builds.reconciler.removeOwnImages().catch((err: unknown) => log.warn('Could not remove the images built', { error: String(err) }));
     },
   };
 }

@@ -21,7 +21,7 @@ import {
   type ImageMapStatus,
   type LiveUpdate,
 } from '../../src/apis/index.ts';
-import { RefError, parseRef, planPrune, type ImageClient } from '../../src/adapters/images/index.ts';
+import { RefError, isBuildTag, parseRef, planPrune, type ImageClient } from '../../src/adapters/images/index.ts';
 import type { OutputStream, ProcessRunner } from '../../src/adapters/process/index.ts';
 import { isAlreadyExists, updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request } from '../../src/runtime/index.ts';
 import { evaluateDisableSource, removeFromTriggerQueue, triggerQueueResources } from '../../src/tilt/index.ts';
@@ -362,7 +362,6 @@ export class CmdImageReconciler implements Reconciler {
           baseEnv: this.deps.baseEnv ?? process.env,
           cwd: this.deps.cwd,
         });
-        if (plan.expected) this.made.add(plan.expected.local.familiarString());
         outcome = await runBuild(
           plan,
           registry,
@@ -370,7 +369,7 @@ export class CmdImageReconciler implements Reconciler {
           onLine,
           abort.signal,
         );
-        this.made.add(outcome.localRef.familiarString());
+        for (const ref of outcome.madeTags) this.made.add(ref);
       } catch (err) {
         error = err instanceof BuildError || err instanceof RefError ? err.message : errorText(err);
       }
@@ -438,6 +437,22 @@ export class CmdImageReconciler implements Reconciler {
       await images.untag(`${repo}:${tag}`);
       this.made.delete(`${repo}:${tag}`);
       this.deps.log.info('Removed old image tag', { ref: `${repo}:${tag}` });
+    }
+  }
+
+  /**
+   * removeOwnImages untags every build tag this reconciler made, except one a container was
+   * created with (Docker itself keeps an image a container uses when its last tag goes):
+   * `ferry ci` leaves behind no tag it made.
+   */
+  async removeOwnImages(): Promise<void> {
+    const { images } = this.deps;
+    const inUse = await images.imagesInUse();
+    for (const ref of this.made) {
+      const tag = parseRef(ref).tag;
+      if (!tag || !isBuildTag(tag) || inUse.has(ref)) continue;
+      await images.untag(ref);
+      this.made.delete(ref);
     }
   }
 

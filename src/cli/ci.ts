@@ -163,8 +163,8 @@ export async function runCi(opts: CiOptions): Promise<number> {
       cwd: opts.cwd ?? process.cwd(),
       // Its own Compose projects (and so containers and networks), beside any dev daemon's.
       composeProjectSuffix: `-ci-${randomBytes(3).toString('hex')}`,
-      // Image tags a dev daemon made are its own to prune.
-      pruneOwnImagesOnly: true,
+      // Image tags a dev daemon made are its own to prune; those ci made go when it stops.
+      ownImagesOnly: true,
     });
     client = new FerryClient(daemon.kubeConfig);
     const unsubscribe = daemon.logs.subscribe((l) => out(formatLogLine(l, true)));

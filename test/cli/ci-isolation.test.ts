@@ -45,6 +45,7 @@ describe('ferry ci beside a dev daemon', () => {
     const id = await waitFor(devContainer, { timeoutMs: 120_000, message: 'the dev container' });
     const started = (await docker.getContainer(id!).inspect()).State.StartedAt;
 
+    const devImage = (await docker.getContainer(id!).inspect()).Config.Image;
     const ci = await runFerry(['ci', '-f', 'ferry.yaml', '--timeout', '2m'], { cwd: dir, env });
     const out = ci.stdout + ci.stderr;
     assert.equal(ci.code, 0, out);
@@ -62,5 +63,11 @@ describe('ferry ci beside a dev daemon', () => {
     const networks = await docker.listNetworks({ filters: { name: [ciProject!] } });
     assert.deepEqual(networks.map((n) => n.Name), [], 'and its own network');
     assert.doesNotMatch(out, /warn/i, 'a healthy run prints no warning');
+
+    const ciTag = /EXPECTED_TAG=(tilt-build-\d+)/.exec(out)?.[1];
+    assert.ok(ciTag, out);
+    await assert.rejects(docker.getImage(`ferry-example-web:${ciTag}`).inspect(), 'the build tag ci made is gone');
+    await docker.getImage(devImage).inspect(); // the dev container's image is still tagged
+
   });
 });

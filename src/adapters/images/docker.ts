@@ -30,7 +30,10 @@ export interface ImageClient {
   push(ref: string, onLine: (line: string) => void): Promise<void>;
   /** list returns the local images of a repository (a reference without tag), with their tags in it. */
   list(repository: string): Promise<TaggedImage[]>;
-  /** imagesInUse returns the ids of the images containers (running or stopped) were made from. */
+  /**
+   * imagesInUse returns what containers (running or stopped) were made from: the image ids, and
+   * the references they were created with, in one set.
+   */
   imagesInUse(): Promise<Set<string>>;
   /** untag removes one reference (with a tag); the image goes with its last reference unless a container uses it. */
   untag(ref: string): Promise<void>;
@@ -85,7 +88,7 @@ export class DockerodeImageClient implements ImageClient {
 
   async imagesInUse(): Promise<Set<string>> {
     const containers = await this.docker.listContainers({ all: true });
-    return new Set(containers.map((c) => c.ImageID));
+    return new Set(containers.flatMap((c) => [c.ImageID, c.Image]));
   }
 
   async untag(ref: string): Promise<void> {
