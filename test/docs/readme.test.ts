@@ -5,7 +5,7 @@
  * anything). A command whose output does not match yet is run again, as a reader would, until it
  * does or two minutes pass. The README cannot drift without this test failing.
  *
- * Markers: `readme-test: repository` runs in the repository itself; `readme-test: terminal 2`
+ * Markers: `readme-test: repository` runs in the repository itself (in deploy/examples/docker); `readme-test: terminal 2`
  * starts a second terminal (a process group of its own, left running); `readme-test: stop
  * terminal 2` presses Ctrl-C there. Other blocks run in one shell ("the first terminal") in a
  * copy of the repository's examples, against a throwaway daemon: FERRY_DATA_DIR is a temporary
@@ -166,7 +166,8 @@ describe('the README walkthrough, as written', () => {
     for (const block of blocks) {
       if (block.marker === 'repository') {
         for (const step of block.steps) {
-          const r = await runCommand('bash', ['-c', step.command], { cwd: repo, env: { ...process.env, npm_config_offline: 'true' }, timeoutMs: 60_000 });
+          // From a folder of the repository, as the README says.
+          const r = await runCommand('bash', ['-c', step.command], { cwd: path.join(repo, 'deploy/examples/docker'), env: { ...process.env, npm_config_offline: 'true' }, timeoutMs: 60_000 });
           assert.equal(r.code, 0, `README.md:${block.line}: \`${step.command}\` failed:\n${r.stdout}${r.stderr}`);
           assert.ok(shows(r.stdout + r.stderr, step.expected), `README.md:${block.line}: \`${step.command}\` printed:\n${r.stdout}${r.stderr}\nnot:\n${step.expected.join('\n')}`);
         }
