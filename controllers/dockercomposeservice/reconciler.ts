@@ -93,6 +93,20 @@ export class DockerComposeServiceReconciler implements Reconciler {
   }
 
   async reconcile(req: Request, ctx: ReconcileContext): Promise<Result | void> {
+    try {
+      return await this.reconcileOne(req, ctx);
+    } catch (err) {
+      // The daemon stops: the Compose command was cut short on purpose, and what it left undone
+      // (a teardown behind its finalizer, an up) is done again at the next start.
+      if (ctx.signal.aborted) {
+        ctx.log.info('Compose command cut short by the stop', { error: String(err) });
+        return;
+      }
+      throw err;
+    }
+  }
+
+  private async reconcileOne(req: Request, ctx: ReconcileContext): Promise<Result | void> {
     const { cache, clock } = this.deps;
     const cached = cache.get<DockerComposeService>(kind, req.name);
     const state = this.state(req.name);
