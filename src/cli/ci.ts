@@ -232,6 +232,14 @@ export async function runCi(opts: CiOptions): Promise<number> {
           if (!isNotFound(err)) out(`warning: could not delete ${obj.kind}/${obj.metadata.name}: ${(err as Error).message}`);
         });
       }
+      // A DockerComposeService is gone once its container and network are (its finalizer):
+      // stopping the daemon before would leave them behind.
+      const until = Date.now() + 60_000;
+      for (const obj of applied.filter((o) => o.kind === 'DockerComposeService')) {
+        while (Date.now() < until && (await client.get(obj.kind!, obj.metadata.name!).catch(() => undefined))) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
       if (daemon) {
         // Let the controllers see the deletions (containers removed, processes stopped).
         for (const name of ['dockercomposeservice', 'cmd', 'cmdimage', 'liveupdate']) await daemon.manager.getController(name)?.idle();
