@@ -28,7 +28,8 @@ describe('ferry ci beside a dev daemon', () => {
   after(async () => {
     if (dev) {
       await runFerry(['--data-dir', dev.dataDir, 'delete', '-f', 'ferry.yaml'], { cwd: dir });
-      await waitFor(async () => (await docker.listContainers({ all: true, filters: { label: ['com.docker.compose.project=ferry-example'] } })).length === 0, { timeoutMs: 60_000 }).catch(() => undefined);
+      // The DockerComposeService is gone once its container and network are.
+      await waitFor(async () => (await runFerry(['--data-dir', dev.dataDir, 'get', 'dc', 'web'], { cwd: dir })).code !== 0, { timeoutMs: 60_000 }).catch(() => undefined);
       await dev.stop();
     }
     fs.rmSync(dir, { recursive: true, force: true });

@@ -122,6 +122,12 @@ describe('the README walkthrough, as written', () => {
 
   before(async () => {
     await requireDocker();
+    // The walkthrough counts the example project's networks: one an earlier, interrupted run left
+    // (no container on it) would be counted too.
+    for (const id of execFileSync('docker', ['network', 'ls', '-q', '--filter', 'label=com.docker.compose.project=ferry-example']).toString().split('\n').filter(Boolean)) {
+      const used = execFileSync('docker', ['network', 'inspect', '-f', '{{len .Containers}}', id]).toString().trim();
+      if (used === '0') execFileSync('docker', ['network', 'rm', id]);
+    }
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-readme-'));
     fs.mkdirSync(path.join(root, 'deploy/examples'), { recursive: true });
     fs.cpSync(path.join(repo, 'deploy/examples/docker'), path.join(root, 'deploy/examples/docker'), { recursive: true });
