@@ -3,6 +3,7 @@
  * daemon creates when they are missing (the default Clusters and the Session). Each kind's
  * `setup` gets its edges (Docker, Kubernetes clusters, runner, logs) from src/edges.ts.
  */
+import path from 'node:path';
 import type { Logger } from 'winston';
 import type { Manager } from './runtime/manager.ts';
 import { FerryClient } from './client/index.ts';
@@ -35,6 +36,20 @@ export interface ControllerSettings {
   execTimeoutMs?: number;
   /** logs receives build, live update and command output for `ferry logs`. Default: a new buffer. */
   logs?: LogBuffer;
+  /** dataDir is the daemon's data directory; the Compose files ferry writes live in its `compose/` folder. Default: a temporary folder, removed on stop. */
+  dataDir?: string;
+  /**
+   * keepImages is how many builds of each image keep their tags; older ones are removed unless a
+   * container uses them. 0 keeps all. Default `$FERRY_KEEP_IMAGES`, else 3.
+   */
+  keepImages?: number;
+  /**
+   * ownImagesOnly: prune only image tags this daemon made, and on stop remove them all but
+   * those a container uses (`ferry ci`). Default false.
+   */
+  ownImagesOnly?: boolean;
+  /** composeProjectSuffix follows every Compose project name (`ferry ci` runs its own projects beside a dev daemon's). Default none. */
+  composeProjectSuffix?: string;
 }
 
 export interface ControllerExtras {
@@ -53,11 +68,14 @@ export function setupControllers(mgr: Manager, s: ControllerSettings, edges: Edg
   setupClusterController(mgr, clusterHealth(edges));
   filewatch.setup(mgr, { log, quietMs: s.filewatchQuietMs });
   imagemap.setup(mgr, {});
-  const builds = cmdimage.setup(mgr, { log, cwd, logs, runner, images: edges.docker.images(), buildTimeoutMs: s.buildTimeoutMs });
+  const builds = cmdimage.setup(mgr, { log, cwd, logs, runner, images: edges.docker.images(), buildTimeoutMs: s.buildTimeoutMs,
+    keepImages: s.keepImages ?? keepImagesFromEnv(), pruneOwnOnly: s.ownImagesOnly });
   const cmds = cmd.setup(mgr, { log, cwd, logs, runner });
-  dockercomposeservice.setup(mgr, {
+  const compose = dockercomposeservice.setup(mgr, {
     log,
     cwd,
+    workDir: s.dataDir ? path.join(s.dataDir, 'compose') : undefined,
+    projectSuffix: s.composeProjectSuffix,
     docker: edges.docker.client(),
     onOutput: (resource, line) => logs.append(resource, { source: 'DockerComposeService', line }),
   });
@@ -70,8 +88,16 @@ export function setupControllers(mgr: Manager, s: ControllerSettings, edges: Edg
     edges,
     async stop() {
       await Promise.all([builds.stopAll(), cmds.stopAll()]);
+      await compose.reconciler.stop();
+      if (s.ownImagesOnly) await builds.reconciler.removeOwnImages().catch((err: unknown) => log.warn('Could not remove the images built', { error: String(err) }));
     },
   };
+}
+
+/** keepImagesFromEnv reads `FERRY_KEEP_IMAGES` (a whole number); undefined when unset or not one. */
+function keepImagesFromEnv(): number | undefined {
+  const v = process.env.FERRY_KEEP_IMAGES;
+  return v && /^\d+$/.test(v) ? Number(v) : undefined;
 }
 
 /**

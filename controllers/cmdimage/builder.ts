@@ -29,6 +29,8 @@ export interface BuildOutcome {
   clusterRef: ImageRef;
   /** imageMap is what the ImageMap's status gets (without buildStartTime). */
   imageMap: { image: string; imageFromLocal: string; imageFromCluster: string };
+  /** madeTags are the local references this build created (the expected one, a content tag that was new). */
+  madeTags: string[];
 }
 
 /** BuildDeps are the edges a build touches. */
@@ -94,6 +96,8 @@ export async function runBuild(
 
   let local: ImageRef;
   let cluster: ImageRef;
+  const madeTags: string[] = [];
+  if (plan.expected) madeTags.push(plan.expected.local.familiarString());
   if (plan.outputsImageRefTo) {
     local = await abortable(readOutputRef(plan.outputsImageRefTo), signal);
     cluster = clusterRefFor(local, registry);
@@ -119,7 +123,9 @@ export async function runBuild(
         throw new BuildError((err as Error).message, { cause: err });
       }
       const tagged = plan.refs.tagged(tag);
+      const existed = await abortable(deps.images.inspect(tagged.local.familiarString()).then(() => true, () => false), signal);
       await abortable(deps.images.tag(id, tagged.local.familiarString()), signal);
+      if (!existed) madeTags.push(tagged.local.familiarString());
       note(`Tagged ${tagged.local.familiarString()}`);
       local = tagged.local;
       cluster = tagged.cluster;
@@ -153,6 +159,7 @@ export async function runBuild(
       imageFromLocal: local.familiarString(),
       imageFromCluster: cluster.familiarString(),
     },
+    madeTags,
   };
 }
 

@@ -16,7 +16,7 @@ import { CmdImageReconciler, indexes, kind } from './reconciler.ts';
 import { clusterName, fileWatchImageMap, liveUpdateImageMaps, targetImageMapName } from './status.ts';
 import { Wake } from '../../src/runtime/index.ts';
 
-export { CmdImageReconciler, indexes, defaultBuildTimeoutMs, type CmdImageReconcilerDeps } from './reconciler.ts';
+export { CmdImageReconciler, indexes, defaultBuildTimeoutMs, defaultKeepImages, type CmdImageReconcilerDeps } from './reconciler.ts';
 export { runBuild, BuildError, type BuildOutcome, type BuildDeps } from './builder.ts';
 export { planBuild, registryFromCluster, isComposeCluster, composeRef, buildTagPrefix, type BuildPlan, type PlanInput } from './plan.ts';
 export {
@@ -58,6 +58,10 @@ export interface CmdImageSetupDeps {
    * Default defaultBuildTimeoutMs (15 minutes); set by `ferry serve --build-timeout`.
    */
   buildTimeoutMs?: number;
+  /** keepImages is how many builds of a ref keep their tags (0 keeps all). Default 3. */
+  keepImages?: number;
+  /** pruneOwnOnly prunes only tags this daemon made. Default false. */
+  pruneOwnOnly?: boolean;
   /** concurrency is how many CmdImages are reconciled at once (builds themselves run beside). Default 4. */
   concurrency?: number;
 }
@@ -101,6 +105,8 @@ export function setup(
     cwd: deps.cwd ?? process.cwd(),
     baseEnv: deps.baseEnv,
     buildTimeoutMs: deps.buildTimeoutMs,
+    keepImages: deps.keepImages,
+    pruneOwnOnly: deps.pruneOwnOnly,
     onBuildDone: ({ durationMs, ok }) => buildDuration.observe({ result: ok ? 'ok' : 'error' }, durationMs / 1000),
   });
 

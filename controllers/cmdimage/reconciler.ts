@@ -21,7 +21,7 @@ import {
   type ImageMapStatus,
   type LiveUpdate,
 } from '../../src/apis/index.ts';
-import { RefError, type ImageClient } from '../../src/adapters/images/index.ts';
+import { RefError, isBuildTag, parseRef, planPrune, type ImageClient } from '../../src/adapters/images/index.ts';
 import type { OutputStream, ProcessRunner } from '../../src/adapters/process/index.ts';
 import { isAlreadyExists, updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request } from '../../src/runtime/index.ts';
 import { evaluateDisableSource, removeFromTriggerQueue, triggerQueueResources } from '../../src/tilt/index.ts';
@@ -92,7 +92,18 @@ export interface CmdImageReconcilerDeps {
    * reason Timeout. Default defaultBuildTimeoutMs (15 minutes); `ferry serve --build-timeout`.
    */
   buildTimeoutMs?: number;
+  /**
+   * keepImages is how many images of a ref keep their build tags after a build: older ones are
+   * untagged (and so removed, unless a container uses them or they have other tags). 0 keeps
+   * everything. Default defaultKeepImages.
+   */
+  keepImages?: number;
+  /** pruneOwnOnly limits pruning to tags this reconciler made (`ferry ci` beside a dev daemon). Default false. */
+  pruneOwnOnly?: boolean;
 }
+
+/** defaultKeepImages is how many builds of a ref keep their tags by default. */
+export const defaultKeepImages = 3;
 
 /**
  * CancelCause says why a running build was killed: its CmdImage was deleted, the daemon stops,
@@ -131,6 +142,8 @@ export class CmdImageReconciler implements Reconciler {
   /** wake asks for a reconcile of a CmdImage (a build ended, another CmdImage's changed). */
   private readonly wake: Wake;
   private readonly entries = new Map<string, Entry>();
+  /** made are the references (`repo:tag`) builds of this reconciler tagged. */
+  private readonly made = new Set<string>();
   /** stopping is set once the daemon stops: builds it kills are cut off, not failed. */
   private stopping = false;
   /** consumedQueues are trigger-queue versions whose entries for a resource were consumed. */
@@ -356,6 +369,7 @@ export class CmdImageReconciler implements Reconciler {
           onLine,
           abort.signal,
         );
+        for (const ref of outcome.madeTags) this.made.add(ref);
       } catch (err) {
         error = err instanceof BuildError || err instanceof RefError ? err.message : errorText(err);
       }
@@ -380,11 +394,15 @@ export class CmdImageReconciler implements Reconciler {
         onLine(`Build succeeded: ${outcome.localRef.familiarString()}`, 'ferry');
         this.deps.onBuildDone?.({ durationMs, ok: true });
         log.info('Build succeeded', { ref: outcome.localRef.familiarString(), durationMs });
+        // An image that is not local (outputMode remote) has nothing to prune.
+        await this.prune(outcome.localRef.familiarString()).catch((err) => log.debug('Old images not pruned', { error: errorText(err) }));
       } else {
         entry.status = { completed: { reason, error, startedAt, finishedAt } };
-        onLine(`Build failed: ${error}`, 'ferry');
+        // The command's output is already in the log above: its summary line is enough here.
+        const summary = (error ?? '').split('\n', 1)[0];
+        onLine(`Build failed: ${summary}`, 'ferry');
         this.deps.onBuildDone?.({ durationMs, ok: false });
-        log.warn('Build failed', { error, durationMs });
+        log.warn('Build failed', { error: summary, durationMs });
       }
     };
     const done = run()
@@ -402,6 +420,40 @@ export class CmdImageReconciler implements Reconciler {
     // The command runs while the building status is written (a failed write is retried by the
     // next reconcile, which publishes whatever the status is by then).
     await this.publish(ci, entry);
+  }
+
+  /**
+   * prune untags the builds of ref's repository beyond the newest keepImages, sparing the image
+   * just built and every image a container uses (and, with pruneOwnOnly, tags others made).
+   */
+  private async prune(ref: string): Promise<void> {
+    const keep = this.deps.keepImages ?? defaultKeepImages;
+    if (keep <= 0) return;
+    const { images } = this.deps;
+    const repo = parseRef(ref).nameOnly().familiarString();
+    const [list, inUse, current] = await Promise.all([images.list(repo), images.imagesInUse(), images.inspect(ref)]);
+    const mayRemove = this.deps.pruneOwnOnly ? (tag: string) => this.made.has(`${repo}:${tag}`) : undefined;
+    for (const tag of planPrune(list, { keep, inUse, protect: new Set([current.id]), mayRemove })) {
+      await images.untag(`${repo}:${tag}`);
+      this.made.delete(`${repo}:${tag}`);
+      this.deps.log.info('Removed old image tag', { ref: `${repo}:${tag}` });
+    }
+  }
+
+  /**
+   * removeOwnImages untags every build tag this reconciler made, except one a container was
+   * created with (Docker itself keeps an image a container uses when its last tag goes):
+   * `ferry ci` leaves behind no tag it made.
+   */
+  async removeOwnImages(): Promise<void> {
+    const { images } = this.deps;
+    const inUse = await images.imagesInUse();
+    for (const ref of this.made) {
+      const tag = parseRef(ref).tag;
+      if (!tag || !isBuildTag(tag) || inUse.has(ref)) continue;
+      await images.untag(ref);
+      this.made.delete(ref);
+    }
   }
 
   /** publish writes the ImageMap status of a finished build, then the CmdImage's status. */

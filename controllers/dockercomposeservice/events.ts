@@ -22,6 +22,8 @@ export interface DockerEventSourceDeps {
   wake: Wake;
   /** cwd is what relative paths in specs resolve against (it can name the project). Default process.cwd(). */
   cwd?: string;
+  /** projectSuffix follows every project name, as the reconciler's. Default none. */
+  projectSuffix?: string;
   /** retryMs is the first pause before reconnecting a broken stream, doubling to 30 s. Default 500. */
   retryMs?: number;
 }
@@ -61,7 +63,7 @@ export class DockerEventSource {
     if (!project || !service) return [];
     return this.deps.cache
       .list<DockerComposeService>(kind)
-      .filter((o) => o.spec?.service === service && projectName(o, this.deps.cwd) === project)
+      .filter((o) => o.spec?.service === service && projectName(o, this.deps.cwd, this.deps.projectSuffix) === project)
       .map((o) => o.metadata.name!);
   }
 

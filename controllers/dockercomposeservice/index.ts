@@ -20,10 +20,12 @@ export interface DockerComposeServiceSetupDeps {
   docker: DockerClient;
   /** log is the parent logger. Default: the manager's. */
   log?: Logger;
-  /** workDir holds generated Compose files. Default `<tmpdir>/ferry-compose-<pid>`. */
+  /** workDir holds generated Compose files (reconciler.stop() removes it). Default `<tmpdir>/ferry-compose-<pid>`. */
   workDir?: string;
   /** cwd is what relative paths in specs resolve against. Default process.cwd(). */
   cwd?: string;
+  /** projectSuffix follows every Compose project name (`ferry ci` keeps its projects apart). Default none. */
+  projectSuffix?: string;
   /** onOutput receives Compose output lines under the object's resource name. */
   onOutput?: (resource: string, line: string) => void;
   /** concurrency is how many services are brought up at once. Default 4. */
@@ -47,6 +49,7 @@ export function setup(mgr: Manager, deps: DockerComposeServiceSetupDeps): { cont
     log,
     workDir: deps.workDir,
     cwd: deps.cwd,
+    projectSuffix: deps.projectSuffix,
     onOutput: deps.onOutput,
   });
   const byImageMap = (im: ImageMap) =>
@@ -59,6 +62,7 @@ export function setup(mgr: Manager, deps: DockerComposeServiceSetupDeps): { cont
     .watches('ConfigMap', disableSourceMapper(mgr.cache, kind))
     .wakes(wake)
     .complete(reconciler);
-  mgr.add(new DockerEventSource({ docker, cache: mgr.cache, clock: mgr.clock, log, cwd: deps.cwd, wake }));
+  mgr.add(new DockerEventSource({ docker, cache: mgr.cache, clock: mgr.clock, log, cwd: deps.cwd, projectSuffix: deps.projectSuffix, wake }));
+
   return { controller, reconciler };
 }

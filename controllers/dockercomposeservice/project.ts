@@ -3,15 +3,23 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DockerComposeService } from '../../src/apis/dockercomposeservice.ts';
 import { parse } from 'yaml';
-import { defaultProjectName, environmentMap, overrideYaml, type ComposeProjectArgs, type ComposeServiceConfig, type ServiceOverride } from '../../src/adapters/compose/index.ts';
+import { defaultProjectName, environmentMap, normalizeProjectName, overrideYaml, type ComposeProjectArgs, type ComposeServiceConfig, type ServiceOverride } from '../../src/adapters/compose/index.ts';
 
-/** projectName is the Compose project name of a DockerComposeService: its spec's, else Compose's default. */
-export function projectName(obj: DockerComposeService, cwd: string = process.cwd()): string {
+/**
+ * projectName is the Compose project name of a DockerComposeService: its spec's, else Compose's
+ * default, followed by `suffix` when one is given (`ferry ci` runs its own projects beside a dev
+ * daemon's that way).
+ */
+export function projectName(obj: DockerComposeService, cwd: string = process.cwd(), suffix = ''): string {
   const p = obj.spec?.project;
-  if (p?.name) return p.name;
-  const configPaths = p?.yaml ? [] : p?.configPaths?.map((f) => path.resolve(cwd, f));
-  const projectPath = p?.projectPath ? path.resolve(cwd, p.projectPath) : undefined;
-  return defaultProjectName({ projectPath, configPaths, fallback: obj.metadata.name ?? '' });
+  let name: string;
+  if (p?.name) name = p.name;
+  else {
+    const configPaths = p?.yaml ? [] : p?.configPaths?.map((f) => path.resolve(cwd, f));
+    const projectPath = p?.projectPath ? path.resolve(cwd, p.projectPath) : undefined;
+    name = defaultProjectName({ projectPath, configPaths, fallback: obj.metadata.name ?? '' });
+  }
+  return suffix ? normalizeProjectName(name + suffix) : name;
 }
 
 /**
@@ -23,6 +31,8 @@ export class ProjectFiles {
   constructor(
     readonly dir: string,
     readonly cwd: string = process.cwd(),
+    /** projectSuffix follows every project name (see projectName). */
+    readonly projectSuffix = '',
   ) {}
 
   /**
@@ -48,7 +58,7 @@ export class ProjectFiles {
       await writeIfChanged(file, overrideYaml(spec.service, override));
       configPaths = [...configPaths, file];
     }
-    const args: ComposeProjectArgs = { name: projectName(obj, this.cwd), configPaths };
+    const args: ComposeProjectArgs = { name: projectName(obj, this.cwd, this.projectSuffix), configPaths };
     if (p.projectPath) args.projectDirectory = path.resolve(this.cwd, p.projectPath);
     if (p.profiles?.length) args.profiles = p.profiles;
     if (p.envFile) args.envFile = path.resolve(this.cwd, p.envFile);

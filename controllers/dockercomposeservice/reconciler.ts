@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'winston';
@@ -41,10 +42,15 @@ export interface DockerComposeServiceReconcilerDeps {
   docker: DockerClient;
   clock: Clock;
   log: Logger;
-  /** workDir holds the files written for projects given as YAML, and image overrides. Default `<tmpdir>/ferry-compose-<pid>`. */
+  /**
+   * workDir holds the files written for projects given as YAML, and image overrides; stop()
+   * removes it. Default `<tmpdir>/ferry-compose-<pid>` (the daemon passes `<data dir>/compose`).
+   */
   workDir?: string;
   /** cwd is what relative paths in specs resolve against. Default process.cwd(). */
   cwd?: string;
+  /** projectSuffix follows every Compose project name: `ferry ci` keeps its projects apart from a dev daemon's. Default none. */
+  projectSuffix?: string;
   /** onOutput receives each line of Compose output, under the object's resource name (for `ferry logs`). */
   onOutput?: (resource: string, line: string) => void;
 }
@@ -87,6 +93,20 @@ export class DockerComposeServiceReconciler implements Reconciler {
   }
 
   async reconcile(req: Request, ctx: ReconcileContext): Promise<Result | void> {
+    try {
+      return await this.reconcileOne(req, ctx);
+    } catch (err) {
+      // The daemon stops: the Compose command was cut short on purpose, and what it left undone
+      // (a teardown behind its finalizer, an up) is done again at the next start.
+      if (ctx.signal.aborted) {
+        ctx.log.info('Compose command cut short by the stop', { error: String(err) });
+        return;
+      }
+      throw err;
+    }
+  }
+
+  private async reconcileOne(req: Request, ctx: ReconcileContext): Promise<Result | void> {
     const { cache, clock } = this.deps;
     const cached = cache.get<DockerComposeService>(kind, req.name);
     const state = this.state(req.name);
@@ -129,7 +149,7 @@ export class DockerComposeServiceReconciler implements Reconciler {
     const applied = await this.maybeApply(obj, state, status, ctx);
     if (applied) status = applied;
 
-    const container = await this.findContainer(projectName(obj, this.deps.cwd), spec.service);
+    const container = await this.findContainer(projectName(obj, this.deps.cwd, this.deps.projectSuffix), spec.service);
     // A service brought up before ferry used the finalizer gets it too.
     if (container) await this.addFinalizer(obj);
     const { containerID: _id, containerName: _n, containerState: _s, portBindings: _p, ...rest } = status;
@@ -157,7 +177,7 @@ export class DockerComposeServiceReconciler implements Reconciler {
       if (!config.ok) configError = config.error;
       else if (!config.service) configError = `no such service: ${spec.service}`;
       else {
-        const image = config.service.image ?? (config.service.hasBuild ? impliedImageName(await compose.form(), projectName(obj, this.deps.cwd), spec.service) : undefined);
+        const image = config.service.image ?? (config.service.hasBuild ? impliedImageName(await compose.form(), projectName(obj, this.deps.cwd, this.deps.projectSuffix), spec.service) : undefined);
         service = { name: spec.service, image, environment: config.service.environment };
       }
     }
@@ -304,10 +324,18 @@ export class DockerComposeServiceReconciler implements Reconciler {
     }
   }
 
+  /**
+   * stop removes the files written for projects: they are written again when needed, so a
+   * stopped daemon leaves no folder behind.
+   */
+  async stop(): Promise<void> {
+    await rm(this.workDir, { recursive: true, force: true });
+  }
+
   private state(name: string): ServiceState {
     let s = this.states.get(name);
     if (!s) {
-      s = { files: new ProjectFiles(path.join(this.workDir, name.replace(/[^A-Za-z0-9_.-]/g, '_')), this.deps.cwd) };
+      s = { files: new ProjectFiles(path.join(this.workDir, name.replace(/[^A-Za-z0-9_.-]/g, '_')), this.deps.cwd, this.deps.projectSuffix) };
       this.states.set(name, s);
     }
     return s;

@@ -5,6 +5,7 @@
  * Exit 0 when the session is done without error, 1 otherwise; it never waits past the
  * timeout, and it removes what it started unless told to keep it.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,14 +38,27 @@ export interface CiOptions {
   cwd?: string;
   /** pollMs between looks at the Session. Default 200. */
   pollMs?: number;
+  /**
+   * write and tty show progress: on a terminal (tty) one status line is redrawn in place with
+   * write; otherwise the phase goes to `out` as plain lines. Default: stdout when no `out` is
+   * given, and whether stdout is a terminal.
+   */
+  write?: (text: string) => void;
+  tty?: boolean;
+}
+
+/** firstLine is an error's summary: its first line (the log above already holds the rest). */
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0];
 }
 
 function targetState(t: Target): string {
   const s = t.state;
   if (s.disabled) return 'disabled';
   if (s.waiting) return `waiting: ${s.waiting.waitReason}`;
-  if (s.active) return s.active.ready ? 'ready' : 'running, not ready';
-  if (s.terminated) return s.terminated.error ? `error: ${s.terminated.error}` : 'done';
+  // A job (a build) is running until it is done; readiness is a server's.
+  if (s.active) return s.active.ready ? 'ready' : t.type === 'job' ? 'running' : 'running, not ready';
+  if (s.terminated) return s.terminated.error ? `error: ${firstLine(s.terminated.error)}` : 'done';
   return 'inactive';
 }
 
@@ -57,8 +71,79 @@ export function summaryTable(targets: Target[]): string[] {
   return [fmt(head), ...rows.map(fmt)];
 }
 
+/**
+ * phase says what a run waits for, from the targets not finished yet: `building web`,
+ * `starting web`, `web:runtime waiting-for-dependency`, each with the seconds since it began (a
+ * target's start time, else the run's). `key` is the same without the times; both are empty
+ * when nothing is pending.
+ */
+export function phase(targets: Target[], now: number, runStart: number): { text: string; key: string } {
+  const parts: Array<{ text: string; since: number }> = [];
+  for (const t of targets) {
+    const s = t.state;
+    const resource = t.resources?.[0] ?? t.name.replace(/:[^:]*$/, '');
+    if (s.active && !s.active.ready) {
+      const since = Date.parse(s.active.startTime) || runStart;
+      parts.push({ text: `${t.type === 'job' ? 'building' : 'starting'} ${resource}`, since });
+    } else if (s.waiting) {
+      parts.push({ text: `${t.name} ${s.waiting.waitReason}`, since: runStart });
+    }
+  }
+  const key = parts.map((p) => p.text).join(', ');
+  const text = parts.map((p) => `${p.text} (${Math.max(0, Math.round((now - p.since) / 1000))}s)`).join(', ');
+  return { text, key };
+}
+
+/**
+ * Progress shows what a run waits for. On a terminal one status line is redrawn in place
+ * (and lifted out of the way of every other line); otherwise each new phase is one plain line,
+ * repeated every 30 s while it lasts.
+ */
+class Progress {
+  private shown = '';
+  private plainKey = '';
+  private plainAt = 0;
+
+  constructor(
+    private readonly out: (line: string) => void,
+    private readonly write: ((text: string) => void) | undefined,
+  ) {}
+
+  /** line prints a line above the status line. */
+  line(l: string): void {
+    if (!this.write || !this.shown) return this.out(l);
+    this.write(`\r\x1b[2K${l}\n${this.shown}`);
+  }
+
+  /** status shows the current phase. */
+  status(p: { text: string; key: string }, now: number): void {
+    if (this.write) {
+      const text = p.text ? `… ${p.text}` : '';
+      if (text === this.shown) return;
+      this.write(`\r\x1b[2K${text}`);
+      this.shown = text;
+      return;
+    }
+    if (!p.key) return;
+    if (p.key === this.plainKey && now - this.plainAt < 30_000) return;
+    this.plainKey = p.key;
+    this.plainAt = now;
+    this.out(`… ${p.text}`);
+  }
+
+  /** clear removes the status line. */
+  clear(): void {
+    if (this.write && this.shown) this.write('\r\x1b[2K');
+    this.shown = '';
+  }
+}
+
 export async function runCi(opts: CiOptions): Promise<number> {
-  const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
+  const rawOut = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
+  const tty = opts.tty ?? (!opts.out && !!process.stdout.isTTY);
+  const progress = new Progress(rawOut, tty ? (opts.write ?? ((t: string) => process.stdout.write(t))) : undefined);
+  const out = (l: string) => progress.line(l);
+  const runStart = Date.now();
   const timeoutMs = opts.timeoutMs ?? 30 * 60_000;
   const manifests = readManifests(opts.files);
   let daemon: Daemon | undefined;
@@ -74,8 +159,13 @@ export async function runCi(opts: CiOptions): Promise<number> {
     daemon = await startDaemon({
       dataDir,
       storage: 'memory',
-      log: opts.log ?? createLogger({ level: 'warn', format: 'pretty' }),
+      // Failures show in the targets and the resource logs; the log shows only what breaks ferry itself.
+      log: opts.log ?? createLogger({ level: 'error', format: 'pretty' }),
       cwd: opts.cwd ?? process.cwd(),
+      // Its own Compose projects (and so containers and networks), beside any dev daemon's.
+      composeProjectSuffix: `-ci-${randomBytes(3).toString('hex')}`,
+      // Image tags a dev daemon made are its own to prune; those ci made go when it stops.
+      ownImagesOnly: true,
     });
     client = new FerryClient(daemon.kubeConfig);
     const unsubscribe = daemon.logs.subscribe((l) => out(formatLogLine(l, true)));
@@ -109,11 +199,12 @@ export async function runCi(opts: CiOptions): Promise<number> {
       }
       if (status?.done) {
         stopLogs.abort();
+        progress.clear();
         out('');
         for (const line of summaryTable(status.targets ?? [])) out(line);
         if (status.error) {
           out('');
-          out(`Error: ${status.error}`);
+          out(`Error: ${firstLine(status.error)}`);
           return 1;
         }
         out('');
@@ -122,9 +213,11 @@ export async function runCi(opts: CiOptions): Promise<number> {
       }
       if (Date.now() > deadline) {
         stopLogs.abort();
+        progress.clear();
         out(`Error: the session gave no result within ${formatGoDuration(timeoutMs)} (and a 30s grace)`);
         return 1;
       }
+      progress.status(phase(status?.targets ?? [], Date.now(), runStart), Date.now());
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 200));
     }
   } catch (err) {
@@ -132,12 +225,21 @@ export async function runCi(opts: CiOptions): Promise<number> {
     throw new CliError(`ferry ci: ${(err as Error).message}`);
   } finally {
     stopLogs.abort();
+    progress.clear();
     if (session?.metadata.name) await client.delete('Session', session.metadata.name).catch(() => undefined);
     if (!opts.keep) {
       for (const obj of [...applied].reverse()) {
         await client.delete(obj.kind!, obj.metadata.name!).catch((err) => {
           if (!isNotFound(err)) out(`warning: could not delete ${obj.kind}/${obj.metadata.name}: ${(err as Error).message}`);
         });
+      }
+      // A DockerComposeService is gone once its container and network are (its finalizer):
+      // stopping the daemon before would leave them behind.
+      const until = Date.now() + 60_000;
+      for (const obj of applied.filter((o) => o.kind === 'DockerComposeService')) {
+        while (Date.now() < until && (await client.get(obj.kind!, obj.metadata.name!).catch(() => undefined))) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
       }
       if (daemon) {
         // Let the controllers see the deletions (containers removed, processes stopped).

@@ -4,6 +4,7 @@
  */
 import type Docker from 'dockerode';
 import { parseRef } from './reference.ts';
+import type { TaggedImage } from './prune.ts';
 
 /** ImageInfo is what ferry reads of a local image. */
 export interface ImageInfo {
@@ -27,6 +28,15 @@ export interface ImageClient {
   tag(source: string, target: string): Promise<void>;
   /** push pushes `ref` (with a tag) to its registry, reporting progress lines to onLine. */
   push(ref: string, onLine: (line: string) => void): Promise<void>;
+  /** list returns the local images of a repository (a reference without tag), with their tags in it. */
+  list(repository: string): Promise<TaggedImage[]>;
+  /**
+   * imagesInUse returns what containers (running or stopped) were made from: the image ids, and
+   * the references they were created with, in one set.
+   */
+  imagesInUse(): Promise<Set<string>>;
+  /** untag removes one reference (with a tag); the image goes with its last reference unless a container uses it. */
+  untag(ref: string): Promise<void>;
 }
 
 interface PushEvent {
@@ -60,6 +70,34 @@ export class DockerodeImageClient implements ImageClient {
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) throw new ImageNotFoundError(source);
       throw err;
+    }
+  }
+
+  async list(repository: string): Promise<TaggedImage[]> {
+    const images = await this.docker.listImages({ filters: JSON.stringify({ reference: [repository] }) } as Docker.ListImagesOptions);
+    const repo = parseRef(repository).nameOnly().toString();
+    return images.map((img) => ({
+      id: img.Id,
+      created: img.Created,
+      tags: (img.RepoTags ?? []).flatMap((t) => {
+        const r = parseRef(t);
+        return r.tag && r.nameOnly().toString() === repo ? [r.tag] : [];
+      }),
+    }));
+  }
+
+  async imagesInUse(): Promise<Set<string>> {
+    const containers = await this.docker.listContainers({ all: true });
+    return new Set(containers.flatMap((c) => [c.ImageID, c.Image]));
+  }
+
+  async untag(ref: string): Promise<void> {
+    try {
+      await this.docker.getImage(ref).remove();
+    } catch (err) {
+      // Gone already, or kept by a container made from it meanwhile: nothing to do.
+      const code = (err as { statusCode?: number }).statusCode;
+      if (code !== 404 && code !== 409) throw err;
     }
   }
 

@@ -4,6 +4,7 @@
  */
 import { ImageNotFoundError, type ImageClient, type ImageInfo } from './docker.ts';
 import { parseRef } from './reference.ts';
+import type { TaggedImage } from './prune.ts';
 
 /** FakeImageClient implements ImageClient over a map from normalised reference to image id. */
 export class FakeImageClient implements ImageClient {
@@ -13,6 +14,10 @@ export class FakeImageClient implements ImageClient {
   readonly pushes: string[] = [];
   /** pushError, when set, makes the next pushes fail with it. */
   pushError?: Error;
+  /** untagged records every untag(ref) call. */
+  readonly untagged: string[] = [];
+  /** inUse are the image ids imagesInUse reports. */
+  readonly inUse = new Set<string>();
   private readonly images = new Map<string, string>();
 
   /** add makes an image with this id available under ref (a reference or the id itself). */
@@ -37,6 +42,29 @@ export class FakeImageClient implements ImageClient {
     if (!id) throw new ImageNotFoundError(source);
     this.tags.push({ source, target });
     this.images.set(key(target), id);
+  }
+
+  async list(repository: string): Promise<TaggedImage[]> {
+    const repo = parseRef(repository).nameOnly().toString();
+    const byId = new Map<string, TaggedImage>();
+    for (const [ref, id] of this.images) {
+      if (ref === id) continue;
+      const r = parseRef(ref);
+      if (!r.tag || r.nameOnly().toString() !== repo) continue;
+      const img = byId.get(id) ?? { id, created: 0, tags: [] };
+      img.tags.push(r.tag);
+      byId.set(id, img);
+    }
+    return [...byId.values()];
+  }
+
+  async imagesInUse(): Promise<Set<string>> {
+    return new Set(this.inUse);
+  }
+
+  async untag(ref: string): Promise<void> {
+    this.untagged.push(ref);
+    this.images.delete(key(ref));
   }
 
   async push(ref: string, onLine: (line: string) => void): Promise<void> {

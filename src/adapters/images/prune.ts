@@ -1,0 +1,61 @@
+/**
+ * Pruning old builds: every build leaves tags on its image (`tilt-build-<seconds>`, the content
+ * tag `tilt-<hex>`). planPrune keeps the newest few images of a repository and names the tags
+ * of the others to remove, never those of an image a container uses, and never tags ferry did
+ * not make (`latest`, a user's own).
+ */
+
+/** TaggedImage is one local image of a repository, with that repository's tags on it. */
+export interface TaggedImage {
+  /** id is the image id, `sha256:<hex>`. */
+  id: string;
+  /** created is when the image was made, in seconds since the epoch. */
+  created: number;
+  /** tags are the image's tags in the repository (the part after `:`). */
+  tags: string[];
+}
+
+const buildTag = /^tilt-build-(\d+)$/;
+const contentTagRe = /^tilt-[0-9a-f]{16}$/;
+
+/** isBuildTag is true for a tag ferry gives a build: `tilt-build-<seconds>` or `tilt-<16 hex>`. */
+export function isBuildTag(tag: string): boolean {
+  return buildTag.test(tag) || contentTagRe.test(tag);
+}
+
+/** PruneOptions say what planPrune keeps. */
+export interface PruneOptions {
+  /** keep is how many of the newest images keep their tags (at least 1). */
+  keep: number;
+  /** inUse are the ids of images a container (running or not) was made from: their tags stay. */
+  inUse: ReadonlySet<string>;
+  /** protect are image ids that keep their tags whatever their age (the build just made). */
+  protect?: ReadonlySet<string>;
+  /** mayRemove limits removal to these tags (`ferry ci` removes only what it made). Default: every build tag. */
+  mayRemove?: (tag: string) => boolean;
+}
+
+/**
+ * planPrune returns the tags to remove from a repository's images: the build tags of every image
+ * but the `keep` newest (newest by its latest `tilt-build-` tag, else by creation), except images
+ * in use or protected.
+ */
+export function planPrune(images: TaggedImage[], opts: PruneOptions): string[] {
+  const built = images
+    .map((img) => {
+      const tags = img.tags.filter(isBuildTag);
+      const stamps = tags.map((t) => Number(buildTag.exec(t)?.[1] ?? 0));
+      const stamped = stamps.filter((n) => n > 0);
+      // A build stamp says when ferry last built it; an image built again unchanged keeps its old creation time.
+      return { img, tags, at: stamped.length ? Math.max(...stamped) : img.created };
+    })
+    .filter((b) => b.tags.length > 0)
+    .sort((a, b) => b.at - a.at);
+  const keep = Math.max(1, opts.keep);
+  const remove: string[] = [];
+  for (const b of built.slice(keep)) {
+    if (opts.inUse.has(b.img.id) || opts.protect?.has(b.img.id)) continue;
+    for (const t of b.tags) if (!opts.mayRemove || opts.mayRemove(t)) remove.push(t);
+  }
+  return remove;
+}
