@@ -14,7 +14,6 @@ import { CliError, connect, dataDir, explain, kubeConfigFor, type ConnectOptions
 import { readManifests } from './cli/manifests.ts';
 import { applyOne } from './cli/apply.ts';
 import { deleteObjects, describe, get, outputFormats, targetsOf, type OutputFormat } from './cli/get.ts';
-import { parseSince, streamLogs } from './cli/logs.ts';
 import { triggerResource } from './cli/trigger.ts';
 import { runCi } from './cli/ci.ts';
 import { parseGoDuration } from './apis/go.ts';
@@ -202,15 +201,25 @@ export function buildProgram(): Command {
 
   program
     .command('logs')
-    .description('show build output, live update actions and command output, per resource')
-    .argument('[resource]', 'only this resource')
+    .description('show build output, live update actions, command output and what containers and pods print, per resource')
+    .argument('[resources...]', 'only these resources')
     .option('-f, --follow', 'keep printing new lines')
     .option('--since <duration>', 'only lines newer than this (30s, 5m, 1h)')
-    .action(async (resource: string | undefined, o, cmd: Command) => {
+    .option('--source <source>', 'only lines of this source: build, runtime (containers and pods) or sync (live updates)')
+    .action(async (resources: string[], o, cmd: Command) => {
+      const { parseSince, parseSource, streamLogs } = await import('./cli/logs.ts');
       const kc = kubeConfigFor(clientOptions(cmd));
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
-      await streamLogs(kc, { resource, follow: o.follow, sinceMs: o.since ? parseSince(o.since) : undefined, out, signal: ac.signal });
+      await streamLogs(kc, {
+        resources,
+        follow: o.follow,
+        sinceMs: o.since ? parseSince(o.since) : undefined,
+        source: o.source ? parseSource(o.source) : undefined,
+        color: process.stdout.isTTY === true && !process.env.NO_COLOR,
+        out,
+        signal: ac.signal,
+      });
     });
 
   program
