@@ -13,6 +13,7 @@ import { setupClusterController } from '../controllers/cluster/setup.ts';
 import { ensureDefaultClusters } from '../controllers/cluster/defaults.ts';
 import * as cmd from '../controllers/cmd/index.ts';
 import * as cmdimage from '../controllers/cmdimage/index.ts';
+import * as dockercomposelogstream from '../controllers/dockercomposelogstream/index.ts';
 import * as dockercomposeservice from '../controllers/dockercomposeservice/index.ts';
 import * as filewatch from '../controllers/filewatch/index.ts';
 import * as imagemap from '../controllers/imagemap/index.ts';
@@ -61,6 +62,7 @@ export function setupControllers(mgr: Manager, s: ControllerSettings, edges: Edg
     docker: edges.docker.client(),
     onOutput: (resource, line) => logs.append(resource, { source: 'DockerComposeService', line }),
   });
+  dockercomposelogstream.setup(mgr, { log, cwd, logs, docker: edges.docker.client(), containerLogs: edges.docker.containerLogs() });
   kubernetesdiscovery.setup(mgr, { log, resolve: edges.clusters.resolver() });
   kubernetesapply.setup(mgr, { log, cwd, logs, runner, connect: kubernetesTargets(edges.clusters) });
   liveupdate.setup(mgr, { log, logs, cwd, execTimeoutMs: s.execTimeoutMs, updaters: liveUpdaters(mgr, edges, { stepTimeoutMs: s.execTimeoutMs }) });
