@@ -82,7 +82,6 @@ export async function streamLogs(kc: KubeConfig, opts: LogsOptions): Promise<voi
   if (opts.sinceMs !== undefined) url.searchParams.set('sinceMs', String(Date.now() - opts.sinceMs));
   const httpsOpts: https.RequestOptions = {};
   await kc.applyToHTTPSOptions(httpsOpts);
-  const withResource = wanted.length !== 1;
   await new Promise<void>((resolve, reject) => {
     const req = https.get(url, { ...httpsOpts, signal: opts.signal }, (res) => {
       if (res.statusCode !== 200) {
@@ -98,7 +97,7 @@ export async function streamLogs(kc: KubeConfig, opts: LogsOptions): Promise<voi
       let checkedOk = quiet.length === 0;
       const print = (s: string) => (checkedOk ? opts.out(s) : held.push(s));
       const lines = new LineSplitter((line) => {
-        if (line) print(formatLogLine(JSON.parse(line) as LogLine, withResource, { color: opts.color }));
+        if (line) print(formatLogLine(JSON.parse(line) as LogLine, true, { color: opts.color }));
       });
       checked.then(
         (unknown) => {
