@@ -24,8 +24,12 @@ export const serviceKind = 'DockerComposeService';
 /** composeLabels are the labels Compose puts on a service's containers. */
 const composeLabels = { project: 'com.docker.compose.project', service: 'com.docker.compose.service' } as const;
 
-/** idlePollMs is how often a stream without a running container looks for one. */
+/**
+ * idlePollMs is how often a stream without a running container looks for one; with a
+ * DockerComposeService of its name, whose status changes wake it, only as a safety net.
+ */
 const idlePollMs = 5_000;
+const idlePollWithServiceMs = 30_000;
 /** maxRetryMs caps the pause before following again after the stream broke. */
 const maxRetryMs = 30_000;
 
@@ -114,15 +118,16 @@ export class DockerComposeLogStreamReconciler implements Reconciler {
       await this.writeStatus(obj, { startedAt: e.startedAt, error: `finding the container: ${errorText(err)}` });
       return { requeueAfterMs: idlePollMs };
     }
+    const pollMs = this.deps.cache.get(serviceKind, req.name) ? idlePollWithServiceMs : idlePollMs;
     if (!container) {
       await this.writeStatus(obj, { startedAt: e.startedAt });
-      return { requeueAfterMs: idlePollMs };
+      return { requeueAfterMs: pollMs };
     }
     const run = { container: container.id, startedAt: container.state.startedAt };
     const sameRun = (r: { container: string; startedAt?: string } | undefined) => r?.container === run.container && r.startedAt === run.startedAt;
     if (e.error === undefined && sameRun(e.ended)) {
       // Read to its end already: wait for a restart or a new container.
-      return container.state.running ? undefined : { requeueAfterMs: idlePollMs };
+      return container.state.running ? undefined : { requeueAfterMs: pollMs };
     }
     if (e.error !== undefined && sameRun(e.position)) {
       const waitMs = Math.min(maxRetryMs, 500 * 2 ** Math.min(e.failures - 1, 10)) - (this.deps.clock.now().getTime() - e.failedAtMs);

@@ -137,4 +137,16 @@ spec:
     const repeated = after.filter((l) => before.includes(l));
     assert.deepEqual(repeated, [], 'lines read before the restart are not read again');
   });
+
+  it('marks a restart of the service\'s container and follows the new run', async () => {
+    const id = await containerId();
+    await run('docker', ['restart', '-t', '0', id]);
+    const lines = await waitFor(async () => {
+      const out = squash((await ferryLogs('web', '--source', 'runtime')).stdout).map((l) => l.replace('web runtime │ ', ''));
+      const at = out.lastIndexOf('[container restarted]');
+      return at >= 0 && out.slice(at).filter((l) => / one$| two$/.test(l)).length === 2 ? out : undefined;
+    }, { timeoutMs: 20_000, message: 'the marker and the new run\'s lines' });
+    const printed = lines.filter((l) => !l.startsWith('['));
+    assert.equal(new Set(printed).size, printed.length, `no line twice: ${printed.join(' | ')}`);
+  });
 });
