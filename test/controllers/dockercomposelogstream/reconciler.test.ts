@@ -96,8 +96,9 @@ describe('DockerComposeLogStream', () => {
     const runs = new Set(printed.map((l) => l.split(' ')[1]));
     assert.equal(runs.size, 3, 'three runs');
 
-    const obj = await h.waitObject<DockerComposeLogStream>('DockerComposeLogStream', 'app', (o) => !!o.status?.startedAt, 'started');
+    const obj = await h.waitObject<DockerComposeLogStream>('DockerComposeLogStream', 'app', (o) => !!o.status?.startedAt && (o.metadata.annotations?.[positionAnnotation] ?? '').includes(secondId), 'started');
     assert.equal(obj.status?.error, undefined);
+    await h.steadyState('dockercomposelogstream', 'DockerComposeLogStream', 'app', { snapshot: () => lines('web').length, what: 'no line printed again' });
   });
 
   it('resumes after a daemon restart without printing a line twice, and prints what came meanwhile', async () => {

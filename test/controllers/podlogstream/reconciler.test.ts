@@ -76,6 +76,8 @@ describe('PodLogStream', () => {
     const printed = lines('web').filter((l) => !l.startsWith('['));
     assert.equal(new Set(printed).size, 4, `no line twice: ${printed.join(' | ')}`);
     assert.equal(new Set(printed.map((l) => l.split(' ')[1])).size, 2, 'two runs');
+    await h.waitObject<PodLogStream>('PodLogStream', 'web-pod', (o) => (o.metadata.annotations?.[positionAnnotation] ?? '').includes(kube.containerId('default', 'web', 'main')!), 'the position recorded');
+    await h.steadyState('podlogstream', 'PodLogStream', 'web-pod', { snapshot: () => lines('web').length, what: 'no line printed again' });
   });
 
   it('resumes after a daemon restart without printing a line twice', async () => {
