@@ -78,7 +78,11 @@ export class ClientNodePodLogs implements PodLogs {
     if (opts.signal?.aborted) return;
     const lines = new LineSplitter((line) => onLine(splitTimestamp(line)));
     let finished!: () => void;
-    const done = new Promise<void>((resolve) => (finished = resolve));
+    let failed!: (err: Error) => void;
+    const done = new Promise<void>((resolve, reject) => {
+      finished = resolve;
+      failed = reject;
+    });
     const sink = new Writable({
       write(chunk: Buffer, _enc, cb) {
         lines.write(chunk);
@@ -89,6 +93,14 @@ export class ClientNodePodLogs implements PodLogs {
         cb();
         finished();
       },
+    });
+    // The response body is piped into sink, which does not end when the body breaks: watch the body itself.
+    sink.on('pipe', (body: NodeJS.ReadableStream) => {
+      body.once('error', (err: Error) => (opts.signal?.aborted ? finished() : failed(new Error(`reading the logs of ${container}`, { cause: err }))));
+      body.once('close', () => {
+        lines.end();
+        finished();
+      });
     });
     let controller: AbortController;
     try {
