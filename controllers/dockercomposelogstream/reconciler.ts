@@ -126,15 +126,19 @@ export class DockerComposeLogStreamReconciler implements Reconciler {
     const run = { container: container.id, startedAt: container.state.startedAt };
     const sameRun = (r: { container: string; startedAt?: string } | undefined) => r?.container === run.container && r.startedAt === run.startedAt;
     if (e.error === undefined && sameRun(e.ended)) {
-      // Read to its end already: wait for a restart or a new container.
-      return container.state.running ? undefined : { requeueAfterMs: pollMs };
+      // Read to its end already: wait for a restart or a new container (a container that still
+      // says running here is about to say otherwise).
+      return { requeueAfterMs: pollMs };
     }
     if (e.error !== undefined && sameRun(e.position)) {
       const waitMs = Math.min(maxRetryMs, 500 * 2 ** Math.min(e.failures - 1, 10)) - (this.deps.clock.now().getTime() - e.failedAtMs);
-      if (waitMs > 0) return { requeueAfterMs: waitMs };
+      if (waitMs > 0) {
+        await this.writeStatus(obj, { startedAt: e.startedAt, error: e.error });
+        return { requeueAfterMs: waitMs };
+      }
     }
     this.startFollow(req.name, obj, e, run);
-    await this.writeStatus(obj, { startedAt: e.startedAt, ...(e.error ? { error: e.error } : {}) });
+    await this.writeStatus(obj, { startedAt: e.startedAt });
   }
 
   /** stop ends every follow and writes every read position, as the daemon stops. */
