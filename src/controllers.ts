@@ -9,17 +9,19 @@ import type { Manager } from './runtime/manager.ts';
 import { FerryClient } from './client/index.ts';
 import type { ClusterConnection, KubeconfigClusters } from './adapters/kubernetes/index.ts';
 import type { LogBuffer } from './util/log-buffer.ts';
-import { buildEdges, clusterHealth, kubernetesTargets, liveUpdaters, type Edges } from './edges.ts';
+import { buildEdges, clusterHealth, kubernetesTargets, liveUpdaters, podLogs, type Edges } from './edges.ts';
 import { setupClusterController } from '../controllers/cluster/setup.ts';
 import { ensureDefaultClusters } from '../controllers/cluster/defaults.ts';
 import * as cmd from '../controllers/cmd/index.ts';
 import * as cmdimage from '../controllers/cmdimage/index.ts';
+import * as dockercomposelogstream from '../controllers/dockercomposelogstream/index.ts';
 import * as dockercomposeservice from '../controllers/dockercomposeservice/index.ts';
 import * as filewatch from '../controllers/filewatch/index.ts';
 import * as imagemap from '../controllers/imagemap/index.ts';
 import * as kubernetesapply from '../controllers/kubernetesapply/index.ts';
 import * as kubernetesdiscovery from '../controllers/kubernetesdiscovery/index.ts';
 import * as liveupdate from '../controllers/liveupdate/index.ts';
+import * as podlogstream from '../controllers/podlogstream/index.ts';
 import * as session from '../controllers/session/index.ts';
 
 export interface ControllerSettings {
@@ -79,7 +81,9 @@ export function setupControllers(mgr: Manager, s: ControllerSettings, edges: Edg
     docker: edges.docker.client(),
     onOutput: (resource, line) => logs.append(resource, { source: 'DockerComposeService', line }),
   });
+  dockercomposelogstream.setup(mgr, { log, cwd, logs, docker: edges.docker.client(), containerLogs: edges.docker.containerLogs() });
   kubernetesdiscovery.setup(mgr, { log, resolve: edges.clusters.resolver() });
+  podlogstream.setup(mgr, { log, logs, podLogs: podLogs(mgr, edges.clusters) });
   kubernetesapply.setup(mgr, { log, cwd, logs, runner, connect: kubernetesTargets(edges.clusters) });
   liveupdate.setup(mgr, { log, logs, cwd, execTimeoutMs: s.execTimeoutMs, updaters: liveUpdaters(mgr, edges, { stepTimeoutMs: s.execTimeoutMs }) });
   session.setup(mgr, { log, cwd });

@@ -10,7 +10,7 @@ import type { Logger } from 'winston';
 import type { Cluster } from './apis/cluster.ts';
 import { kubernetesUpdaters, type ContainerUpdater } from './adapters/containers/index.ts';
 import { DockerEngine, type DockerPinger } from './adapters/docker/index.ts';
-import { ClientNodeKubernetesProber, ClientNodeObjects, KubeconfigClusters, type ClusterConnection, type KubernetesObjects, type KubernetesProber } from './adapters/kubernetes/index.ts';
+import { ClientNodeKubernetesProber, ClientNodeObjects, ClientNodePodLogs, KubeconfigClusters, type PodLogs, type ClusterConnection, type KubernetesObjects, type KubernetesProber } from './adapters/kubernetes/index.ts';
 import { LocalProcessRunner, type ProcessRunner } from './adapters/process/index.ts';
 import { loadKubeConfig } from './client/kubeconfig.ts';
 import type { Clock } from './util/clock.ts';
@@ -88,6 +88,21 @@ export function kubernetesTargets(clusters: KubeconfigClusters): (cluster: Clust
       configPath: conn.configPath,
       defaultNamespace: conn.kubeConfig.getContextObject(conn.context)?.namespace || 'default',
     };
+  };
+}
+
+/**
+ * podLogs reaches a Cluster's pods and their output by the Cluster's name (PodLogStream), one
+ * client per cluster endpoint. It throws an Error fit for status when the Cluster cannot be resolved.
+ */
+export function podLogs(mgr: Manager, clusters: KubeconfigClusters): (cluster: string) => PodLogs {
+  const connectionFor = clusterConnections(mgr, clusters);
+  const clients = new Map<string, PodLogs>();
+  return (name) => {
+    const conn = connectionFor(name);
+    let client = clients.get(conn.key);
+    if (!client) clients.set(conn.key, (client = new ClientNodePodLogs(conn.kubeConfig)));
+    return client;
   };
 }
 

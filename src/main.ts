@@ -179,16 +179,25 @@ export function buildProgram(): Command {
 
   program
     .command('logs')
-    .description('show build output, live update actions and command output, per resource')
-    .argument('[resource]', 'only this resource')
+    .description('show build output, live update actions, command output and what containers and pods print, per resource')
+    .argument('[resources...]', 'only these resources')
     .option('-f, --follow', 'keep printing new lines')
     .option('--since <duration>', 'only lines newer than this (30s, 5m, 1h)')
-    .action(async (resource: string | undefined, o, cmd: Command) => {
-      const [{ parseSince, streamLogs }, { loadClientConfig }] = await Promise.all([import('./cli/logs.ts'), import('./cli/context.ts')]);
+    .option('--source <source>', 'only lines of this source: build, runtime (containers and pods) or sync (live updates)')
+    .action(async (resources: string[], o, cmd: Command) => {
+      const [{ parseSince, parseSource, streamLogs }, { loadClientConfig }] = await Promise.all([import('./cli/logs.ts'), import('./cli/context.ts')]);
       const kc = await loadClientConfig(clientOptions(cmd));
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
-      await streamLogs(kc, { resource, follow: o.follow, sinceMs: o.since ? parseSince(o.since) : undefined, out, signal: ac.signal });
+      await streamLogs(kc, {
+        resources,
+        follow: o.follow,
+        sinceMs: o.since ? parseSince(o.since) : undefined,
+        source: o.source ? parseSource(o.source) : undefined,
+        color: process.stdout.isTTY === true && !process.env.NO_COLOR,
+        out,
+        signal: ac.signal,
+      });
     });
 
   program

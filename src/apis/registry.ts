@@ -7,12 +7,14 @@ import { clusterKind } from './cluster.ts';
 import { cmdKind } from './cmd.ts';
 import { cmdImageKind } from './cmdimage.ts';
 import { configMapKind } from './configmap.ts';
+import { dockerComposeLogStreamKind } from './dockercomposelogstream.ts';
 import { dockerComposeServiceKind } from './dockercomposeservice.ts';
 import { fileWatchKind } from './filewatch.ts';
 import { imageMapKind } from './imagemap.ts';
 import { kubernetesApplyKind } from './kubernetesapply.ts';
 import { kubernetesDiscoveryKind } from './kubernetesdiscovery.ts';
 import { liveUpdateKind } from './liveupdate.ts';
+import { podLogStreamKind } from './podlogstream.ts';
 import { sessionKind } from './session.ts';
 
 export const kinds: readonly KindDef[] = [
@@ -20,12 +22,14 @@ export const kinds: readonly KindDef[] = [
   cmdKind,
   cmdImageKind,
   configMapKind,
+  dockerComposeLogStreamKind,
   dockerComposeServiceKind,
   fileWatchKind,
   imageMapKind,
   kubernetesApplyKind,
   kubernetesDiscoveryKind,
   liveUpdateKind,
+  podLogStreamKind,
   sessionKind,
 ];
 

@@ -1,6 +1,7 @@
 /**
  * LogBuffer keeps the most recent output lines of each resource in memory, for `ferry logs`:
- * build output, live update actions, command output. Bounded per resource; readers can page by
+ * build output, live update actions, command output, and what containers and pods print
+ * (the log streams). Bounded per resource; readers can page by
  * sequence number and follow new lines.
  */
 
@@ -18,10 +19,31 @@ export interface LogLine {
   line: string;
 }
 
+/**
+ * LogCategory is what kind of output a line is: `build` (image builds, commands, applies),
+ * `runtime` (what containers and pods print, from the log streams) or `sync` (live updates).
+ */
+export type LogCategory = 'build' | 'runtime' | 'sync';
+
+/** logCategories are the LogCategory values, for validating user input. */
+export const logCategories: readonly LogCategory[] = ['build', 'runtime', 'sync'];
+
+/** logCategory is the category of a line, from the kind that wrote it (its source, `Kind/name` or `Kind`). */
+export function logCategory(source: string): LogCategory {
+  const kind = source.split('/', 1)[0];
+  if (kind === 'DockerComposeLogStream' || kind === 'PodLogStream') return 'runtime';
+  if (kind === 'LiveUpdate') return 'sync';
+  return 'build';
+}
+
 /** LogQuery narrows what lines() returns. */
 export interface LogQuery {
   /** resource limits the lines to one resource. Default: every resource, in append order. */
   resource?: string;
+  /** resources limits the lines to these resources (with resource, to both). */
+  resources?: readonly string[];
+  /** category limits the lines to one category (see logCategory). */
+  category?: LogCategory;
   /** afterSeq returns only lines appended after this sequence number. */
   afterSeq?: number;
   /** sinceMs returns only lines appended at or after this time (ms since the epoch). */
@@ -79,17 +101,22 @@ export class LogBuffer {
 
   /** lines returns the stored lines that match the query, oldest first. */
   lines(q: LogQuery = {}): LogLine[] {
-    const sources = q.resource !== undefined ? [this.byResource.get(q.resource) ?? []] : [...this.byResource.values()];
+    const names = q.resource !== undefined ? [q.resource] : q.resources ? [...new Set(q.resources)] : undefined;
+    const sources = names ? names.map((n) => this.byResource.get(n) ?? []) : [...this.byResource.values()];
     const out: LogLine[] = [];
     for (const lines of sources) {
       for (const l of lines.slice(-this.maxLines)) {
-        if (q.afterSeq !== undefined && l.seq <= q.afterSeq) continue;
-        if (q.sinceMs !== undefined && Date.parse(l.time) < q.sinceMs) continue;
+        if (!matches(l, q)) continue;
         out.push(l);
       }
     }
     if (sources.length > 1) out.sort((a, b) => a.seq - b.seq);
     return out;
+  }
+
+  /** has says whether resource has lines. */
+  has(resource: string): boolean {
+    return this.byResource.has(resource);
   }
 
   /** resources lists the resources that have lines, sorted. */
@@ -107,4 +134,14 @@ export class LogBuffer {
   clear(resource: string): void {
     this.byResource.delete(resource);
   }
+}
+
+/** matches says whether line l passes query q (its resource filters included). */
+export function matches(l: LogLine, q: LogQuery): boolean {
+  if (q.resource !== undefined && l.resource !== q.resource) return false;
+  if (q.resources && !q.resources.includes(l.resource)) return false;
+  if (q.category !== undefined && logCategory(l.source) !== q.category) return false;
+  if (q.afterSeq !== undefined && l.seq <= q.afterSeq) return false;
+  if (q.sinceMs !== undefined && Date.parse(l.time) < q.sinceMs) return false;
+  return true;
 }

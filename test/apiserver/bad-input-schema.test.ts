@@ -34,12 +34,14 @@ const bases: Record<string, Json> = {
   Cmd: { spec: { args: ['true'] } },
   CmdImage: { spec: { ref: 'app', args: ['true'] } },
   ConfigMap: { data: { a: '1' } },
+  DockerComposeLogStream: { spec: { service: 'web', project: { yaml: 'services: {}' } } },
   DockerComposeService: { spec: { service: 'web', project: { yaml: 'services: {}' } } },
   FileWatch: { spec: { watchedPaths: ['/tmp/x'] } },
   ImageMap: { spec: { selector: 'app' } },
   KubernetesApply: { spec: { yaml: 'kind: ConfigMap' } },
   KubernetesDiscovery: { spec: { watches: [{ namespace: 'default' }] } },
   LiveUpdate: { spec: { basePath: '/b', selector: { dockerCompose: { service: 'web' } }, syncs: [{ localPath: '.', containerPath: '/app' }] } },
+  PodLogStream: { spec: { pod: 'web-1', namespace: 'default' } },
   Session: { spec: { tiltfilePath: '/Tiltfile', exitCondition: 'manual' } },
 };
 

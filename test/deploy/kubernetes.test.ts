@@ -116,9 +116,9 @@ describe('deploy/kubernetes', () => {
     assert.ok(grants(clusterRules, 'tilt.dev', 'sessions', 'create'), 'default Session');
     if (/client\.(updateStatus)\b/.test(code)) assert.ok(clusterRules.some((r) => r.resources.every((x) => x.endsWith('/status')) && r.verbs.includes('update')));
     assert.ok(!clusterRules.some((r) => r.verbs.includes('*') || r.resources.includes('*')), 'least privilege');
-    // Deletes: only the KubernetesDiscoveries KubernetesApply owns, and what it applied to the dev cluster.
+    // Deletes: only the KubernetesDiscoveries KubernetesApply owns, the PodLogStreams of pods gone, and what KubernetesApply applied to the dev cluster.
     for (const r of clusterRules.filter((r) => r.verbs.includes('delete'))) {
-      if (r.apiGroups.includes('tilt.dev')) assert.deepEqual(r.resources, ['kubernetesdiscoveries'], 'tilt.dev deletes');
+      if (r.apiGroups.includes('tilt.dev')) assert.ok(['kubernetesdiscoveries', 'podlogstreams'].includes(r.resources.join()), `tilt.dev deletes: ${r.resources}`);
       else assert.ok(/KubernetesApply/.test(code) && r.resources.includes('deployments'), 'dev cluster deletes are KubernetesApply\'s');
     }
     if (/new ClientNodeObjects|kubernetesTargets\(/.test(code)) {

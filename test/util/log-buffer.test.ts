@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LogBuffer } from '../../src/util/log-buffer.ts';
+import { LogBuffer, logCategory } from '../../src/util/log-buffer.ts';
 
 test('LogBuffer keeps lines per resource, bounded, and pages by sequence', () => {
   let t = Date.parse('2024-01-01T00:00:00Z');
@@ -28,4 +28,27 @@ test('LogBuffer followers see new lines until they unsubscribe', () => {
   off();
   buf.append('a', { source: 'x', line: 'two' });
   assert.deepEqual(seen, ['a: one']);
+});
+
+test('lines are build, runtime or sync by the kind that wrote them', () => {
+  assert.equal(logCategory('CmdImage/web'), 'build');
+  assert.equal(logCategory('Cmd/api'), 'build');
+  assert.equal(logCategory('KubernetesApply/api'), 'build');
+  assert.equal(logCategory('DockerComposeService'), 'build');
+  assert.equal(logCategory('LiveUpdate'), 'sync');
+  assert.equal(logCategory('LiveUpdate/web'), 'sync');
+  assert.equal(logCategory('DockerComposeLogStream/web'), 'runtime');
+  assert.equal(logCategory('PodLogStream/api-default-api-1'), 'runtime');
+});
+
+test('LogBuffer keeps to several resources and one category, in append order', () => {
+  const buf = new LogBuffer();
+  buf.append('web', { source: 'CmdImage/web', line: 'built' });
+  buf.append('api', { source: 'PodLogStream/api', line: 'api up' });
+  buf.append('db', { source: 'DockerComposeLogStream/db', line: 'db up' });
+  buf.append('web', { source: 'DockerComposeLogStream/web', line: 'web up' });
+  assert.deepEqual(buf.lines({ resources: ['web', 'api'] }).map((l) => l.line), ['built', 'api up', 'web up']);
+  assert.deepEqual(buf.lines({ resources: ['web', 'api'], category: 'runtime' }).map((l) => l.line), ['api up', 'web up']);
+  assert.deepEqual(buf.lines({ category: 'sync' }), []);
+  assert.ok(buf.has('db') && !buf.has('nope'));
 });

@@ -6,6 +6,7 @@ import { DockerodeImageClient, type ImageClient } from '../images/docker.ts';
 import { defaultDockerHost, resolveDockerConnection, type DockerConnection, type DockerConnectionOptions } from './connection.ts';
 import type { DockerClient } from './docker-client.ts';
 import { DockerodeClient } from './dockerode-client.ts';
+import { DockerodeContainerLogs, type ContainerLogs } from './container-logs.ts';
 import { openDockerode } from './dockerode.ts';
 import { errorText } from '../../util/errors.ts';
 
@@ -84,6 +85,11 @@ export class DockerEngine {
   client(): DockerClient {
     this.dockerClient ??= new DockerodeClient({ dockerode: this.docker });
     return this.dockerClient;
+  }
+
+  /** containerLogs follows what containers print (the log streams). */
+  containerLogs(): ContainerLogs {
+    return new DockerodeContainerLogs(this.docker);
   }
 
   /** images is the Engine's image store: inspect, tag, push. */

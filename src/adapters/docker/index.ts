@@ -16,3 +16,4 @@ export {
 } from './connection.ts';
 export { DockerEngine, DockerodePinger, type DockerEngineInfo, type DockerPinger, type DockerVersion } from './engine.ts';
 export { DockerodeClient, type DockerodeClientOptions } from './dockerode-client.ts';
+export { DockerodeContainerLogs, type ContainerLogs, type ContainerLogLine, type FollowLogsOptions } from './container-logs.ts';

@@ -31,3 +31,4 @@ export {
   type ObjectRef,
 } from './objects.ts';
 export { PodWatchers, OwnerFetcher, errorMessage as kubeErrorMessage, type NamespaceState, type Waker } from './pod-watchers.ts';
+export { ClientNodePodLogs, type PodContainer, type PodInfo, type PodLogLine, type PodLogs } from './pod-logs.ts';
