@@ -55,7 +55,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--storage <kind>', 'where objects are kept').choices(['sqlite', 'memory']).default('sqlite'))
     .addOption(new Option('--log-format <format>', 'log format').choices([...logFormats]))
     .option('--log-level <level>', 'log level (error, warn, info, debug)', 'info')
-    .option('--filewatch-quiet-ms <ms>', 'quiet period before a batch of file changes is reported', '200')
+    .option('--filewatch-quiet-ms <ms>', 'quiet period before a batch of file changes is reported; it doubles while a burst of changes goes on (Tilt waits a fixed 200)', '20')
+    .option('--filewatch-poll', 'watch files by polling instead of kernel events (automatic on network, FUSE and WSL mounts)')
     .option('--build-timeout <duration>', 'kill a CmdImage build that runs longer than this, failing it with reason Timeout (Go duration: 90s, 15m, 1h)', '15m')
     .option('--cluster-kubeconfig <file>', 'kubeconfig of the dev cluster (default $KUBECONFIG or ~/.kube/config)')
     .option('--health-addr <host:port>', 'also serve /healthz, /readyz and /metrics over plain HTTP here (e.g. for probes in external mode)')
@@ -80,6 +81,7 @@ export function buildProgram(): Command {
         kubeconfig: g.kubeconfig,
         context: g.context,
         filewatchQuietMs: Number(o.filewatchQuietMs),
+        filewatchPoll: !!o.filewatchPoll,
         buildTimeoutMs,
         clusterKubeconfig: o.clusterKubeconfig,
         healthAddr: o.healthAddr,
