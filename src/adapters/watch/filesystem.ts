@@ -70,9 +70,10 @@ export function deliversNoEvents(fsType: string): boolean {
 }
 
 /**
- * pollingReason says why paths must be polled: `"<path> is on <type>"` for the first path whose
- * nearest existing ancestor is on a filesystem that delivers no events; undefined when every
- * path can be watched with kernel events, or when the mounts cannot be read (not Linux).
+ * pollingReason says why paths must be polled: `"<path> is on <type>"` for the first path
+ * (resolved through its links when it exists) on a filesystem that delivers no events;
+ * undefined when every path can be watched with kernel events, or when the mounts cannot be
+ * read (not Linux).
  */
 export function pollingReason(paths: readonly string[], mountInfoText?: string): string | undefined {
   let text = mountInfoText;
@@ -85,19 +86,17 @@ export function pollingReason(paths: readonly string[], mountInfoText?: string):
   }
   const mounts = parseMountInfo(text);
   for (const p of paths) {
-    const m = mountOf(existingAncestor(path.resolve(p)), mounts);
+    const m = mountOf(resolved(path.resolve(p)), mounts);
     if (m && deliversNoEvents(m.fsType)) return `${p} is on ${m.fsType}`;
   }
   return undefined;
 }
 
-/** existingAncestor is p resolved through links when it exists, else its nearest existing ancestor. */
-function existingAncestor(p: string): string {
-  for (let cur = p; ; cur = path.dirname(cur)) {
-    try {
-      return fs.realpathSync(cur);
-    } catch {
-      if (path.dirname(cur) === cur) return cur;
-    }
+/** resolved is p through its links when it exists, else p as written (a path not created yet). */
+function resolved(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
   }
 }
