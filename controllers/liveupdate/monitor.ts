@@ -70,6 +70,8 @@ export class Monitor {
   lastImageMap?: ImageMap;
   lastDockerComposeService?: DockerComposeService;
   lastTriggerQueue?: ConfigMap;
+  /** reportedSyncPaths is the missing-sync-path message last logged, so it is logged when it changes. */
+  reportedSyncPaths?: string;
   private seenTriggerQueue = false;
 
   constructor(spec: LiveUpdateSpec) {
