@@ -7,7 +7,7 @@ import type { FileWatcher, FileWatcherFactory } from '../../src/adapters/watch/f
 import { FsWatchWatcher } from '../../src/adapters/watch/fs-watch-watcher.ts';
 import { ChokidarWatcher, defaultPollIntervalMs } from '../../src/adapters/watch/chokidar-watcher.ts';
 import { pollingReason } from '../../src/adapters/watch/filesystem.ts';
-import { updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request, type Result } from '../../src/runtime/index.ts';
+import { read, updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request, type Result } from '../../src/runtime/index.ts';
 import { disableStatusFor } from '../../src/tilt/index.ts';
 import {
   changedSinceMs,
@@ -104,7 +104,9 @@ export class FileWatchReconciler implements Reconciler {
   async reconcile(req: Request, _ctx?: ReconcileContext): Promise<Result | void> {
     // Wall time, not the clock: it is compared with the files' own timestamps.
     const startedMs = Date.now();
-    const fw = await this.deps.client.get<FileWatch>(kind, req.name);
+    // From the cache: no round trip on the path from a save to the sync. A cache behind our own
+    // last status write makes that write conflict, and updateStatusIfChanged then reads afresh.
+    const fw = await read<FileWatch>(this.deps.cache, kind, req.name);
     if (!fw || fw.metadata.deletionTimestamp) {
       await this.stop(req.name);
       return;
