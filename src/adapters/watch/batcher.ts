@@ -33,11 +33,12 @@ export interface EventBatcherDeps {
  * its quiet period, or maxBatchMs after its first change, whichever comes first. A batch lists
  * each path once, in the order of its first change.
  *
- * The quiet period adapts: each batch starts with quietMs, and every time a change arrives
- * after the batch has already lasted its current quiet period (the burst goes on), the period
- * doubles, up to maxBatchMs. A save (a few changes within milliseconds) is flushed quietMs after
- * its last change; a branch switch writing for seconds, with pauses of a few hundred
- * milliseconds, stays one batch.
+ * The quiet period adapts to the burst: each batch starts with quietMs; a change that comes
+ * after a pause of more than half the current period (the burst nearly ended, and goes on)
+ * doubles it; and it is never less than a tenth of the time the batch has lasted. Both stop at
+ * maxBatchMs. A save (a few changes within milliseconds) is flushed quietMs after its last
+ * change; a branch switch writing for seconds stays one batch across its pauses, and is flushed
+ * a tenth of its length after its last change, not more.
  *
  * While the watcher says it is busy (catching up after a burst) the quiet period does not end
  * the batch; the maximum still does.
@@ -57,6 +58,8 @@ export class EventBatcher {
   private batchStartMs = 0;
   /** windowMs is the pending batch's current quiet period. */
   private windowMs: number;
+  /** lastChangeMs is the clock time of the pending batch's last change. */
+  private lastChangeMs = 0;
   private lastChangeUs = 0;
 
   constructor(deps: EventBatcherDeps) {
@@ -80,9 +83,13 @@ export class EventBatcher {
       this.maxTimer = this.clock.setTimeout(() => this.flush(), this.maxBatchMs);
       this.batchStartMs = nowMs;
       this.windowMs = this.quietMs;
-    } else if (this.adaptive && nowMs - this.batchStartMs >= this.windowMs) {
-      this.windowMs = Math.min(this.windowMs * 2, this.maxBatchMs);
+    } else if (this.adaptive) {
+      let w = this.windowMs;
+      if (nowMs - this.lastChangeMs > w / 2) w *= 2;
+      w = Math.max(w, (nowMs - this.batchStartMs) / 10);
+      this.windowMs = Math.min(w, this.maxBatchMs);
     }
+    this.lastChangeMs = nowMs;
     this.lastChangeUs = Math.max(this.lastChangeUs + 1, wallMicros(this.clock));
     for (const p of paths) this.pending.add(p);
     this.armQuiet();

@@ -101,25 +101,40 @@ describe('EventBatcher', () => {
     assert.deepEqual(times, [(start + 5) * 1000]);
   });
 
-  it('doubles the quiet period while a burst goes on, and starts again from the base', async () => {
+  it('grows the quiet period while a burst goes on, and starts again from the base', async () => {
     const { clock, batches, b } = fixture(20, true);
-    // A branch switch: changes every 15 ms for 600 ms, then a pause of 150 ms, then more.
-    for (let t = 0; t < 600; t += 15) {
+    // A branch switch: a change every 2 ms for 600 ms (the window follows its length) ...
+    for (let t = 0; t < 600; t += 2) {
       b.add([`f${t}`]);
-      await clock.advance(15);
+      await clock.advance(2);
     }
-    assert.ok(b.currentQuietMs >= 320, `the window grew: ${b.currentQuietMs}`);
-    await clock.advance(150);
+    assert.ok(b.currentQuietMs >= 59 && b.currentQuietMs <= 61, `a tenth of the burst: ${b.currentQuietMs}`);
+    // ... a pause of 45 ms (more than half the window: it doubles), then more.
+    await clock.advance(45);
     b.add(['late']);
+    assert.ok(b.currentQuietMs >= 118, `doubled: ${b.currentQuietMs}`);
+    await clock.advance(100);
+    b.add(['later']);
     await clock.advance(b.currentQuietMs - 1);
     assert.equal(batches.length, 0, 'still one burst');
     await clock.advance(1);
     assert.equal(batches.length, 1);
-    assert.ok(batches[0]!.includes('late'));
+    assert.ok(batches[0]!.includes('late') && batches[0]!.includes('later'));
     // The next change is a save: the base period again.
     b.add(['x']);
     await clock.advance(20);
     assert.deepEqual(batches[1], ['x']);
+  });
+
+  it('does not grow during a burst of changes close together: flushed soon after it', async () => {
+    const { clock, batches, b } = fixture(20, true);
+    for (let i = 0; i < 100; i++) {
+      b.add([`f${i}`]);
+      await clock.advance(1);
+    }
+    assert.equal(b.currentQuietMs, 20);
+    await clock.advance(20);
+    assert.equal(batches.length, 1);
   });
 
   it('keeps the quiet period fixed when not adaptive (Tilt)', async () => {
