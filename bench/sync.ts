@@ -206,15 +206,16 @@ export async function runSyncBench(opts: { runsScale?: number } = {}): Promise<S
       const compose: number[] = [];
       for (let r = 0; r < runs; r++) {
         const names = (kind: string) => Array.from({ length: c.files }, (_, k) => `${kind}-${c.files}-${c.bytes}-${r}-${k}`);
-        const mappings = (ns: string[]) => ns.map((n) => ({ localPath: path.join(src, n), containerPath: `${inContainerDir}/${n}` }));
+
+        // Every measurement starts from a settled Engine: the previous copy's process is gone.
+        const settle = () => sleep(c.files > 1000 ? 2000 : 300);
 
         // ferry: write, then wait until the container has every file.
+        await settle();
         const ferryNames = names('ferry');
         await writeFiles(src, ferryNames, content);
         const saved = performance.now();
         ferry.push((await v.allSeen(ferryNames, 120_000)) - saved);
-        // Let the daemon go quiet before the next measurement (the raw copies are not its).
-        await sleep(c.files > 1000 ? 2000 : 150);
 
         // The raw copies write into a folder ferry does not watch.
         const rawDir = path.join(dir, 'raw');
@@ -224,6 +225,7 @@ export async function runSyncBench(opts: { runsScale?: number } = {}): Promise<S
         const execNames = names('exec');
         await writeFiles(rawDir, execNames, content);
         let plan = await planArchive(rawMappings(execNames));
+        await settle();
         let t0 = performance.now();
         await execTar(docker, id, plan.stream() as unknown as NodeJS.ReadableStream);
         exec.push((await v.allSeen(execNames, 120_000)) - t0);
@@ -231,12 +233,14 @@ export async function runSyncBench(opts: { runsScale?: number } = {}): Promise<S
         const putNames = names('put');
         await writeFiles(rawDir, putNames, content);
         plan = await planArchive(rawMappings(putNames));
+        await settle();
         t0 = performance.now();
         await container.putArchive(plan.stream() as unknown as NodeJS.ReadableStream, { path: '/', copyUIDGID: true });
         put.push((await v.allSeen(putNames, 120_000)) - t0);
 
         const tiltNames = names('tilt');
         await writeFiles(rawDir, tiltNames, content);
+        await settle();
         t0 = performance.now();
         await sleep(200);
         plan = await planArchive(rawMappings(tiltNames));
@@ -245,12 +249,12 @@ export async function runSyncBench(opts: { runsScale?: number } = {}): Promise<S
 
         const composeNames = names('compose');
         await writeFiles(rawDir, composeNames, content);
+        await settle();
         t0 = performance.now();
         await sleep(500);
         plan = await planArchive(rawMappings(composeNames));
         await container.putArchive(plan.stream() as unknown as NodeJS.ReadableStream, { path: '/', copyUIDGID: true });
         compose.push((await v.allSeen(composeNames, 120_000)) - t0);
-        void mappings;
       }
       const f = quantile(ferry, 0.5);
       figures.push({

@@ -236,6 +236,8 @@ export class LiveUpdateReconciler implements Reconciler {
 
   /** handleFailure sets only status.failed, keeping the containers, and writes only if it changed. */
   private async handleFailure(lu: LiveUpdate, f: Failure, log: Logger): Promise<void> {
+    // Nothing is synced while it fails: its containers need not be kept (retained again on recovery).
+    this.release(lu.metadata.name!);
     const prev = lu.status?.failed;
     if (prev?.reason === f.reason && prev.message === f.message) return;
     const failed = failedState(prev, f.reason, f.message, this.deps.clock.now());

@@ -59,6 +59,12 @@ test('the updater is told which containers the LiveUpdate selects, and when it s
   await f.dockerCompose('c3');
   await f.reconcile();
   assert.deepEqual(retains.at(-1), { owner: '/lu', containers: ['c3'] });
+  await f.client.delete('FileWatch', 'fw');
+  await f.reconcile();
+  assert.deepEqual(retains.at(-1), { owner: '/lu', containers: [] }, 'failing on a missing FileWatch');
+  await f.fileWatch();
+  await f.reconcile();
+  assert.deepEqual(retains.at(-1), { owner: '/lu', containers: ['c3'] }, 'recovered');
   await f.client.delete('LiveUpdate', 'lu');
   await f.reconcile();
   assert.deepEqual(retains.at(-1), { owner: '/lu', containers: [] }, 'the LiveUpdate is gone');
