@@ -183,13 +183,18 @@ export class LiveUpdateReconciler implements Reconciler {
         mon.lastDockerComposeService = dcs;
       }
     } catch (err) {
-      if (err instanceof NotFound) return this.handleFailure(lu, { reason: 'ObjectNotFound', message: err.message }, ctx.log);
+      if (err instanceof NotFound) {
+        // Once the object exists, the status is recomputed even if nothing else changed.
+        mon.recheck = true;
+        return this.handleFailure(lu, { reason: 'ObjectNotFound', message: err.message }, ctx.log);
+      }
       throw err;
     }
     const queue = await read<ConfigMap>(this.reader, 'ConfigMap', triggerQueueName);
     if (mon.recordTriggerQueue(queue)) changed = true;
 
-    if (!changed && !(spec.initialSync && mon.needsInitialSync())) return;
+    if (!changed && !mon.recheck && !(spec.initialSync && mon.needsInitialSync())) return;
+    mon.recheck = false;
 
     const synced: { latencyUs?: number } = {};
     const status = await this.maybeSync(lu, mon, ctx, synced);

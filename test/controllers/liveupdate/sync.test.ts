@@ -65,6 +65,7 @@ test('the updater is told which containers the LiveUpdate selects, and when it s
   await f.fileWatch();
   await f.reconcile();
   assert.deepEqual(retains.at(-1), { owner: '/lu', containers: ['c3'] }, 'recovered');
+  assert.equal((await f.get()).status!.failed, undefined, 'the missing FileWatch is no longer reported once it exists');
   await f.client.delete('LiveUpdate', 'lu');
   await f.reconcile();
   assert.deepEqual(retains.at(-1), { owner: '/lu', containers: [] }, 'the LiveUpdate is gone');
