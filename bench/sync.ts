@@ -19,7 +19,10 @@
  * The pipelines are ideal ones (no watcher or API cost of their own): the floor of their design.
  *
  * Also: the daemon's CPU time over 10 s with nothing changing, and the last latency the
- * LiveUpdate reports (status.lastSyncLatency).
+ * LiveUpdate reports (status.lastSyncLatency). Then the Kubernetes path: a second daemon whose
+ * dev cluster is the test cluster fixture (pods are real Docker containers, exec over
+ * WebSocket), a pod found by a KubernetesDiscovery, the same sizes, beside one exec of `tar`
+ * through client-node and a Tilt-like pipeline (200 ms, then that exec).
  *
  * Run alone: `node --import tsx bench/sync.ts`; or `npm run bench -- sync`.
  */
@@ -30,7 +33,9 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import Docker from 'dockerode';
-import type { DockerComposeService, FileWatch, LiveUpdate } from '../src/apis/index.ts';
+import { Exec } from '@kubernetes/client-node';
+import { KubeCluster } from '../test/fixtures/kube-cluster/index.ts';
+import type { DockerComposeService, FileWatch, KubernetesDiscovery, LiveUpdate } from '../src/apis/index.ts';
 import { FerryClient } from '../src/client/index.ts';
 import { startDaemon } from '../src/daemon.ts';
 import { silentLogger } from '../src/log.ts';
@@ -63,6 +68,20 @@ export interface SyncBenchResult {
   /** idleCpuMs is the daemon process's CPU time (user + system) over 10 s with nothing changing. */
   idleCpuMs: number;
   lastSyncLatency?: string;
+  /** kubernetes are the figures of a pod of the test cluster fixture (exec + tar over WebSocket). */
+  kubernetes?: KubernetesSyncFigures[];
+}
+
+/** KubernetesSyncFigures are the Kubernetes path's figures of one size, medians in ms. */
+export interface KubernetesSyncFigures {
+  case: string;
+  files: number;
+  runs: number;
+  ferryMs: number;
+  ferryP90Ms: number;
+  /** execTarMs is one `tar -x` exec through client-node, timed from the call. */
+  execTarMs: number;
+  tiltLikeMs: number;
 }
 
 /** Visibility follows inotifyd's reports of completed writes in the container directory. */
@@ -148,8 +167,121 @@ const cases = [
   { name: '10,000 files', files: 10_000, bytes: 512, runs: 1 },
 ];
 
+/** runKubernetesSync measures ferry's sync into a pod of the test cluster fixture, beside one exec of tar. */
+async function runKubernetesSync(docker: Docker, scale: number): Promise<KubernetesSyncFigures[]> {
+  const cluster = await KubeCluster.start({ docker });
+  const dir = await fsp.realpath(await fsp.mkdtemp(path.join(os.tmpdir(), 'ferry-bench-sync-k8s-')));
+  const src = path.join(dir, 'src');
+  const rawDir = path.join(dir, 'raw');
+  await fsp.mkdir(src);
+  await fsp.mkdir(rawDir);
+  const daemon = await startDaemon({
+    dataDir: path.join(dir, 'data'),
+    storage: 'memory',
+    log: silentLogger(),
+    cwd: dir,
+    clusterKubeconfig: await cluster.writeKubeconfig(path.join(dir, 'kubeconfig'), { context: 'fixture' }),
+  });
+  const client = new FerryClient(daemon.kubeConfig);
+  let stopWatch = () => {};
+  try {
+    await cluster.createPod({
+      name: 'bench',
+      labels: { app: 'bench' },
+      containers: [{ name: 'app', image, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', `mkdir -p ${inContainerDir} && exec sleep 36000`] }],
+    });
+    await client.create<FileWatch>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name: 'pod' }, spec: { watchedPaths: [src] } });
+    await client.create<KubernetesDiscovery>({
+      apiVersion: 'tilt.dev/v1alpha1',
+      kind: 'KubernetesDiscovery',
+      metadata: { name: 'pod' },
+      spec: { watches: [{ namespace: 'default' }], extraSelectors: [{ matchLabels: { app: 'bench' } }] },
+    });
+    await client.create<LiveUpdate>({
+      apiVersion: 'tilt.dev/v1alpha1',
+      kind: 'LiveUpdate',
+      metadata: { name: 'pod' },
+      spec: { basePath: dir, selector: { kubernetes: { discoveryName: 'pod', containerName: 'app' } }, sources: [{ fileWatch: 'pod' }], syncs: [{ localPath: 'src', containerPath: inContainerDir }] },
+    });
+    for (let i = 0; i < 600; i++) {
+      if ((await client.get<LiveUpdate>('LiveUpdate', 'pod'))?.status?.containers?.length) break;
+      await sleep(100);
+    }
+    const id = cluster.containerId('default', 'bench', 'app');
+    if (!id) {
+      const lu = await client.get<LiveUpdate>('LiveUpdate', 'pod');
+      const kd = await client.get<KubernetesDiscovery>('KubernetesDiscovery', 'pod');
+      throw new Error(`no container for the pod: LiveUpdate ${JSON.stringify(lu?.status)}, discovery ${JSON.stringify(kd?.status)}`);
+    }
+    const { v, stop } = await Visibility.start(docker, id);
+    stopWatch = stop;
+    const exec = new Exec(cluster.kubeConfig({ context: 'fixture' }));
+    const execTar = (archive: NodeJS.ReadableStream) =>
+      new Promise<void>((resolve, reject) => {
+        exec
+          .exec('default', 'bench', 'app', ['tar', '-C', '/', '-x', '-f', '-'], new PassThrough(), new PassThrough(), archive as never, false, () => resolve())
+          .catch(reject);
+      });
+    await writeFiles(src, ['warm-0'], Buffer.from('w'));
+    await v.allSeen(['warm-0']);
+
+    const out: KubernetesSyncFigures[] = [];
+    for (const c of cases) {
+      const runs = Math.max(1, Math.round(c.runs * scale));
+      const content = Buffer.alloc(c.bytes, 'x');
+      const settle = () => sleep(c.files > 1000 ? 2000 : 300);
+      const ferry: number[] = [];
+      const raw: number[] = [];
+      const tilt: number[] = [];
+      for (let r = 0; r < runs; r++) {
+        const names = (kind: string) => Array.from({ length: c.files }, (_, k) => `k8s-${kind}-${c.files}-${c.bytes}-${r}-${k}`);
+        const rawMappings = (ns: string[]) => ns.map((n) => ({ localPath: path.join(rawDir, n), containerPath: `${inContainerDir}/${n}` }));
+        await settle();
+        const ferryNames = names('ferry');
+        await writeFiles(src, ferryNames, content);
+        const saved = performance.now();
+        ferry.push((await v.allSeen(ferryNames, 180_000)) - saved);
+
+        const rawNames = names('exec');
+        await writeFiles(rawDir, rawNames, content);
+        let plan = await planArchive(rawMappings(rawNames));
+        await settle();
+        let t0 = performance.now();
+        await execTar(plan.stream() as unknown as NodeJS.ReadableStream);
+        raw.push((await v.allSeen(rawNames, 180_000)) - t0);
+
+        const tiltNames = names('tilt');
+        await writeFiles(rawDir, tiltNames, content);
+        await settle();
+        t0 = performance.now();
+        await sleep(200);
+        plan = await planArchive(rawMappings(tiltNames));
+        await execTar(plan.stream() as unknown as NodeJS.ReadableStream);
+        tilt.push((await v.allSeen(tiltNames, 180_000)) - t0);
+      }
+      out.push({
+        case: c.name,
+        files: c.files,
+        runs,
+        ferryMs: round(quantile(ferry, 0.5)),
+        ferryP90Ms: round(quantile(ferry, 0.9)),
+        execTarMs: round(quantile(raw, 0.5)),
+        tiltLikeMs: round(quantile(tilt, 0.5)),
+      });
+      process.stderr.write(`sync kubernetes ${c.name}: ${JSON.stringify(out.at(-1))}\n`);
+    }
+    return out;
+  } finally {
+    stopWatch();
+    client.close();
+    await daemon.stop();
+    await cluster.stop();
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** runSyncBench measures save-to-visible through the daemon against per-call copies and Tilt-like and Compose-Watch-like pipelines. */
-export async function runSyncBench(opts: { runsScale?: number } = {}): Promise<SyncBenchResult> {
+export async function runSyncBench(opts: { runsScale?: number; kubernetes?: boolean } = {}): Promise<SyncBenchResult> {
   const scale = opts.runsScale ?? 1;
   const docker = new Docker();
   await docker.ping();
@@ -159,6 +291,7 @@ export async function runSyncBench(opts: { runsScale?: number } = {}): Promise<S
   const daemon = await startDaemon({ dataDir: path.join(dir, 'data'), storage: 'memory', log: silentLogger(), cwd: dir });
   const client = new FerryClient(daemon.kubeConfig);
   let stopWatch = () => {};
+  let result: SyncBenchResult;
   try {
     await client.create<FileWatch>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name: 'app' }, spec: { watchedPaths: [src] } });
     const yaml = [
@@ -278,7 +411,7 @@ export async function runSyncBench(opts: { runsScale?: number } = {}): Promise<S
     const before = process.cpuUsage();
     await sleep(10_000);
     const idle = process.cpuUsage(before);
-    return {
+    result = {
       image,
       quietWindow: '20 ms base, adaptive (the default)',
       figures,
@@ -296,10 +429,16 @@ export async function runSyncBench(opts: { runsScale?: number } = {}): Promise<S
     await daemon.stop();
     await fsp.rm(dir, { recursive: true, force: true });
   }
+  // The Kubernetes path after the Docker daemon has stopped: one daemon at a time.
+  if (opts.kubernetes !== false) result.kubernetes = await runKubernetesSync(docker, scale);
+  return result;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const scale = Number(process.env.SYNC_BENCH_RUNS_SCALE ?? 1);
-  const result = await runSyncBench({ runsScale: scale });
+  const result =
+    process.env.SYNC_BENCH_ONLY_KUBERNETES === '1'
+      ? { kubernetes: await runKubernetesSync(new Docker(), scale) }
+      : await runSyncBench({ runsScale: scale, kubernetes: process.env.SYNC_BENCH_KUBERNETES !== '0' });
   console.log(JSON.stringify(result, null, 2));
 }
