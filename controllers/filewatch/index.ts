@@ -8,7 +8,7 @@ import { FileWatchReconciler, kind } from './reconciler.ts';
 import { Wake } from '../../src/runtime/index.ts';
 
 export { FileWatchReconciler, type FileWatchReconcilerDeps } from './reconciler.ts';
-export { boundSeenFiles, fileWatchStatus, maxFileEventHistory, maxSeenFilesChars, pollAnnotation, pollingCondition, recordBatch } from './status.ts';
+export { boundSeenFiles, fileWatchStatus, maxFileEventHistory, maxSeenFilesChars, pollAnnotation, pollingCondition, pollingDecision, recordBatch } from './status.ts';
 export { createIgnoreMatcher, editorTempPatterns, type IgnoreMatcher } from '../../src/adapters/ignore/matcher.ts';
 
 /** defaultFileWatchQuietMs is the default of `--filewatch-quiet-ms`: 20 ms, growing while a burst goes on. */
