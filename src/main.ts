@@ -72,6 +72,8 @@ export function buildProgram(): Command {
         throw new CliError(`--build-timeout must be a duration such as 90s or 15m, got "${o.buildTimeout}"`);
       }
       if (!(buildTimeoutMs > 0)) throw new CliError(`--build-timeout must be positive, got "${o.buildTimeout}"`);
+      const filewatchQuietMs = Number(o.filewatchQuietMs);
+      if (!(filewatchQuietMs >= 0)) throw new CliError(`--filewatch-quiet-ms must be a number of milliseconds, got "${o.filewatchQuietMs}"`);
       const daemon = await startDaemon({
         dataDir: dataDir(g.dataDir),
         host: o.host,
@@ -80,7 +82,7 @@ export function buildProgram(): Command {
         log,
         kubeconfig: g.kubeconfig,
         context: g.context,
-        filewatchQuietMs: Number(o.filewatchQuietMs),
+        filewatchQuietMs,
         filewatchPoll: !!o.filewatchPoll,
         buildTimeoutMs,
         clusterKubeconfig: o.clusterKubeconfig,
