@@ -14,6 +14,7 @@ const benches: Record<string, { file: string; fn: string }> = {
   runtime: { file: './runtime.ts', fn: 'runRuntimeBench' },
   filewatch: { file: './filewatch.ts', fn: 'runFileWatchBench' },
   liveupdate: { file: './liveupdate.ts', fn: 'runLiveUpdateBench' },
+  sync: { file: './sync.ts', fn: 'runSyncBench' },
   cmdimage: { file: './cmdimage.ts', fn: 'runCmdImageBench' },
   memory: { file: './memory.ts', fn: 'runMemoryBench' },
   'kubernetes-loop': { file: './kubernetes-loop.ts', fn: 'runKubernetesLoopBench' },

@@ -28,8 +28,10 @@ export interface ControllerSettings {
   log: Logger;
   /** cwd against which relative paths in objects resolve. Default process.cwd(). */
   cwd?: string;
-  /** filewatchQuietMs is the FileWatch batching quiet period. Default 200. */
+  /** filewatchQuietMs is the FileWatch base batching quiet period. Default 20 (it grows during a burst). */
   filewatchQuietMs?: number;
+  /** filewatchPoll makes every FileWatch poll instead of using kernel events. Default false. */
+  filewatchPoll?: boolean;
   /** clusterKubeconfig is the kubeconfig of the dev cluster (Cluster `default`). Default KUBECONFIG or ~/.kube/config. */
   clusterKubeconfig?: string;
   /** buildTimeoutMs bounds every CmdImage build (`--build-timeout`). Default 15 minutes. */
@@ -68,7 +70,7 @@ export function setupControllers(mgr: Manager, s: ControllerSettings, edges: Edg
   const cwd = s.cwd ?? process.cwd();
   const log = s.log;
   setupClusterController(mgr, clusterHealth(edges));
-  filewatch.setup(mgr, { log, quietMs: s.filewatchQuietMs });
+  filewatch.setup(mgr, { log, quietMs: s.filewatchQuietMs, poll: s.filewatchPoll });
   imagemap.setup(mgr, {});
   const builds = cmdimage.setup(mgr, { log, cwd, logs, runner, images: edges.docker.images(), buildTimeoutMs: s.buildTimeoutMs,
     keepImages: s.keepImages ?? keepImagesFromEnv(), pruneOwnOnly: s.ownImagesOnly });

@@ -9,7 +9,7 @@ import type { ImageMap } from '../../src/apis/imagemap.ts';
 import type { LiveUpdate } from '../../src/apis/liveupdate.ts';
 import { annotations, apiVersion, microTimeValue } from '../../src/apis/meta.ts';
 import { tryParseRef } from '../../src/adapters/images/index.ts';
-import type { CmdImageWaitReason } from '../../src/tilt/index.ts';
+import { liveUpdateMessages, type CmdImageWaitReason } from '../../src/tilt/index.ts';
 
 /** buildReasons say why a build ran (building.reason, completed.reason). */
 export const buildReasons = [
@@ -159,7 +159,8 @@ export function currentDepImages(inputs: BuildInputs): Record<string, string> {
  * - FileChanged: a FileWatch for its image saw changes after the last build started, and no
  *   LiveUpdate uses its ImageMap;
  * - LiveUpdateFailed: the same changes, and a LiveUpdate using its ImageMap has failed since the
- *   image it runs was built (so it cannot apply them).
+ *   image it runs was built (so it cannot apply them); not when it only waits for a missing
+ *   dependency (ObjectNotFound) or for its Docker Compose service to be up.
  */
 export function buildReasonsFor(inputs: BuildInputs, memory: BuildMemory | undefined): BuildReason[] {
   const ci = inputs.cmdImage;
@@ -182,7 +183,8 @@ export function buildReasonsFor(inputs: BuildInputs, memory: BuildMemory | undef
       const builtAt = Number.isNaN(imageBuilt) ? -Infinity : imageBuilt;
       const failed = inputs.liveUpdates.some((lu) => {
         const f = lu.status?.failed;
-        if (!f) return false;
+        // A missing dependency, or a service not up yet, is a wait that no rebuild ends.
+        if (!f || f.reason === 'ObjectNotFound' || f.message === liveUpdateMessages.noDockerComposeStatus) return false;
         const at = microTimeValue(f.lastTransitionTime);
         return Number.isNaN(at) || at > builtAt;
       });

@@ -8,10 +8,10 @@ import { FileWatchReconciler, kind } from './reconciler.ts';
 import { Wake } from '../../src/runtime/index.ts';
 
 export { FileWatchReconciler, type FileWatchReconcilerDeps } from './reconciler.ts';
-export { boundSeenFiles, fileWatchStatus, maxFileEventHistory, maxSeenFilesChars, recordBatch } from './status.ts';
+export { boundSeenFiles, fileWatchStatus, maxFileEventHistory, maxSeenFilesChars, pollAnnotation, pollingCondition, pollingDecision, recordBatch } from './status.ts';
 export { createIgnoreMatcher, editorTempPatterns, type IgnoreMatcher } from '../../src/adapters/ignore/matcher.ts';
 
-/** defaultFileWatchQuietMs is the default of `--filewatch-quiet-ms`: 200 ms. */
+/** defaultFileWatchQuietMs is the default of `--filewatch-quiet-ms`: 20 ms, growing while a burst goes on. */
 export const defaultFileWatchQuietMs = defaultQuietMs;
 
 /** FileWatchSetupDeps are what `setup` needs beyond the manager; every field has a default. */
@@ -20,8 +20,18 @@ export interface FileWatchSetupDeps {
   log?: Logger;
   /** clock stamps events and drives batching and restarts. Default: the manager's. */
   clock?: Clock;
-  /** quietMs is the batching quiet period (`--filewatch-quiet-ms`). Default 200. */
+  /** quietMs is the base batching quiet period (`--filewatch-quiet-ms`). Default 20. */
   quietMs?: number;
+  /** adaptiveQuiet grows the quiet period while a burst goes on. Default true. */
+  adaptiveQuiet?: boolean;
+  /** poll makes every FileWatch poll (`--filewatch-poll`). Default false: only where kernel events do not arrive. */
+  poll?: boolean;
+  /** pollIntervalMs is how often polling watchers look. Default 100. */
+  pollIntervalMs?: number;
+  /** newPollingWatcher builds a polling watcher. Default: ChokidarWatcher polling. */
+  newPollingWatcher?: FileWatcherFactory;
+  /** detectNoEvents finds paths on filesystems without kernel events. Default: /proc/self/mountinfo. */
+  detectNoEvents?: (paths: readonly string[]) => string | undefined;
   /** newWatcher builds the OS watcher. Default: FsWatchWatcher. */
   newWatcher?: FileWatcherFactory;
   /** concurrency is how many FileWatches are reconciled at once. Default 4. */
@@ -42,7 +52,12 @@ export function setup(mgr: Manager, deps: FileWatchSetupDeps = {}): { controller
     clock: deps.clock ?? mgr.clock,
     log,
     quietMs: deps.quietMs ?? defaultFileWatchQuietMs,
+    adaptiveQuiet: deps.adaptiveQuiet,
     newWatcher: deps.newWatcher,
+    poll: deps.poll,
+    pollIntervalMs: deps.pollIntervalMs,
+    newPollingWatcher: deps.newPollingWatcher,
+    detectNoEvents: deps.detectNoEvents,
     wake,
   });
   const controller = mgr

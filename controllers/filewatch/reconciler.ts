@@ -1,11 +1,13 @@
 import type { Logger } from 'winston';
 import type { FileWatch } from '../../src/apis/index.ts';
-import { toMicroTime } from '../../src/apis/index.ts';
+import { toMicroTime, toTime } from '../../src/apis/index.ts';
 import { createIgnoreMatcher } from '../../src/adapters/ignore/matcher.ts';
 import { EventBatcher, defaultQuietMs } from '../../src/adapters/watch/batcher.ts';
 import type { FileWatcher, FileWatcherFactory } from '../../src/adapters/watch/file-watcher.ts';
 import { FsWatchWatcher } from '../../src/adapters/watch/fs-watch-watcher.ts';
-import { updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request, type Result } from '../../src/runtime/index.ts';
+import { ChokidarWatcher, defaultPollIntervalMs } from '../../src/adapters/watch/chokidar-watcher.ts';
+import { pollingReason } from '../../src/adapters/watch/filesystem.ts';
+import { read, updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request, type Result } from '../../src/runtime/index.ts';
 import { disableStatusFor } from '../../src/tilt/index.ts';
 import {
   changedSinceMs,
@@ -13,8 +15,11 @@ import {
   fileWatchStatus,
   initialRestartBackoffMs,
   nextBackoffMs,
+  pollAnnotation as pollAnnotationKey,
+  pollingDecision,
   recordBatch,
   watchSpecKey,
+  type PollingState,
   type WatchHistory,
 } from './status.ts';
 import type { Wake } from '../../src/runtime/index.ts';
@@ -30,17 +35,32 @@ export interface FileWatchReconcilerDeps {
   log: Logger;
   /** wake asks for a reconcile of a FileWatch (its watcher saw a batch, an error, or died). */
   wake: Wake;
-  /** quietMs is the batching quiet period. Default defaultQuietMs (200 ms). */
+  /** quietMs is the base batching quiet period. Default defaultQuietMs (20 ms). */
   quietMs?: number;
+  /** adaptiveQuiet grows the quiet period while a burst goes on (see EventBatcher). Default true. */
+  adaptiveQuiet?: boolean;
   /** maxBatchMs bounds a batch. Default 10 s (EventBatcher's default). */
   maxBatchMs?: number;
-  /** newWatcher builds the OS watcher. Default: FsWatchWatcher. */
+  /** newWatcher builds the OS watcher that uses kernel events. Default: FsWatchWatcher. */
   newWatcher?: FileWatcherFactory;
+  /** poll makes every FileWatch poll (`--filewatch-poll`). Default false: only where needed. */
+  poll?: boolean;
+  /** pollIntervalMs is how often a polling watcher looks. Default defaultPollIntervalMs (100 ms). */
+  pollIntervalMs?: number;
+  /** newPollingWatcher builds a polling watcher. Default: ChokidarWatcher in polling mode. */
+  newPollingWatcher?: FileWatcherFactory;
+  /**
+   * detectNoEvents says why some of the paths must be polled (their filesystem delivers no kernel
+   * events), or undefined. Default: pollingReason (reads /proc/self/mountinfo).
+   */
+  detectNoEvents?: (paths: readonly string[]) => string | undefined;
 }
 
 /** Running is one FileWatch's live watcher and what it has seen. */
 interface Running {
   specKey: string;
+  /** polling is set when this watcher polls, with why. */
+  polling?: PollingState;
   watchedPaths: string[];
   watcher?: FileWatcher;
   batcher?: EventBatcher;
@@ -63,22 +83,30 @@ interface Running {
  * - disabled by its disableSource (state Disabled only; Pending and Error keep watching): the
  *   watcher is stopped and the status is only the disableStatus;
  * - a new watch spec (paths or ignores) starts a new watcher; the event history carries over;
- * - a watcher that closed by itself is restarted after a backoff (1 s doubling to 5 min).
+ * - a watcher that closed by itself is restarted after a backoff (1 s doubling to 5 min);
+ * - paths on a filesystem that delivers no kernel events (or a FileWatch asked to poll) are
+ *   watched by polling, shown by the condition `Polling` in status.
  */
 export class FileWatchReconciler implements Reconciler {
   private readonly deps: FileWatchReconcilerDeps;
   private readonly newWatcher: FileWatcherFactory;
+  private readonly newPollingWatcher: FileWatcherFactory;
+  private readonly pollIntervalMs: number;
   private readonly running = new Map<string, Running>();
 
   constructor(deps: FileWatchReconcilerDeps) {
     this.deps = deps;
+    this.pollIntervalMs = deps.pollIntervalMs ?? defaultPollIntervalMs;
     this.newWatcher = deps.newWatcher ?? ((opts) => new FsWatchWatcher(opts));
+    this.newPollingWatcher = deps.newPollingWatcher ?? ((opts) => new ChokidarWatcher({ ...opts, pollIntervalMs: this.pollIntervalMs }));
   }
 
   async reconcile(req: Request, _ctx?: ReconcileContext): Promise<Result | void> {
     // Wall time, not the clock: it is compared with the files' own timestamps.
     const startedMs = Date.now();
-    const fw = await this.deps.client.get<FileWatch>(kind, req.name);
+    // From the cache: no round trip on the path from a save to the sync. A cache behind our own
+    // last status write makes that write conflict, and updateStatusIfChanged then reads afresh.
+    const fw = await read<FileWatch>(this.deps.cache, kind, req.name);
     if (!fw || fw.metadata.deletionTimestamp) {
       await this.stop(req.name);
       return;
@@ -92,7 +120,7 @@ export class FileWatchReconciler implements Reconciler {
     }
 
     let result: Result | void = undefined;
-    const specKey = watchSpecKey(fw.spec ?? { watchedPaths: [] });
+    const specKey = this.specKeyOf(fw);
     let run = this.running.get(req.name);
     if (!run || run.specKey !== specKey) {
       run = await this.start(req.name, fw, run, changedSinceMs(fw, startedMs));
@@ -125,8 +153,9 @@ export class FileWatchReconciler implements Reconciler {
    */
   private async start(name: string, fw: FileWatch, prev: Running | undefined, sinceMs: number): Promise<Running> {
     const spec = fw.spec ?? { watchedPaths: [] };
-    const specKey = watchSpecKey(spec);
+    const specKey = this.specKeyOf(fw);
     const sameSpec = prev?.specKey === specKey;
+    const poll = pollingDecision(fw, !!this.deps.poll, this.deps.detectNoEvents ?? ((paths) => pollingReason(paths)), this.pollIntervalMs);
     const run: Running = {
       specKey,
       watchedPaths: [...(spec.watchedPaths ?? [])],
@@ -135,23 +164,26 @@ export class FileWatchReconciler implements Reconciler {
       backoffMs: sameSpec ? nextBackoffMs(prev!.backoffMs) : initialRestartBackoffMs,
       error: sameSpec ? prev?.error : undefined,
       reported: prev?.reported,
+      polling: poll ? { ...poll, since: prev?.polling?.reason === poll.reason ? prev.polling.since : toTime(this.deps.clock.now()) } : undefined,
     };
     this.running.set(name, run);
 
     const batcher = new EventBatcher({
       clock: this.deps.clock,
       quietMs: this.deps.quietMs ?? defaultQuietMs,
+      adaptive: this.deps.adaptiveQuiet,
       maxBatchMs: this.deps.maxBatchMs,
-      onBatch: (paths) => {
+      onBatch: (paths, lastChangeUs) => {
         if (this.running.get(name) !== run) return;
-        run.history = recordBatch(run.history, paths, this.deps.clock.now(), run.watchedPaths);
+        run.history = recordBatch(run.history, paths, lastChangeUs, run.watchedPaths);
         run.error = undefined;
         this.deps.wake.enqueue(name);
       },
     });
     let watcher: FileWatcher;
     try {
-      watcher = this.newWatcher({
+      if (poll) this.deps.log.info('Watching by polling', { name, reason: poll.reason, message: poll.message });
+      watcher = (poll ? this.newPollingWatcher : this.newWatcher)({
         paths: run.watchedPaths,
         ignore: createIgnoreMatcher(spec.ignores ?? []),
         clock: this.deps.clock,
@@ -188,6 +220,11 @@ export class FileWatchReconciler implements Reconciler {
     run.monitorStartTime = toMicroTime(this.deps.clock.now());
     await this.closeRun(prev);
     return run;
+  }
+
+  /** specKeyOf identifies what a watcher is built from: paths, ignores and the poll annotation. */
+  private specKeyOf(fw: FileWatch): string {
+    return watchSpecKey(fw.spec ?? { watchedPaths: [] }) + (fw.metadata.annotations?.[pollAnnotationKey] ?? '');
   }
 
   private async stop(name: string): Promise<void> {

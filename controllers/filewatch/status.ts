@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { DisableStatus, FileEvent, FileWatch, FileWatchSpec, FileWatchStatus } from '../../src/apis/index.ts';
-import { toMicroTime } from '../../src/apis/index.ts';
+import { microTimeString, toMicroTime } from '../../src/apis/index.ts';
 import { errorText } from '../../src/util/errors.ts';
 
 /** maxFileEventHistory is how many batches status.fileEvents keeps: the 20 most recent. */
@@ -77,12 +77,13 @@ function truncate(p: string, n: number, roots: readonly string[]): string {
 
 /**
  * recordBatch adds one flushed batch to the history: a non-empty batch becomes a FileEvent
- * stamped `now` (the time it was recorded), lastEventTime moves to it, and only the 20 most
- * recent events are kept. An empty batch changes nothing.
+ * stamped `at` (a Date, or microseconds since the epoch: the time of the batch's last change,
+ * so that a sync can be timed from it), lastEventTime moves to it, and only the 20 most recent
+ * events are kept. An empty batch changes nothing.
  */
-export function recordBatch(history: WatchHistory, paths: readonly string[], now: Date, watchedPaths: readonly string[]): WatchHistory {
+export function recordBatch(history: WatchHistory, paths: readonly string[], at: Date | number, watchedPaths: readonly string[]): WatchHistory {
   if (paths.length === 0) return history;
-  const time = toMicroTime(now);
+  const time = typeof at === 'number' ? microTimeString(at) : toMicroTime(at);
   const fileEvents = [...history.fileEvents, { time, seenFiles: boundSeenFiles(paths, watchedPaths) }];
   return { lastEventTime: time, fileEvents: fileEvents.slice(-maxFileEventHistory) };
 }
@@ -91,6 +92,48 @@ export function recordBatch(history: WatchHistory, paths: readonly string[], now
 export interface WatcherView {
   monitorStartTime?: string;
   error?: string;
+  /** polling is set while the watcher polls instead of using kernel events. */
+  polling?: PollingState;
+}
+
+/** pollAnnotation set to "true" on a FileWatch makes it poll (`ferry serve --filewatch-poll` does it for all). */
+export const pollAnnotation = 'ferry.dev/filewatch-poll';
+
+/** pollingCondition is the status condition a polling watcher shows. */
+export const pollingCondition = 'Polling';
+
+/** PollingReason says why a watcher polls: its filesystem delivers no events, or the user asked. */
+export type PollingReason = 'UnsupportedFilesystem' | 'Requested';
+
+/** PollingState is why and since when a watcher polls. */
+export interface PollingState {
+  reason: PollingReason;
+  message: string;
+  /** since is when polling started (a Time, whole seconds). */
+  since: string;
+}
+
+/**
+ * pollingDecision decides whether a FileWatch polls: asked for by the daemon (`--filewatch-poll`)
+ * or the FileWatch's annotation pollAnnotation ("true"), or needed because a watched path is on
+ * a filesystem that delivers no kernel events (unsupported: what detection found, see
+ * src/adapters/watch/filesystem.ts). The annotation "false" turns detection off for that FileWatch.
+ */
+export function pollingDecision(
+  fw: FileWatch,
+  daemonPoll: boolean,
+  detect: (paths: readonly string[]) => string | undefined,
+  intervalMs: number,
+): { reason: PollingReason; message: string } | undefined {
+  const annotation = fw.metadata.annotations?.[pollAnnotation];
+  if (daemonPoll || annotation === 'true') {
+    const by = annotation === 'true' ? `the annotation ${pollAnnotation}` : '--filewatch-poll';
+    return { reason: 'Requested', message: `polling every ${intervalMs} ms, as ${by} asks` };
+  }
+  if (annotation === 'false') return undefined;
+  const why = detect(fw.spec?.watchedPaths ?? []);
+  if (!why) return undefined;
+  return { reason: 'UnsupportedFilesystem', message: `polling every ${intervalMs} ms: ${why}, which delivers no file events` };
 }
 
 /**
@@ -109,6 +152,10 @@ export function fileWatchStatus(
   if (history && history.fileEvents.length > 0) status.fileEvents = history.fileEvents;
   if (watcher.error) status.error = watcher.error;
   status.disableStatus = disableStatus;
+  if (watcher.polling) {
+    const p = watcher.polling;
+    status.conditions = [{ type: pollingCondition, status: 'True', reason: p.reason, message: p.message, lastTransitionTime: p.since }];
+  }
   return status;
 }
 

@@ -3,15 +3,16 @@
  * synced up to the same time share one list of files and one plan, and an initial sync walks
  * the sync roots once however many containers it serves.
  */
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from 'winston';
-import type { LiveUpdateSpec } from '../../src/apis/index.ts';
+import type { Condition, LiveUpdateSpec } from '../../src/apis/index.ts';
+import { toTime } from '../../src/apis/index.ts';
 import { createIgnoreMatcher, type IgnoreMatcher } from '../../src/adapters/ignore/matcher.ts';
 import { planArchive, type PlannedArchive } from '../../src/adapters/tar/archive.ts';
 import { errorText } from '../../src/util/errors.ts';
 import type { Monitor } from './monitor.ts';
-import { parentDirMappings, plan, resolveSyncs, syncRootMappings, type Plan, type PlanReady } from './plan.ts';
+import { parentDirMappings, plan, resolveLocal, resolveSyncs, syncRootMappings, type Plan, type PlanReady } from './plan.ts';
 import type { FailureReason } from './status.ts';
 
 /** ContainerChanges are the files a container has not seen yet, their time span (µs) and their plan. */
@@ -117,4 +118,23 @@ export async function walkSyncRoots(spec: LiveUpdateSpec, matcher: IgnoreMatcher
     await walk(s.localPath);
   }
   return [...new Set(out)].sort();
+}
+
+/** syncPathsCondition is the LiveUpdate condition that is False while a sync's localPath does not exist. */
+export const syncPathsCondition = 'SyncPathsFound';
+
+/**
+ * syncPathConditions checks that every sync's localPath exists. When some do not, it is one
+ * condition `SyncPathsFound` False (reason `SyncPathNotFound`) naming them, keeping prev's
+ * transition time while the message is the same; when all exist, none. The live update goes on
+ * for the others: a missing path may be a build output not made yet, or a typo the user sees here.
+ */
+export function syncPathConditions(spec: LiveUpdateSpec, prev: readonly Condition[] | undefined, now: Date): Condition[] {
+  const missing = (spec.syncs ?? []).filter((s) => !existsSync(resolveLocal(spec.basePath, s.localPath)));
+  if (missing.length === 0) return [];
+  const shown = missing.map((s) => JSON.stringify(s.localPath));
+  const message = `sync localPath ${shown.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist (basePath ${spec.basePath}): nothing is synced from it until it does`;
+  const old = prev?.find((c) => c.type === syncPathsCondition);
+  const lastTransitionTime = old?.status === 'False' && old.lastTransitionTime ? old.lastTransitionTime : toTime(now);
+  return [{ type: syncPathsCondition, status: 'False', reason: 'SyncPathNotFound', message, lastTransitionTime }];
 }

@@ -1,4 +1,5 @@
 /** The LiveUpdate controller: copies changed files into running containers. */
+import { Histogram } from 'prom-client';
 import type { Logger } from 'winston';
 import { resourceName, triggerQueueName, type ConfigMap, type KubeObject, type LiveUpdate } from '../../src/apis/index.ts';
 import type { Clock, Controller, Manager } from '../../src/runtime/index.ts';
@@ -6,7 +7,10 @@ import type { LogBuffer } from '../../src/util/log-buffer.ts';
 import { LiveUpdateReconciler, type Updaters } from './reconciler.ts';
 import { sourcesOf } from './monitor.ts';
 
-export { LiveUpdateReconciler, type LiveUpdateReconcilerDeps, type Updaters } from './reconciler.ts';
+export { LiveUpdateReconciler, type LiveUpdateReconcilerDeps, type SyncTiming, type SyncUpdater, type Updaters } from './reconciler.ts';
+
+/** syncLatencyMetric is the histogram of sync latency, by LiveUpdate (labels namespace, name). */
+export const syncLatencyMetric = 'ferry_liveupdate_sync_latency_seconds';
 
 /** LiveUpdateSetupDeps are what `ferry serve` gives the LiveUpdate controller; every field but updaters has a default. */
 export interface LiveUpdateSetupDeps {
@@ -52,7 +56,9 @@ export function dependencyKeys(lu: LiveUpdate): string[] {
 /**
  * setup registers the LiveUpdate controller with the manager: it reconciles LiveUpdates and
  * wakes on their FileWatches, ImageMaps, KubernetesDiscoveries, KubernetesApplies (applyName),
- * DockerComposeServices and the trigger-queue ConfigMap.
+ * DockerComposeServices and the trigger-queue ConfigMap. Each sync's latency (from the newest
+ * file change it carries to the container's acknowledgement) goes to the manager's metrics
+ * registry as `ferry_liveupdate_sync_latency_seconds{namespace,name}`.
  */
 export function setup(mgr: Manager, deps: LiveUpdateSetupDeps): { controller: Controller; reconciler: LiveUpdateReconciler } {
   const cache = mgr.cache;
@@ -61,6 +67,16 @@ export function setup(mgr: Manager, deps: LiveUpdateSetupDeps): { controller: Co
   cache.addIndex<LiveUpdate>('LiveUpdate', depsIndex, dependencyKeys);
   const referrers = (kind: string) => (obj: KubeObject) =>
     cache.byIndex<LiveUpdate>('LiveUpdate', depsIndex, `${kind}/${obj.metadata.name}`).map((lu) => lu.metadata.name!);
+  const existing = mgr.metricsRegistry.getSingleMetric(syncLatencyMetric) as Histogram<'namespace' | 'name'> | undefined;
+  const syncLatency =
+    existing ??
+    new Histogram({
+      name: syncLatencyMetric,
+      help: 'Latency of live update syncs, from the last file change a sync carries (its FileEvent time) to the container acknowledging it',
+      labelNames: ['namespace', 'name'],
+      buckets: [0.005, 0.01, 0.015, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [mgr.metricsRegistry],
+    });
   const reconciler = new LiveUpdateReconciler({
     client: mgr.client,
     reader: cache,
@@ -70,6 +86,7 @@ export function setup(mgr: Manager, deps: LiveUpdateSetupDeps): { controller: Co
     execTimeoutMs: deps.execTimeoutMs,
     cwd: deps.cwd,
     onLog: deps.logs ? (resource, line) => deps.logs!.append(resource, { source: 'LiveUpdate', line }) : undefined,
+    onSynced: (t) => syncLatency.observe({ namespace: t.namespace, name: t.name }, t.latencyMs / 1000),
   });
   const controller = mgr
     .controller('liveupdate', { concurrency: deps.concurrency ?? 4 })

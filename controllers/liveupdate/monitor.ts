@@ -70,6 +70,10 @@ export class Monitor {
   lastImageMap?: ImageMap;
   lastDockerComposeService?: DockerComposeService;
   lastTriggerQueue?: ConfigMap;
+  /** recheck forces the next reconcile to recompute the status (a dependency was missing). */
+  recheck = false;
+  /** reportedSyncPaths is the missing-sync-path message last logged, so it is logged when it changes. */
+  reportedSyncPaths?: string;
   private seenTriggerQueue = false;
 
   constructor(spec: LiveUpdateSpec) {

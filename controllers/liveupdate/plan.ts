@@ -68,8 +68,9 @@ export interface PlanOptions {
 /**
  * plan maps changed files (absolute, sorted, unique) to an update for one container.
  *
- * Each file takes the first sync whose local path is the file or an ancestor of it. Files that
- * match no sync stop the update, then files under a stop path stop it. A LiveUpdate with execs
+ * A file at or under a stop path stops the update (named in the message); then each file takes
+ * the first sync whose local path is the file or an ancestor of it, and files that match no sync
+ * stop the update. A LiveUpdate with execs
  * and no syncs runs its execs on any change instead. Mapped files that no longer exist become
  * deletions. Execs without triggerPaths always run; the others run when a mapped file (deleted
  * ones included) is or lies under one of their trigger paths.
@@ -77,6 +78,12 @@ export interface PlanOptions {
 export async function plan(spec: LiveUpdateSpec, files: string[], opts: PlanOptions = {}): Promise<Plan> {
   const syncs = resolveSyncs(spec);
   const execsOnly = syncs.length === 0 && (spec.execs?.length ?? 0) > 0;
+
+  // A stop path is named as such, even outside every sync (Tilt checks the syncs first and
+  // reports such a file as "not matching any sync").
+  const stops = (spec.stopPaths ?? []).map((p) => resolveLocal(spec.basePath, p));
+  const stopped = [...files].sort().find((f) => stops.some((s) => isUnderOrEqual(f, s)));
+  if (stopped !== undefined) return { ok: false, reason: 'UpdateStopped', message: `Detected change to stop file ${JSON.stringify(stopped)}` };
 
   let mappings: PathMapping[] = [];
   let localFiles: string[];
@@ -91,10 +98,6 @@ export async function plan(spec: LiveUpdateSpec, files: string[], opts: PlanOpti
     mappings = mapped.mappings;
     localFiles = mappings.map((m) => m.localPath);
   }
-
-  const stops = (spec.stopPaths ?? []).map((p) => resolveLocal(spec.basePath, p));
-  const stopped = [...files].sort().find((f) => stops.some((s) => isUnderOrEqual(f, s)));
-  if (stopped !== undefined) return { ok: false, reason: 'UpdateStopped', message: `Detected change to stop file ${JSON.stringify(stopped)}` };
 
   const toCopy: PathMapping[] = [];
   const toDelete: PathMapping[] = [];

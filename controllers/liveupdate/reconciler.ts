@@ -32,10 +32,12 @@ import { errorText } from '../../src/util/errors.ts';
 import { LineSplitter } from '../../src/util/lines.ts';
 import { liveUpdateMessages } from '../../src/tilt/index.ts';
 import type { PlannedArchive } from '../../src/adapters/tar/archive.ts';
-import { RunStepFailure, displayCommand, type ContainerUpdater } from '../../src/adapters/containers/index.ts';
+import { RunStepFailure, displayCommand, type ContainerTarget, type ContainerUpdater } from '../../src/adapters/containers/index.ts';
+import { formatGoDuration } from '../../src/apis/go.ts';
+import { wallMicros } from '../../src/util/precise-time.ts';
 import { Monitor, sourcesOf, type ContainerState } from './monitor.ts';
 import type { PlanReady } from './plan.ts';
-import { PendingChanges } from './changes.ts';
+import { PendingChanges, syncPathConditions } from './changes.ts';
 import {
   containerKey,
   decideContainer,
@@ -50,11 +52,28 @@ import {
   type Waiting,
 } from './status.ts';
 
+/**
+ * SyncUpdater is a ContainerUpdater that may keep something open per container (a persistent
+ * channel): retain(owner, targets) names every container one LiveUpdate (owner
+ * `namespace/name`) selects now; what it no longer names can be closed. retain(owner, []) when
+ * the LiveUpdate goes away or selects nothing.
+ */
+export interface SyncUpdater extends ContainerUpdater {
+  retain?(owner: string, targets: ContainerTarget[]): void;
+}
+
 /** Updaters reach containers: Docker for Docker Compose services, pods/exec per Kubernetes cluster. */
 export interface Updaters {
-  docker?: ContainerUpdater;
+  docker?: SyncUpdater;
   /** kubernetes returns the updater for a cluster name ("default" unless the discovery names one). */
-  kubernetes?: (cluster: string) => ContainerUpdater | undefined;
+  kubernetes?: (cluster: string) => SyncUpdater | undefined;
+}
+
+/** SyncTiming is one acknowledged sync: from its newest file change to the container's acknowledgement. */
+export interface SyncTiming {
+  namespace: string;
+  name: string;
+  latencyMs: number;
 }
 
 /** LiveUpdateReconcilerDeps are what the reconciler is built from. */
@@ -72,6 +91,15 @@ export interface LiveUpdateReconcilerDeps {
   cwd?: string;
   /** onLog receives the human-readable lines of each update, by resource (for `ferry logs`). */
   onLog?: (resource: string, line: string) => void;
+  /** onSynced receives the latency of every sync of changed files (not initial syncs). */
+  onSynced?: (t: SyncTiming) => void;
+}
+
+/** Retained is what a LiveUpdate last told its updater it selects. */
+interface Retained {
+  updater: SyncUpdater;
+  owner: string;
+  key: string;
 }
 
 class NotFound extends Error {}
@@ -91,6 +119,7 @@ export class LiveUpdateReconciler implements Reconciler {
   private readonly deps: LiveUpdateReconcilerDeps;
   private readonly reader: Reader;
   private readonly monitors = new Map<string, Monitor>();
+  private readonly retained = new Map<string, Retained>();
   /** startedUs is the high-water mark of containers never synced: changes before it are not ours. */
   private readonly startedUs: number;
   private readonly execTimeoutMs: number;
@@ -106,9 +135,13 @@ export class LiveUpdateReconciler implements Reconciler {
     const lu = await read<LiveUpdate>(this.reader, 'LiveUpdate', req.name);
     if (!lu || lu.metadata.deletionTimestamp || !lu.spec) {
       this.monitors.delete(req.name);
+      this.release(req.name);
       return;
     }
-    if (lu.metadata.annotations?.[annotations.managedBy]) return;
+    if (lu.metadata.annotations?.[annotations.managedBy]) {
+      this.release(req.name);
+      return;
+    }
     const spec = lu.spec;
 
     const selectorProblem = checkSelector(spec);
@@ -150,29 +183,71 @@ export class LiveUpdateReconciler implements Reconciler {
         mon.lastDockerComposeService = dcs;
       }
     } catch (err) {
-      if (err instanceof NotFound) return this.handleFailure(lu, { reason: 'ObjectNotFound', message: err.message }, ctx.log);
+      if (err instanceof NotFound) {
+        // Once the object exists, the status is recomputed even if nothing else changed.
+        mon.recheck = true;
+        return this.handleFailure(lu, { reason: 'ObjectNotFound', message: err.message }, ctx.log);
+      }
       throw err;
     }
     const queue = await read<ConfigMap>(this.reader, 'ConfigMap', triggerQueueName);
     if (mon.recordTriggerQueue(queue)) changed = true;
 
-    if (!changed && !(spec.initialSync && mon.needsInitialSync())) return;
+    if (!changed && !mon.recheck && !(spec.initialSync && mon.needsInitialSync())) return;
+    mon.recheck = false;
 
-    const status = await this.maybeSync(lu, mon, ctx);
+    const synced: { latencyUs?: number } = {};
+    const status = await this.maybeSync(lu, mon, ctx, synced);
+    const latency = synced.latencyUs !== undefined ? formatGoDuration(Math.round(synced.latencyUs) / 1000) : lu.status?.lastSyncLatency;
+    if (latency) status.lastSyncLatency = latency;
+    const conditions = syncPathConditions(spec, lu.status?.conditions, this.deps.clock.now());
+    if (conditions.length > 0) status.conditions = conditions;
+    const missing = conditions.find((c) => c.status === 'False')?.message;
+    if (missing !== mon.reportedSyncPaths) {
+      if (missing) ctx.log.warn('LiveUpdate sync path not found', { liveUpdate: req.name, error: missing });
+      mon.reportedSyncPaths = missing;
+    }
     const prevFailed = lu.status?.failed;
     await updateStatusIfChanged(this.deps.client, lu, status);
-    if (status.failed && status.failed.reason !== 'ObjectNotFound' && !sameFailure(prevFailed, status.failed)) {
+    if (status.failed && isReportable(status.failed) && !sameFailure(prevFailed, status.failed)) {
       ctx.log.warn('LiveUpdate failed', { liveUpdate: req.name, reason: status.failed.reason, error: status.failed.message });
     }
   }
 
+  /**
+   * retain tells the LiveUpdate's updater which containers it selects now (only when that
+   * changed); an updater other than the last one is told first that nothing is selected.
+   */
+  private retain(lu: LiveUpdate, updater: SyncUpdater | undefined, containers: SelectedContainer[]): void {
+    const name = lu.metadata.name!;
+    const targets = containers.filter((c) => c.state === 'running' && c.containerId).map(targetOf);
+    const key = targets.map(containerKey).join('\n');
+    const prev = this.retained.get(name);
+    if (prev && prev.updater === updater && prev.key === key) return;
+    if (prev && prev.updater !== updater) this.release(name);
+    if (!updater) return;
+    const owner = `${lu.metadata.namespace ?? ''}/${name}`;
+    this.retained.set(name, { updater, owner, key });
+    updater.retain?.(owner, targets);
+  }
+
+  /** release tells the last updater that the LiveUpdate selects nothing any more. */
+  private release(name: string): void {
+    const prev = this.retained.get(name);
+    if (!prev) return;
+    this.retained.delete(name);
+    if (prev.key !== '') prev.updater.retain?.(prev.owner, []);
+  }
+
   /** handleFailure sets only status.failed, keeping the containers, and writes only if it changed. */
   private async handleFailure(lu: LiveUpdate, f: Failure, log: Logger): Promise<void> {
+    // Nothing is synced while it fails: its containers need not be kept (retained again on recovery).
+    this.release(lu.metadata.name!);
     const prev = lu.status?.failed;
     if (prev?.reason === f.reason && prev.message === f.message) return;
     const failed = failedState(prev, f.reason, f.message, this.deps.clock.now());
     await updateStatusIfChanged(this.deps.client, lu, { ...lu.status, failed });
-    if (f.reason !== 'ObjectNotFound') log.warn('LiveUpdate failed', { liveUpdate: lu.metadata.name, reason: f.reason, error: f.message });
+    if (isReportable(f)) log.warn('LiveUpdate failed', { liveUpdate: lu.metadata.name, reason: f.reason, error: f.message });
   }
 
   private async mustGet<T extends KubeObject>(kind: string, name: string): Promise<T> {
@@ -182,7 +257,7 @@ export class LiveUpdateReconciler implements Reconciler {
   }
 
   /** maybeSync brings every selected container up to date and computes the new status. */
-  private async maybeSync(lu: LiveUpdate, mon: Monitor, ctx: ReconcileContext): Promise<LiveUpdateStatus> {
+  private async maybeSync(lu: LiveUpdate, mon: Monitor, ctx: ReconcileContext, synced: { latencyUs?: number }): Promise<LiveUpdateStatus> {
     const spec = lu.spec!;
     const now = this.deps.clock.now();
     const fail = (f: Failure): LiveUpdateStatus => ({ failed: failedState(lu.status?.failed, f.reason, f.message, now) });
@@ -192,13 +267,25 @@ export class LiveUpdateReconciler implements Reconciler {
       try {
         view = kubernetesView(mon.lastKubernetesDiscovery!, spec.selector.kubernetes, mon.lastImageMap, mon.lastKubernetesApply);
       } catch (err) {
+        this.release(lu.metadata.name!);
         return fail({ reason: 'Invalid', message: `creating kube resource: ${errorText(err)}` });
       }
     } else {
       const dc = dockerComposeView(mon.lastDockerComposeService!);
-      if (!dc) return fail({ reason: 'Invalid', message: liveUpdateMessages.noDockerComposeStatus });
+      if (!dc) {
+        // The service is not up yet: nothing is selected, and this is a wait, not a failure to report.
+        this.release(lu.metadata.name!);
+        return fail({ reason: 'Invalid', message: liveUpdateMessages.noDockerComposeStatus });
+      }
       view = dc;
     }
+    let retainedUpdater: SyncUpdater | undefined;
+    try {
+      retainedUpdater = this.updaterFor(spec, mon);
+    } catch {
+      retainedUpdater = undefined;
+    }
+    this.retain(lu, retainedUpdater, view.containers);
     const waitingOnTrigger = isWaitingOnTrigger(lu.metadata.annotations?.[annotations.updateMode], resourceName(lu), mon.lastTriggerQueue);
 
     mon.garbageCollect(view.bestStartTimeUs);
@@ -239,6 +326,11 @@ export class LiveUpdateReconciler implements Reconciler {
       }
       const outcome = await this.apply(lu, c, changes.plan as PlanReady, initial, pending, mon, ctx);
       if ('failure' in outcome) return this.failContainer(st, outcome.failure, changes.oldest, fail);
+      if (!initial && changes.newest > 0 && outcome.ackUs !== undefined) {
+        const latencyUs = Math.max(0, outcome.ackUs - changes.newest);
+        synced.latencyUs = Math.max(synced.latencyUs ?? 0, latencyUs);
+        this.deps.onSynced?.({ namespace: lu.metadata.namespace ?? '', name: lu.metadata.name!, latencyMs: latencyUs / 1000 });
+      }
       st.lastFileTimeSynced = changes.newest;
       st.lastExecError = outcome.execError;
       statuses.push(containerStatus(c, st, undefined));
@@ -266,7 +358,7 @@ export class LiveUpdateReconciler implements Reconciler {
     pending: PendingChanges,
     mon: Monitor,
     ctx: ReconcileContext,
-  ): Promise<{ execError: string } | { failure: Failure }> {
+  ): Promise<{ execError: string; ackUs?: number } | { failure: Failure }> {
     const spec = lu.spec!;
     const display = c.containerName || c.containerId.slice(0, 10);
     const updateFailed = (err: unknown): { failure: Failure } => ({
@@ -279,7 +371,7 @@ export class LiveUpdateReconciler implements Reconciler {
     const resource = resourceName(lu);
     const say = (line: string) => this.deps.onLog?.(resource, line);
 
-    let updater: ContainerUpdater | undefined;
+    let updater: SyncUpdater | undefined;
     try {
       updater = this.updaterFor(spec, mon);
     } catch (err) {
@@ -324,24 +416,26 @@ export class LiveUpdateReconciler implements Reconciler {
       log.info('Command output', { line });
       say(line);
     });
+    // The entries travel beside the archive, for an updater that sends files one by one.
+    const update = {
+      target: targetOf(c),
+      deletePaths: p.toDelete.map((m) => m.containerPath),
+      archive: archive.entries.length > 0 ? archive.stream : undefined,
+      entries: archive.entries,
+      execs: p.execs.map((e) => ({ args: e.args, timeoutMs: e.timeoutSeconds ? e.timeoutSeconds * 1000 : this.execTimeoutMs })),
+      restart: spec.restart === 'always',
+      onOutput: (text: string) => output.write(text),
+    };
+    let ackUs: number | undefined;
     try {
-      await updater.update(
-        {
-          target: { containerId: c.containerId, containerName: c.containerName, podName: c.podName, namespace: c.namespace },
-          deletePaths: p.toDelete.map((m) => m.containerPath),
-          archive: archive.entries.length > 0 ? archive.stream : undefined,
-          execs: p.execs.map((e) => ({ args: e.args, timeoutMs: e.timeoutSeconds ? e.timeoutSeconds * 1000 : this.execTimeoutMs })),
-          restart: spec.restart === 'always',
-          onOutput: (text) => output.write(text),
-        },
-        ctx.signal,
-      );
+      await updater.update(update, ctx.signal);
+      ackUs = wallMicros(this.deps.clock);
     } catch (err) {
       output.end();
       if (err instanceof RunStepFailure) {
         log.info('Container updated, a command failed', { error: err.message });
         say(`  → Failed to update container ${display}: ${err.message}`);
-        return { execError: err.message };
+        return { execError: err.message, ackUs: wallMicros(this.deps.clock) };
       }
       log.warn('Container update failed', { error: errorText(err) });
       say(`  → Failed to update container ${display}: ${errorText(err)}`);
@@ -350,10 +444,10 @@ export class LiveUpdateReconciler implements Reconciler {
     output.end();
     log.info('Container updated', { copied: archive.entries.length, deleted: p.toDelete.length, commands: p.execs.length });
     say(`  → Container ${display} updated!`);
-    return { execError: '' };
+    return { execError: '', ackUs };
   }
 
-  private updaterFor(spec: LiveUpdateSpec, mon: Monitor): ContainerUpdater | undefined {
+  private updaterFor(spec: LiveUpdateSpec, mon: Monitor): SyncUpdater | undefined {
     if (spec.selector.dockerCompose) return this.deps.updaters.docker;
     return this.deps.updaters.kubernetes?.(mon.lastKubernetesDiscovery?.spec?.cluster || 'default');
   }
@@ -364,6 +458,19 @@ function checkSelector(spec: LiveUpdateSpec): string | undefined {
   if (s.kubernetes) return s.kubernetes.discoveryName ? undefined : 'Kubernetes selector requires DiscoveryName';
   if (s.dockerCompose) return s.dockerCompose.service ? undefined : 'DockerCompose selector requires Service';
   return 'No valid selector';
+}
+
+/** targetOf names a selected container for its updater. */
+function targetOf(c: SelectedContainer): ContainerTarget {
+  return { containerId: c.containerId, containerName: c.containerName, podName: c.podName, namespace: c.namespace };
+}
+
+/**
+ * isReportable: a failure worth a warning in the log. A missing dependency (ObjectNotFound) and
+ * a Docker Compose service not up yet are waits, normal while things start.
+ */
+function isReportable(f: { reason?: string; message?: string }): boolean {
+  return f.reason !== 'ObjectNotFound' && f.message !== liveUpdateMessages.noDockerComposeStatus;
 }
 
 function sameFailure(a: { reason?: string; message?: string } | undefined, b: { reason?: string; message?: string }): boolean {

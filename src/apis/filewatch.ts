@@ -3,6 +3,7 @@ import { Obj, Opt, Str, StrList, MicroTime, Type, type Static } from './schema.t
 import { disableSourceField, disableStatusField } from './common.ts';
 import { required } from './field-errors.ts';
 import type { KubeObject } from './meta.ts';
+import { Condition } from './kubernetesapply.ts';
 
 export const IgnoreDef = Obj('Describes sets of file paths that the FileWatch should ignore.', {
   basePath: Str('BasePath is the base path for the patterns. It cannot be empty.\n\nIf no patterns are specified, everything under it will be recursively ignored.'),
@@ -29,6 +30,7 @@ export const FileWatchStatus = Obj('FileWatchStatus defines the observed state o
   fileEvents: Opt(Type.Array(FileEvent, { description: 'FileEvents summarizes batches of file changes (create, modify, or delete) that have been seen in ascending chronological order. Only the most recent 20 events are included.' })),
   error: Opt(Str('Error is set if there is a problem with the filesystem watch. If non-empty, consumers should assume that no filesystem events will be seen and that the file watcher is in a failed state.')),
   disableStatus: disableStatusField('FileWatch'),
+  conditions: Opt(Type.Array(Condition, { description: 'Conditions of the watcher (ferry). `Polling` is True, with its reason (`UnsupportedFilesystem` or `Requested`) and a message, while the paths are watched by polling instead of kernel file events; absent otherwise.' })),
 });
 export type FileWatchStatus = Static<typeof FileWatchStatus>;
 

@@ -2,6 +2,7 @@ import { defineKind } from './kind.ts';
 import { Obj, Opt, Str, StrList, Bool, MicroTime, Type, type Static } from './schema.ts';
 import { forbidden, invalid, required, type FieldError } from './field-errors.ts';
 import type { KubeObject } from './meta.ts';
+import { Condition } from './kubernetesapply.ts';
 
 export const LiveUpdateKubernetesSelector = Obj('Specifies how to select containers to live update inside K8s.', {
   discoveryName: Str('The name of a KubernetesDiscovery object for finding pods.'),
@@ -80,6 +81,8 @@ export type LiveUpdateStateFailed = Static<typeof LiveUpdateStateFailed>;
 export const LiveUpdateStatus = Obj('LiveUpdateStatus defines the observed state of LiveUpdate', {
   containers: Opt(Type.Array(LiveUpdateContainerStatus, { description: 'A list of all containers that the live-updater is currently connected to.' })),
   failed: Opt(LiveUpdateStateFailed),
+  lastSyncLatency: Opt(Str('LastSyncLatency (ferry) is how long the most recent sync took, from the last file change it carried (its FileEvent time) until the container acknowledged it, as a Go duration (`12.5ms`). The same figures, per LiveUpdate, are the histogram `ferry_liveupdate_sync_latency_seconds` on /metrics.')),
+  conditions: Opt(Type.Array(Condition, { description: 'Conditions (ferry) about the spec that do not stop the live update. `SyncPathsFound` is False, reason `SyncPathNotFound`, while a sync\'s localPath does not exist: changes there cannot be synced until it does.' })),
 });
 export type LiveUpdateStatus = Static<typeof LiveUpdateStatus>;
 
@@ -118,7 +121,7 @@ export const liveUpdateKind = defineKind({
   kind: 'LiveUpdate',
   plural: 'liveupdates',
   singular: 'liveupdate',
-  shortNames: [],
+  shortNames: ['lu'],
   description: 'LiveUpdate copies changed files into running containers, runs commands in them and restarts them.',
   hasStatus: true,
   fields: { spec: LiveUpdateSpec, status: Opt(LiveUpdateStatus) },
@@ -128,5 +131,6 @@ export const liveUpdateKind = defineKind({
     { name: 'Containers', type: 'integer', jsonPath: '.status.containers', description: 'Number of containers kept up to date', value: (o) => ((o.status as LiveUpdateStatus)?.containers ?? []).length },
     { name: 'Failed', type: 'string', jsonPath: '.status.failed.reason', description: 'Why live updates are failing' },
     { name: 'Message', type: 'string', jsonPath: '.status.failed.message', description: 'What is wrong', priority: 1 },
+    { name: 'Last Sync', type: 'string', jsonPath: '.status.lastSyncLatency', description: 'Latency of the most recent sync, from the file change to the container', priority: 1 },
   ],
 });

@@ -19,6 +19,8 @@ export interface ServeOptions {
   logFormat?: string;
   logLevel: string;
   filewatchQuietMs: string;
+  /** filewatchPoll watches every FileWatch by polling instead of kernel events. */
+  filewatchPoll?: boolean;
   buildTimeoutMs: number;
   execTimeoutMs: number;
   clusterKubeconfig?: string;
@@ -42,6 +44,8 @@ export async function serve(o: ServeOptions): Promise<void> {
     if (!Number.isInteger(p) || p < 0 || p > 65535) throw new CliError(`--dashboard-port must be a port number, 0 or auto, got ${o.dashboardPort}`);
     if (p !== 0) dashboard = { port: p, fallback: o.dashboardPortSource === 'default' };
   }
+  const filewatchQuietMs = Number(o.filewatchQuietMs);
+  if (o.filewatchQuietMs.trim() === '' || !(filewatchQuietMs >= 0)) throw new CliError(`--filewatch-quiet-ms must be a number of milliseconds, got "${o.filewatchQuietMs}"`);
   const log = createLogger({ format: o.logFormat as LogFormat | undefined, level: o.logLevel });
   const daemon = await startDaemon({
     dashboard,
@@ -52,7 +56,8 @@ export async function serve(o: ServeOptions): Promise<void> {
     log,
     kubeconfig: o.kubeconfig,
     context: o.context,
-    filewatchQuietMs: Number(o.filewatchQuietMs),
+    filewatchQuietMs,
+    filewatchPoll: !!o.filewatchPoll,
     buildTimeoutMs: o.buildTimeoutMs,
     execTimeoutMs: o.execTimeoutMs,
     clusterKubeconfig: o.clusterKubeconfig,

@@ -8,10 +8,24 @@ import {
   type FileWatcherOptions,
 } from './file-watcher.ts';
 
+/** defaultPollIntervalMs is how often a polling ChokidarWatcher stats each file: every 100 ms. */
+export const defaultPollIntervalMs = 100;
+
+/** ChokidarOptions tune a ChokidarWatcher beyond the FileWatcherOptions. */
+export interface ChokidarOptions {
+  /**
+   * pollIntervalMs, when set, polls (stats every file and directory at this interval) instead
+   * of using kernel events: for filesystems that deliver none (network and FUSE mounts, shared
+   * folders, WSL's Windows drives). Default: kernel events.
+   */
+  pollIntervalMs?: number;
+}
+
 /**
  * ChokidarWatcher watches with chokidar 5. Directories the ignore matcher ignores entirely are
  * not entered. chokidar 5 holds one inotify watch per file as well as per directory, which makes
- * it slow to start and large on big trees (see bench/filewatch.ts); FsWatchWatcher is the default.
+ * it slow to start and large on big trees (see bench/filewatch.ts); FsWatchWatcher is the default
+ * for kernel events, and ChokidarWatcher the one that polls.
  */
 export class ChokidarWatcher implements FileWatcher {
   private readonly roots: string[];
@@ -21,7 +35,10 @@ export class ChokidarWatcher implements FileWatcher {
   private watcher: FSWatcher | undefined;
   private closed = false;
 
-  constructor(opts: FileWatcherOptions) {
+  private readonly pollIntervalMs: number | undefined;
+
+  constructor(opts: FileWatcherOptions & ChokidarOptions) {
+    this.pollIntervalMs = opts.pollIntervalMs;
     this.roots = resolveWatchedPaths(opts.paths);
     this.filter = new PathFilter(this.roots, opts.ignore);
     this.handlers = opts.handlers;
@@ -35,6 +52,7 @@ export class ChokidarWatcher implements FileWatcher {
       followSymlinks: false,
       atomic: false,
       persistent: false,
+      ...(this.pollIntervalMs ? { usePolling: true, interval: this.pollIntervalMs, binaryInterval: this.pollIntervalMs } : {}),
       // A path is skipped (not entered, not watched) only when nothing below it can be reported.
       ignored: (p: string) => ignore.matchesEntireDir(p),
     });

@@ -3,11 +3,21 @@ import assert from 'node:assert/strict';
 import { EventBatcher } from '../../../src/adapters/watch/batcher.ts';
 import { FakeClock } from '../../../src/runtime/index.ts';
 
-function fixture(quietMs?: number) {
+/** fixture batches with Tilt's fixed 200 ms unless told otherwise. */
+function fixture(quietMs = 200, adaptive = false) {
   const clock = new FakeClock();
   const batches: string[][] = [];
-  const b = new EventBatcher({ clock, quietMs, onBatch: (ps) => batches.push(ps) });
-  return { clock, batches, b };
+  const times: number[] = [];
+  const b = new EventBatcher({
+    clock,
+    quietMs,
+    adaptive,
+    onBatch: (ps, t) => {
+      batches.push(ps);
+      times.push(t);
+    },
+  });
+  return { clock, batches, times, b };
 }
 
 describe('EventBatcher', () => {
@@ -66,6 +76,87 @@ describe('EventBatcher', () => {
     b.setBusy(true);
     await clock.advance(10_000);
     assert.deepEqual(batches[1], ['c']);
+  });
+
+  it('by default waits 20 ms: a save (temporary file, then rename) is one batch', async () => {
+    const clock = new FakeClock();
+    const batches: string[][] = [];
+    const b = new EventBatcher({ clock, onBatch: (ps) => batches.push(ps) });
+    b.add(['/src/.a.js.swp']);
+    await clock.advance(2);
+    b.add(['/src/a.js']);
+    await clock.advance(19);
+    assert.deepEqual(batches, []);
+    await clock.advance(1);
+    assert.deepEqual(batches, [['/src/.a.js.swp', '/src/a.js']]);
+  });
+
+  it('stamps a batch with the time of its last change, not of the flush', async () => {
+    const { clock, times, b } = fixture(20, true);
+    const start = clock.now().getTime();
+    b.add(['a']);
+    await clock.advance(5);
+    b.add(['b']);
+    await clock.advance(100);
+    assert.deepEqual(times, [(start + 5) * 1000]);
+  });
+
+  it('grows the quiet period while a burst goes on, and starts again from the base', async () => {
+    const { clock, batches, b } = fixture(20, true);
+    // A branch switch: a change every 2 ms for 600 ms (the window follows its length) ...
+    for (let t = 0; t < 600; t += 2) {
+      b.add([`f${t}`]);
+      await clock.advance(2);
+    }
+    assert.ok(b.currentQuietMs >= 59 && b.currentQuietMs <= 61, `a tenth of the burst: ${b.currentQuietMs}`);
+    // ... a pause of 45 ms (more than half the window: it doubles), then more.
+    await clock.advance(45);
+    b.add(['late']);
+    assert.ok(b.currentQuietMs >= 118, `doubled: ${b.currentQuietMs}`);
+    await clock.advance(100);
+    b.add(['later']);
+    await clock.advance(b.currentQuietMs - 1);
+    assert.equal(batches.length, 0, 'still one burst');
+    await clock.advance(1);
+    assert.equal(batches.length, 1);
+    assert.ok(batches[0]!.includes('late') && batches[0]!.includes('later'));
+    // The next change is a save: the base period again.
+    b.add(['x']);
+    await clock.advance(20);
+    assert.deepEqual(batches[1], ['x']);
+  });
+
+  it('does not grow during a burst of changes close together: flushed soon after it', async () => {
+    const { clock, batches, b } = fixture(20, true);
+    for (let i = 0; i < 100; i++) {
+      b.add([`f${i}`]);
+      await clock.advance(1);
+    }
+    assert.equal(b.currentQuietMs, 20);
+    await clock.advance(20);
+    assert.equal(batches.length, 1);
+  });
+
+  it('keeps the quiet period fixed when not adaptive (Tilt)', async () => {
+    const { clock, batches, b } = fixture(200, false);
+    for (let t = 0; t < 1000; t += 100) {
+      b.add([`f${t}`]);
+      await clock.advance(100);
+    }
+    assert.equal(b.currentQuietMs, 200);
+    await clock.advance(100);
+    assert.equal(batches.length, 1);
+  });
+
+  it('never lets the quiet period outgrow the 10 s bound', async () => {
+    const { clock, batches, b } = fixture(20, true);
+    for (let i = 0; i < 1500; i++) {
+      b.add([`f${i}`]);
+      await clock.advance(10);
+    }
+    assert.ok(b.currentQuietMs <= 10_000);
+    assert.equal(batches.length, 1, 'cut at 10 s');
+    assert.equal(batches[0]!.length, 1000);
   });
 
   it('ignores empty adds and drops the pending batch on close', async () => {

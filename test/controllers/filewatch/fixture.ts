@@ -12,10 +12,28 @@ import { ControllerHarness } from '../../support/controllers.ts';
 export class Fixture {
   private constructor(private readonly h: ControllerHarness<ReturnType<typeof setup>>) {}
 
-  static async start(t: TestContext, opts: { clock?: Clock; newWatcher?: FileWatcherFactory; quietMs?: number } = {}): Promise<Fixture> {
+  static async start(
+    t: TestContext,
+    opts: {
+      clock?: Clock;
+      newWatcher?: FileWatcherFactory;
+      quietMs?: number;
+      adaptiveQuiet?: boolean;
+      poll?: boolean;
+      detectNoEvents?: (paths: readonly string[]) => string | undefined;
+    } = {},
+  ): Promise<Fixture> {
     const h = await ControllerHarness.start(t, {
       dirPrefix: 'ferry-fw-test-',
-      setup: (mgr) => setup(mgr, { clock: opts.clock, newWatcher: opts.newWatcher, quietMs: opts.quietMs ?? 50 }),
+      setup: (mgr) =>
+        setup(mgr, {
+          clock: opts.clock,
+          newWatcher: opts.newWatcher,
+          quietMs: opts.quietMs ?? 50,
+          adaptiveQuiet: opts.adaptiveQuiet,
+          poll: opts.poll,
+          detectNoEvents: opts.detectNoEvents,
+        }),
     });
     return new Fixture(h);
   }
@@ -32,8 +50,8 @@ export class Fixture {
     return this.h.wired.reconciler;
   }
 
-  create(name: string, spec: FileWatchSpec): Promise<FileWatch> {
-    return this.h.create<FileWatch>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name }, spec });
+  create(name: string, spec: FileWatchSpec, annotations?: Record<string, string>): Promise<FileWatch> {
+    return this.h.create<FileWatch>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name, ...(annotations ? { annotations } : {}) }, spec });
   }
 
   get(name: string): Promise<FileWatch | undefined> {

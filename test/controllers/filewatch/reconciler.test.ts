@@ -141,7 +141,8 @@ describe('FileWatchReconciler with a fake watcher', () => {
   async function fakeFixture(t: import('node:test').TestContext) {
     const clock = new FakeClock();
     const watchers = new FakeWatchers();
-    const f = await Fixture.start(t, { clock, newWatcher: watchers.factory, quietMs: 200 });
+    // Tilt's fixed 200 ms quiet period (`--filewatch-quiet-ms=200`, not adaptive).
+    const f = await Fixture.start(t, { clock, newWatcher: watchers.factory, quietMs: 200, adaptiveQuiet: false });
     return { f, clock, watchers };
   }
 
@@ -158,7 +159,7 @@ describe('FileWatchReconciler with a fake watcher', () => {
     await clock.advance(200);
     let fw = await f.waitStatus('b', (o) => o.status?.fileEvents?.length === 1, 'one batch');
     assert.deepEqual(fw.status!.fileEvents![0]!.seenFiles, ['/src/a', '/src/b', '/src/c'], 'each path once, at its first change');
-    assert.equal(fw.status!.fileEvents![0]!.time, '2024-01-01T00:00:00.549000Z');
+    assert.equal(fw.status!.fileEvents![0]!.time, '2024-01-01T00:00:00.349000Z', 'the time of the last change of the batch');
 
     // A change every 100 ms never goes quiet: the batch is cut at 10 s.
     for (let i = 0; i < 120; i++) {

@@ -37,6 +37,8 @@ export interface LogLine {
 /** Fixture is a LiveUpdate reconciler against the real embedded API server, with fake containers. */
 export interface Fixture {
   client: FerryClient;
+  /** mgr is the manager the controller runs under (its metrics registry). */
+  mgr: Manager;
   clock: FakeClock;
   updater: FakeContainerUpdater;
   reconciler: LiveUpdateReconciler;
@@ -89,6 +91,7 @@ export async function newFixture(t: TestContext): Promise<Fixture> {
 
   const f: Fixture = {
     client,
+    mgr: h.mgr,
     clock,
     updater,
     reconciler: h.wired.reconciler,

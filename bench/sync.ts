@@ -1,0 +1,444 @@
+/**
+ * Sync benchmark: save-to-visible through the whole daemon, measured from inside the container.
+ *
+ * `startDaemon` runs in this process with the embedded API server (memory storage), every
+ * controller and the default FileWatch quiet window (adaptive, 20 ms base). A Docker Compose
+ * service (busybox, brought up by the DockerComposeService controller), a FileWatch on a local
+ * folder and a LiveUpdate syncing it into the container are applied. busybox `inotifyd`, exec'd
+ * into the container, reports every file as its write completes (close-write or rename-into);
+ * each file's time is when its line reaches this process.
+ *
+ * For each size (1, 10 and 100 small files, one 1 MiB file, 10,000 small files), in the same run:
+ * - ferry: the files are written locally; timed from the end of the writes (the save is done)
+ *   until the last file is seen in the container: watcher, quiet window, FileWatch status,
+ *   LiveUpdate, copy;
+ * - one per-call copy of the same files, timed from the call: `docker exec -i tar -x` and the
+ *   Engine's archive API (`putArchive`), archives planned beforehand;
+ * - a Tilt-like pipeline: 200 ms quiet after the writes, then the archive, then `exec tar`;
+ * - a Compose-Watch-like pipeline: 500 ms quiet, then the archive API.
+ * The pipelines are ideal ones (no watcher or API cost of their own): the floor of their design.
+ *
+ * Also: the daemon's CPU time over 10 s with nothing changing, and the last latency the
+ * LiveUpdate reports (status.lastSyncLatency). Then the Kubernetes path: a second daemon whose
+ * dev cluster is the test cluster fixture (pods are real Docker containers, exec over
+ * WebSocket), a pod found by a KubernetesDiscovery, the same sizes, beside one exec of `tar`
+ * through client-node and a Tilt-like pipeline (200 ms, then that exec).
+ *
+ * Run alone: `node --import tsx bench/sync.ts`; or `npm run bench -- sync`.
+ */
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import Docker from 'dockerode';
+import { Exec } from '@kubernetes/client-node';
+import { KubeCluster } from '../test/fixtures/kube-cluster/index.ts';
+import type { DockerComposeService, FileWatch, KubernetesDiscovery, LiveUpdate } from '../src/apis/index.ts';
+import { FerryClient } from '../src/client/index.ts';
+import { startDaemon } from '../src/daemon.ts';
+import { silentLogger } from '../src/log.ts';
+import { planArchive } from '../src/adapters/tar/archive.ts';
+
+const image = process.env.FERRY_TEST_BUSYBOX_IMAGE ?? 'ferry-test/busybox:latest';
+const inContainerDir = '/app/bench';
+const project = `ferry-bench-sync-${process.pid}`;
+
+/** Figures of one size, medians in ms. */
+export interface SyncFigures {
+  case: string;
+  files: number;
+  bytesPerFile: number;
+  runs: number;
+  ferryMs: number;
+  ferryP90Ms: number;
+  execTarMs: number;
+  putArchiveMs: number;
+  tiltLikeMs: number;
+  composeWatchLikeMs: number;
+  /** ferryMs divided by the faster per-call copy. */
+  ratioToPerCall: number;
+}
+
+export interface SyncBenchResult {
+  image: string;
+  quietWindow: string;
+  figures: SyncFigures[];
+  /** idleCpuMs is the daemon process's CPU time (user + system) over 10 s with nothing changing. */
+  idleCpuMs: number;
+  lastSyncLatency?: string;
+  /** kubernetes are the figures of a pod of the test cluster fixture (exec + tar over WebSocket). */
+  kubernetes?: KubernetesSyncFigures[];
+}
+
+/** KubernetesSyncFigures are the Kubernetes path's figures of one size, medians in ms. */
+export interface KubernetesSyncFigures {
+  case: string;
+  files: number;
+  runs: number;
+  ferryMs: number;
+  ferryP90Ms: number;
+  /** execTarMs is one `tar -x` exec through client-node, timed from the call. */
+  execTarMs: number;
+  tiltLikeMs: number;
+}
+
+/** Visibility follows inotifyd's reports of completed writes in the container directory. */
+class Visibility {
+  private readonly seen = new Map<string, number>();
+  private waiters: { names: string[]; resolve: (t: number) => void }[] = [];
+  private buf = '';
+
+  static async start(docker: Docker, id: string): Promise<{ v: Visibility; stop: () => void }> {
+    const v = new Visibility();
+    const exec = await docker.getContainer(id).exec({ Cmd: ['inotifyd', '-', `${inContainerDir}:wy`], AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const out = new PassThrough();
+    out.on('data', (b: Buffer) => v.onData(b.toString('utf8')));
+    docker.modem.demuxStream(stream, out, new PassThrough());
+    await new Promise((r) => setTimeout(r, 300));
+    return { v, stop: () => stream.destroy() };
+  }
+
+  private onData(text: string): void {
+    const now = performance.now();
+    this.buf += text;
+    let i: number;
+    while ((i = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, i);
+      this.buf = this.buf.slice(i + 1);
+      const name = line.split('\t')[2];
+      if (name && !name.startsWith('.') && !this.seen.has(name)) this.seen.set(name, now);
+    }
+    this.waiters = this.waiters.filter((w) => {
+      if (!w.names.every((n) => this.seen.has(n))) return true;
+      w.resolve(Math.max(...w.names.map((n) => this.seen.get(n)!)));
+      return false;
+    });
+  }
+
+  allSeen(names: string[], timeoutMs = 60_000): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not visible within ${timeoutMs} ms: ${names.filter((n) => !this.seen.has(n)).slice(0, 3).join(', ')}...`)), timeoutMs);
+      this.waiters.push({
+        names,
+        resolve: (t) => {
+          clearTimeout(timer);
+          resolve(t);
+        },
+      });
+      this.onData('');
+    });
+  }
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
+}
+const round = (n: number) => Math.round(n * 10) / 10;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function writeFiles(dir: string, names: string[], content: Buffer): Promise<void> {
+  for (let k = 0; k < names.length; k += 256) await Promise.all(names.slice(k, k + 256).map((n) => fsp.writeFile(path.join(dir, n), content)));
+}
+
+async function execTar(docker: Docker, id: string, archive: NodeJS.ReadableStream): Promise<void> {
+  const exec = await docker.getContainer(id).exec({ Cmd: ['tar', '-C', '/', '-x', '-f', '-'], AttachStdin: true, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: true });
+  docker.modem.demuxStream(stream, new PassThrough(), new PassThrough());
+  archive.pipe(stream);
+  await new Promise<void>((resolve) => {
+    stream.once('end', () => resolve());
+    stream.once('close', () => resolve());
+  });
+}
+
+const cases = [
+  { name: '1 file', files: 1, bytes: 1024, runs: 15 },
+  { name: '10 files', files: 10, bytes: 1024, runs: 10 },
+  { name: '100 files', files: 100, bytes: 1024, runs: 6 },
+  { name: '1 MiB file', files: 1, bytes: 1024 * 1024, runs: 6 },
+  { name: '10,000 files', files: 10_000, bytes: 512, runs: 1 },
+];
+
+/** runKubernetesSync measures ferry's sync into a pod of the test cluster fixture, beside one exec of tar. */
+async function runKubernetesSync(docker: Docker, scale: number): Promise<KubernetesSyncFigures[]> {
+  const cluster = await KubeCluster.start({ docker });
+  const dir = await fsp.realpath(await fsp.mkdtemp(path.join(os.tmpdir(), 'ferry-bench-sync-k8s-')));
+  const src = path.join(dir, 'src');
+  const rawDir = path.join(dir, 'raw');
+  await fsp.mkdir(src);
+  await fsp.mkdir(rawDir);
+  const daemon = await startDaemon({
+    dataDir: path.join(dir, 'data'),
+    storage: 'memory',
+    log: silentLogger(),
+    cwd: dir,
+    clusterKubeconfig: await cluster.writeKubeconfig(path.join(dir, 'kubeconfig'), { context: 'fixture' }),
+  });
+  const client = new FerryClient(daemon.kubeConfig);
+  let stopWatch = () => {};
+  try {
+    await cluster.createPod({
+      name: 'bench',
+      labels: { app: 'bench' },
+      containers: [{ name: 'app', image, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', `mkdir -p ${inContainerDir} && exec sleep 36000`] }],
+    });
+    await client.create<FileWatch>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name: 'pod' }, spec: { watchedPaths: [src] } });
+    await client.create<KubernetesDiscovery>({
+      apiVersion: 'tilt.dev/v1alpha1',
+      kind: 'KubernetesDiscovery',
+      metadata: { name: 'pod' },
+      spec: { watches: [{ namespace: 'default' }], extraSelectors: [{ matchLabels: { app: 'bench' } }] },
+    });
+    await client.create<LiveUpdate>({
+      apiVersion: 'tilt.dev/v1alpha1',
+      kind: 'LiveUpdate',
+      metadata: { name: 'pod' },
+      spec: { basePath: dir, selector: { kubernetes: { discoveryName: 'pod', containerName: 'app' } }, sources: [{ fileWatch: 'pod' }], syncs: [{ localPath: 'src', containerPath: inContainerDir }] },
+    });
+    for (let i = 0; i < 600; i++) {
+      if ((await client.get<LiveUpdate>('LiveUpdate', 'pod'))?.status?.containers?.length) break;
+      await sleep(100);
+    }
+    const id = cluster.containerId('default', 'bench', 'app');
+    if (!id) {
+      const lu = await client.get<LiveUpdate>('LiveUpdate', 'pod');
+      const kd = await client.get<KubernetesDiscovery>('KubernetesDiscovery', 'pod');
+      throw new Error(`no container for the pod: LiveUpdate ${JSON.stringify(lu?.status)}, discovery ${JSON.stringify(kd?.status)}`);
+    }
+    const { v, stop } = await Visibility.start(docker, id);
+    stopWatch = stop;
+    const exec = new Exec(cluster.kubeConfig({ context: 'fixture' }));
+    const execTar = (archive: NodeJS.ReadableStream) =>
+      new Promise<void>((resolve, reject) => {
+        exec
+          .exec('default', 'bench', 'app', ['tar', '-C', '/', '-x', '-f', '-'], new PassThrough(), new PassThrough(), archive as never, false, () => resolve())
+          .catch(reject);
+      });
+    await writeFiles(src, ['warm-0'], Buffer.from('w'));
+    await v.allSeen(['warm-0']);
+
+    const out: KubernetesSyncFigures[] = [];
+    for (const c of cases) {
+      const runs = Math.max(1, Math.round(c.runs * scale));
+      const content = Buffer.alloc(c.bytes, 'x');
+      const settle = () => sleep(c.files > 1000 ? 2000 : 300);
+      const ferry: number[] = [];
+      const raw: number[] = [];
+      const tilt: number[] = [];
+      for (let r = 0; r < runs; r++) {
+        const names = (kind: string) => Array.from({ length: c.files }, (_, k) => `k8s-${kind}-${c.files}-${c.bytes}-${r}-${k}`);
+        const rawMappings = (ns: string[]) => ns.map((n) => ({ localPath: path.join(rawDir, n), containerPath: `${inContainerDir}/${n}` }));
+        await settle();
+        const ferryNames = names('ferry');
+        await writeFiles(src, ferryNames, content);
+        const saved = performance.now();
+        ferry.push((await v.allSeen(ferryNames, 180_000)) - saved);
+
+        const rawNames = names('exec');
+        await writeFiles(rawDir, rawNames, content);
+        let plan = await planArchive(rawMappings(rawNames));
+        await settle();
+        let t0 = performance.now();
+        await execTar(plan.stream() as unknown as NodeJS.ReadableStream);
+        raw.push((await v.allSeen(rawNames, 180_000)) - t0);
+
+        const tiltNames = names('tilt');
+        await writeFiles(rawDir, tiltNames, content);
+        await settle();
+        t0 = performance.now();
+        await sleep(200);
+        plan = await planArchive(rawMappings(tiltNames));
+        await execTar(plan.stream() as unknown as NodeJS.ReadableStream);
+        tilt.push((await v.allSeen(tiltNames, 180_000)) - t0);
+      }
+      out.push({
+        case: c.name,
+        files: c.files,
+        runs,
+        ferryMs: round(quantile(ferry, 0.5)),
+        ferryP90Ms: round(quantile(ferry, 0.9)),
+        execTarMs: round(quantile(raw, 0.5)),
+        tiltLikeMs: round(quantile(tilt, 0.5)),
+      });
+      process.stderr.write(`sync kubernetes ${c.name}: ${JSON.stringify(out.at(-1))}\n`);
+    }
+    return out;
+  } finally {
+    stopWatch();
+    client.close();
+    await daemon.stop();
+    await cluster.stop();
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** runSyncBench measures save-to-visible through the daemon against per-call copies and Tilt-like and Compose-Watch-like pipelines. */
+export async function runSyncBench(opts: { runsScale?: number; kubernetes?: boolean } = {}): Promise<SyncBenchResult> {
+  const scale = opts.runsScale ?? 1;
+  const docker = new Docker();
+  await docker.ping();
+  const dir = await fsp.realpath(await fsp.mkdtemp(path.join(os.tmpdir(), 'ferry-bench-sync-')));
+  const src = path.join(dir, 'src');
+  await fsp.mkdir(src);
+  const daemon = await startDaemon({ dataDir: path.join(dir, 'data'), storage: 'memory', log: silentLogger(), cwd: dir });
+  const client = new FerryClient(daemon.kubeConfig);
+  let stopWatch = () => {};
+  let result: SyncBenchResult;
+  try {
+    await client.create<FileWatch>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name: 'app' }, spec: { watchedPaths: [src] } });
+    const yaml = [
+      'services:',
+      '  app:',
+      `    image: ${image}`,
+      '    init: true',
+      `    command: ["sh", "-c", "mkdir -p ${inContainerDir} && exec sleep 36000"]`,
+    ].join('\n');
+    await client.create<DockerComposeService>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'DockerComposeService', metadata: { name: 'app' }, spec: { service: 'app', project: { name: project, yaml } } });
+    await client.create<LiveUpdate>({
+      apiVersion: 'tilt.dev/v1alpha1',
+      kind: 'LiveUpdate',
+      metadata: { name: 'app' },
+      spec: { basePath: dir, selector: { dockerCompose: { service: 'app' } }, sources: [{ fileWatch: 'app' }], syncs: [{ localPath: 'src', containerPath: inContainerDir }] },
+    });
+    let id = '';
+    for (let i = 0; i < 600 && !id; i++) {
+      const lu = await client.get<LiveUpdate>('LiveUpdate', 'app');
+      id = lu?.status?.containers?.[0]?.containerID ?? '';
+      if (!id) await sleep(100);
+    }
+    if (!id) throw new Error('the LiveUpdate never selected the Compose container');
+    const container = docker.getContainer(id);
+    for (let i = 0; i < 100; i++) {
+      const r = await container.inspect();
+      if (r.State.Running) break;
+      await sleep(100);
+    }
+    const { v, stop } = await Visibility.start(docker, id);
+    stopWatch = stop;
+
+    // Warm up: the first sync pays for connections and code being compiled.
+    await writeFiles(src, ['warm-0', 'warm-1'], Buffer.from('w'));
+    await v.allSeen(['warm-0', 'warm-1']);
+
+    const figures: SyncFigures[] = [];
+    for (const c of cases) {
+      const runs = Math.max(1, Math.round(c.runs * scale));
+      const content = Buffer.alloc(c.bytes, 'x');
+      const ferry: number[] = [];
+      const exec: number[] = [];
+      const put: number[] = [];
+      const tilt: number[] = [];
+      const compose: number[] = [];
+      for (let r = 0; r < runs; r++) {
+        const names = (kind: string) => Array.from({ length: c.files }, (_, k) => `${kind}-${c.files}-${c.bytes}-${r}-${k}`);
+
+        // Every measurement starts from a settled Engine: the previous copy's process is gone.
+        const settle = () => sleep(c.files > 1000 ? 2000 : 300);
+
+        // ferry: write, then wait until the container has every file.
+        await settle();
+        const ferryNames = names('ferry');
+        await writeFiles(src, ferryNames, content);
+        const saved = performance.now();
+        ferry.push((await v.allSeen(ferryNames, 120_000)) - saved);
+
+        // The raw copies write into a folder ferry does not watch.
+        const rawDir = path.join(dir, 'raw');
+        await fsp.mkdir(rawDir, { recursive: true });
+        const rawMappings = (ns: string[]) => ns.map((n) => ({ localPath: path.join(rawDir, n), containerPath: `${inContainerDir}/${n}` }));
+
+        const execNames = names('exec');
+        await writeFiles(rawDir, execNames, content);
+        let plan = await planArchive(rawMappings(execNames));
+        await settle();
+        let t0 = performance.now();
+        await execTar(docker, id, plan.stream() as unknown as NodeJS.ReadableStream);
+        exec.push((await v.allSeen(execNames, 120_000)) - t0);
+
+        const putNames = names('put');
+        await writeFiles(rawDir, putNames, content);
+        plan = await planArchive(rawMappings(putNames));
+        await settle();
+        t0 = performance.now();
+        await container.putArchive(plan.stream() as unknown as NodeJS.ReadableStream, { path: '/', copyUIDGID: true });
+        put.push((await v.allSeen(putNames, 120_000)) - t0);
+
+        const tiltNames = names('tilt');
+        await writeFiles(rawDir, tiltNames, content);
+        await settle();
+        t0 = performance.now();
+        await sleep(200);
+        plan = await planArchive(rawMappings(tiltNames));
+        await execTar(docker, id, plan.stream() as unknown as NodeJS.ReadableStream);
+        tilt.push((await v.allSeen(tiltNames, 120_000)) - t0);
+
+        const composeNames = names('compose');
+        await writeFiles(rawDir, composeNames, content);
+        await settle();
+        t0 = performance.now();
+        await sleep(500);
+        plan = await planArchive(rawMappings(composeNames));
+        await container.putArchive(plan.stream() as unknown as NodeJS.ReadableStream, { path: '/', copyUIDGID: true });
+        compose.push((await v.allSeen(composeNames, 120_000)) - t0);
+      }
+      const f = quantile(ferry, 0.5);
+      figures.push({
+        case: c.name,
+        files: c.files,
+        bytesPerFile: c.bytes,
+        runs,
+        ferryMs: round(f),
+        ferryP90Ms: round(quantile(ferry, 0.9)),
+        execTarMs: round(quantile(exec, 0.5)),
+        putArchiveMs: round(quantile(put, 0.5)),
+        tiltLikeMs: round(quantile(tilt, 0.5)),
+        composeWatchLikeMs: round(quantile(compose, 0.5)),
+        ratioToPerCall: Math.round((f / Math.min(quantile(exec, 0.5), quantile(put, 0.5))) * 100) / 100,
+      });
+      process.stderr.write(`sync ${c.name}: ${JSON.stringify(figures.at(-1))}\n`);
+    }
+
+    const lastSyncLatency = (await client.get<LiveUpdate>('LiveUpdate', 'app'))?.status?.lastSyncLatency;
+    await sleep(2000);
+    const before = process.cpuUsage();
+    await sleep(10_000);
+    const idle = process.cpuUsage(before);
+    result = {
+      image,
+      quietWindow: '20 ms base, adaptive (the default)',
+      figures,
+      idleCpuMs: Math.round((idle.user + idle.system) / 1000),
+      lastSyncLatency,
+    };
+  } finally {
+    stopWatch();
+    await client.delete('DockerComposeService', 'app').catch(() => undefined);
+    for (let i = 0; i < 100; i++) {
+      if (!(await client.get('DockerComposeService', 'app').catch(() => undefined))) break;
+      await sleep(100);
+    }
+    client.close();
+    await daemon.stop();
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+  // The Kubernetes path after the Docker daemon has stopped: one daemon at a time.
+  if (opts.kubernetes !== false) result.kubernetes = await runKubernetesSync(docker, scale);
+  return result;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const scale = Number(process.env.SYNC_BENCH_RUNS_SCALE ?? 1);
+  const result =
+    process.env.SYNC_BENCH_ONLY_KUBERNETES === '1'
+      ? { kubernetes: await runKubernetesSync(new Docker(), scale) }
+      : await runSyncBench({ runsScale: scale, kubernetes: process.env.SYNC_BENCH_KUBERNETES !== '0' });
+  console.log(JSON.stringify(result, null, 2));
+}
