@@ -78,6 +78,7 @@ export function buildProgram(): Command {
     .option('--exec-timeout <duration>', 'fail a LiveUpdate exec that runs longer than this, unless the exec sets its own timeoutSeconds (Go duration: 30s, 2m)', '60s')
     .option('--cluster-kubeconfig <file>', 'kubeconfig of the dev cluster (default $KUBECONFIG or ~/.kube/config)')
     .option('--health-addr <host:port>', 'also serve /healthz, /readyz and /metrics over plain HTTP here (e.g. for probes in external mode)')
+    .option('--keep-images <n>', 'how many builds of each image keep their tags; older ones are removed unless a container uses them (0 keeps all; default $FERRY_KEEP_IMAGES, else 3)')
     .option('--dashboard-port <port>', 'web dashboard port on 127.0.0.1 (0 turns it off, "auto" picks a free one)', '10352')
     .action(async (o, cmd: Command) => {
       const g = cmd.optsWithGlobals() as { dataDir?: string; kubeconfig?: string; context?: string };

@@ -21,6 +21,8 @@ export interface ServeOptions {
   filewatchQuietMs: string;
   /** filewatchPoll watches every FileWatch by polling instead of kernel events. */
   filewatchPoll?: boolean;
+  /** keepImages as given: how many builds of each image keep their tags. */
+  keepImages?: string;
   buildTimeoutMs: number;
   execTimeoutMs: number;
   clusterKubeconfig?: string;
@@ -46,6 +48,11 @@ export async function serve(o: ServeOptions): Promise<void> {
   }
   const filewatchQuietMs = Number(o.filewatchQuietMs);
   if (o.filewatchQuietMs.trim() === '' || !(filewatchQuietMs >= 0)) throw new CliError(`--filewatch-quiet-ms must be a number of milliseconds, got "${o.filewatchQuietMs}"`);
+  let keepImages: number | undefined;
+  if (o.keepImages !== undefined) {
+    if (!/^\d+$/.test(o.keepImages.trim())) throw new CliError(`--keep-images must be a whole number (0 keeps all), got "${o.keepImages}"`);
+    keepImages = Number(o.keepImages);
+  }
   const log = createLogger({ format: o.logFormat as LogFormat | undefined, level: o.logLevel });
   const daemon = await startDaemon({
     dashboard,
@@ -58,6 +65,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     context: o.context,
     filewatchQuietMs,
     filewatchPoll: !!o.filewatchPoll,
+    keepImages,
     buildTimeoutMs: o.buildTimeoutMs,
     execTimeoutMs: o.execTimeoutMs,
     clusterKubeconfig: o.clusterKubeconfig,

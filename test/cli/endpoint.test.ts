@@ -165,6 +165,20 @@ describe('a stable endpoint', () => {
     assert.equal(p.stdout.trim(), path.join(dataDir, 'kubeconfig'));
   });
 
+  it('refuses serve flags that are not numbers before starting anything', async () => {
+    for (const [flag, value, msg] of [
+      ['--keep-images', 'many', /--keep-images must be a whole number \(0 keeps all\), got "many"/],
+      ['--keep-images', '-1', /--keep-images must be a whole number/],
+      ['--filewatch-quiet-ms', 'soon', /--filewatch-quiet-ms must be a number of milliseconds, got "soon"/],
+    ] as const) {
+      const other = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-flag-'));
+      const r = await runFerry(['--data-dir', other, 'serve', '--storage', 'memory', '--port', '0', flag, value]);
+      fs.rmSync(other, { recursive: true, force: true });
+      assert.equal(r.code, 1, `${flag} ${value}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, msg);
+    }
+  });
+
   it('says plainly when the port is in use ($FERRY_PORT is the default port)', async () => {
     const busy = net.createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
