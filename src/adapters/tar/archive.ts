@@ -335,8 +335,9 @@ function streamEntries(entries: ArchiveEntry[], smallFileLimitBytes: number, onS
   return Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false });
 }
 
-/** Content is what a planned file turned out to be when read: nothing to send, its data, or a symlink. */
-type Content = null | { type: 'file'; data: Buffer } | { type: 'symlink'; linkname: string };
+/** EntryContent is what a planned file turned out to be when read: nothing to send, its data, or a symlink. */
+export type EntryContent = null | { type: 'file'; data: Buffer } | { type: 'symlink'; linkname: string };
+type Content = EntryContent;
 
 function contentHeader(e: ArchiveEntry, c: Exclude<Content, null>): Headers {
   if (c.type === 'symlink') return { name: e.name, mode: 0o777, mtime: e.mtime, uid: 0, gid: 0, uname: '', gname: '', type: 'symlink', linkname: c.linkname };
@@ -420,9 +421,11 @@ function readWholeSync(fd: number, size: number): Buffer {
 
 /**
  * openPlanned opens e's file without following a link and checks it is the file planned: the
- * open file and its stat, or what to send instead (null: nothing; onSkip said why).
+ * open file and its stat, or what to send instead (null: nothing; onSkip said why). The caller
+ * closes the file. Anything that sends a planned file's content (the archive, the container
+ * channel) opens it through here.
  */
-async function openPlanned(e: ArchiveEntry, onSkip: ArchiveOptions['onSkip']): Promise<{ fh: fsp.FileHandle; st: Stats } | { instead: Content }> {
+export async function openPlanned(e: ArchiveEntry, onSkip: ArchiveOptions['onSkip']): Promise<{ fh: fsp.FileHandle; st: Stats } | { instead: Content }> {
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(e.localPath, readFlags);

@@ -1,0 +1,147 @@
+import type { Clock } from '../../../util/clock.ts';
+import type { ArchiveEntry } from '../../tar/archive.ts';
+import type { ContainerTarget, ContainerUpdate } from '../updater.ts';
+import { framable } from './agent.ts';
+import { Channel, NoAgentError, type ChannelTimings } from './channel.ts';
+import { sendChanges } from './send.ts';
+import type { AgentTransport } from './transport.ts';
+
+/**
+ * channelMaxEntries is the crossover: a batch with more entries (plus deletions) than this goes
+ * as one archive through the per-call path, which is faster from there on. Measured on the
+ * 2-core development machine against a busybox container (test/adapters/containers/
+ * channel-crossover, run by hand): N files of 100 bytes through a warm channel vs one archive
+ * API call (Docker) or `tar` exec. The channel costs about 1 ms per file (the agent forks `dd`
+ * and `mv` for each), one call about 50 ms plus 0.15 ms per file; they meet near 60 files.
+ */
+export const channelMaxEntries = 64;
+
+/** ChannelPoolOptions configure a ChannelPool. */
+export interface ChannelPoolOptions extends ChannelTimings {
+  transport: AgentTransport;
+  clock: Clock;
+  /** maxEntries overrides channelMaxEntries (the crossover). */
+  maxEntries?: number;
+  /** onEvent hears what happens to channels (opened, fell back, closed), for logs and tests. */
+  onEvent?: (event: ChannelEvent) => void;
+}
+
+/** ChannelEvent is something that happened to a container's channel. */
+export interface ChannelEvent {
+  kind: 'opened' | 'unsupported' | 'open-failed' | 'fallback' | 'closed';
+  key: string;
+  message?: string;
+}
+
+interface Slot {
+  target: ContainerTarget;
+  channel?: Channel;
+  opening?: Promise<Channel | undefined>;
+}
+
+/**
+ * ChannelPool keeps one channel (a running agent) per container some owner retains, opened
+ * eagerly and reopened on demand after it died (the container restarted) or for a new
+ * container id (replaced). A container that cannot run the agent is remembered and never tried
+ * again. Channels no owner retains are closed, leaving no process behind.
+ */
+export class ChannelPool {
+  private readonly opts: ChannelPoolOptions;
+  private readonly owners = new Map<string, Map<string, ContainerTarget>>();
+  private readonly slots = new Map<string, Slot>();
+  private readonly noAgent = new Map<string, string>();
+
+  constructor(opts: ChannelPoolOptions) {
+    this.opts = opts;
+  }
+
+  /** retain sets the containers owner selects; channels to them open now, those nobody retains close. */
+  retain(owner: string, targets: ContainerTarget[]): void {
+    if (targets.length === 0) this.owners.delete(owner);
+    else this.owners.set(owner, new Map(targets.map((t) => [this.opts.transport.key(t), t])));
+    const wanted = this.retained();
+    for (const [key, slot] of this.slots) {
+      if (!wanted.has(key)) this.release(key, slot);
+    }
+    for (const [key, target] of wanted) {
+      if (!this.noAgent.has(key)) void this.channelFor(key, target);
+    }
+  }
+
+  /**
+   * send applies u's deletions and files through the target's channel, resolving true once the
+   * container acknowledged all of them; false when they must go through the per-call path
+   * (no channel for this container, a batch above the crossover, a path a frame cannot carry,
+   * or the channel failed: nothing is lost, the per-call path sends everything again).
+   */
+  async send(u: ContainerUpdate, signal?: AbortSignal): Promise<boolean> {
+    const entries: ArchiveEntry[] | undefined = u.entries;
+    if (u.archive && !entries) return false;
+    const list = entries ?? [];
+    if (list.length === 0 && u.deletePaths.length === 0) return true;
+    if (list.length + u.deletePaths.length > (this.opts.maxEntries ?? channelMaxEntries)) return false;
+    if (!u.deletePaths.every(framable) || !list.every((e) => framable(e.name) && framable(e.linkname ?? ''))) return false;
+    const key = this.opts.transport.key(u.target);
+    if (!this.retained().has(key) || this.noAgent.has(key) || signal?.aborted) return false;
+    const ch = await this.channelFor(key, u.target);
+    if (!ch) return false;
+    try {
+      await sendChanges(ch, u.deletePaths, list);
+      return true;
+    } catch (err) {
+      this.opts.onEvent?.({ kind: 'fallback', key, message: err instanceof Error ? err.message : String(err) });
+      return false;
+    }
+  }
+
+  /** close closes every channel (ferry is stopping). */
+  async close(): Promise<void> {
+    this.owners.clear();
+    await Promise.all([...this.slots].map(([key, slot]) => this.release(key, slot)));
+  }
+
+  private retained(): Map<string, ContainerTarget> {
+    const all = new Map<string, ContainerTarget>();
+    for (const targets of this.owners.values()) for (const [k, t] of targets) all.set(k, t);
+    return all;
+  }
+
+  private async release(key: string, slot: Slot): Promise<void> {
+    this.slots.delete(key);
+    const ch = slot.channel ?? (await slot.opening);
+    if (ch) await ch.close();
+    // Only an image's inability is remembered, per container: a later container gets its own key.
+    this.noAgent.delete(key);
+  }
+
+  /** channelFor is the live channel to key, opening one when there is none; undefined when it cannot be had. */
+  private channelFor(key: string, target: ContainerTarget): Promise<Channel | undefined> {
+    let slot = this.slots.get(key);
+    if (!slot) this.slots.set(key, (slot = { target }));
+    if (slot.channel?.alive) return Promise.resolve(slot.channel);
+    if (slot.opening) return slot.opening;
+    const s = slot;
+    s.channel = undefined;
+    s.opening = Channel.open(this.opts.transport, target, this.opts.clock, this.opts).then(
+      (ch) => {
+        s.opening = undefined;
+        if (this.slots.get(key) !== s) {
+          void ch.close(); // released while it opened
+          return undefined;
+        }
+        s.channel = ch;
+        this.opts.onEvent?.({ kind: 'opened', key });
+        void ch.closed.then((why) => this.opts.onEvent?.({ kind: 'closed', key, message: why }));
+        return ch;
+      },
+      (err: unknown) => {
+        s.opening = undefined;
+        const message = err instanceof Error ? err.message : String(err);
+        if (err instanceof NoAgentError) this.noAgent.set(key, message);
+        this.opts.onEvent?.({ kind: err instanceof NoAgentError ? 'unsupported' : 'open-failed', key, message });
+        return undefined;
+      },
+    );
+    return s.opening;
+  }
+}
