@@ -170,12 +170,15 @@ export class Channel {
 
   private readonly writer: FrameWriter = {
     nextSeq: () => ++this.seq,
-    answer: (seq) =>
-      new Promise<Answer>((resolve, reject) => {
+    answer: (seq) => {
+      const answer = new Promise<Answer>((resolve, reject) => {
         if (!this.alive) return reject(new ChannelClosedError(this.endedWith!));
         this.pending.set(seq, { resolve, reject });
         this.progress();
-      }),
+      });
+      answer.catch(() => undefined); // a write that failed first is what the caller sees
+      return answer;
+    },
     write: async (data) => {
       if (!this.alive) throw new ChannelClosedError(this.endedWith!);
       this.writing++;
