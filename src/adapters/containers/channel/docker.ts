@@ -49,8 +49,17 @@ export class DockerAgentTransport implements AgentTransport {
   }
 
   async kill(t: ContainerTarget, pid: number): Promise<void> {
-    const exec = await this.docker.getContainer(t.containerId).exec({ Cmd: ['sh', '-c', `kill -9 ${pid}`], AttachStdout: false, AttachStderr: false });
-    await exec.start({ Detach: true });
+    const exec = await this.docker.getContainer(t.containerId).exec({ Cmd: ['sh', '-c', `kill -9 ${pid}`], AttachStdout: true, AttachStderr: true });
+    const stream = (await exec.start({ hijack: true, stdin: false })) as Duplex;
+    stream.on('error', () => undefined);
+    stream.resume();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 10_000);
+      timer.unref();
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+    });
+    stream.destroy();
   }
 }
 
