@@ -22,6 +22,8 @@ export class DockerAgentTransport implements AgentTransport {
     stderr.resume();
     this.docker.modem.demuxStream(stream, output, stderr);
     stream.on('error', () => undefined);
+    // An open channel never keeps ferry running: when it exits, the agent reads EOF and exits too.
+    (stream as Duplex & { unref?: () => void }).unref?.();
     const over = new Promise<void>((resolve) => {
       stream.once('end', resolve);
       stream.once('close', resolve);

@@ -33,6 +33,8 @@ export class KubernetesAgentTransport implements AgentTransport {
       exit(undefined);
       if (!output.writableEnded) output.end();
     };
+    // An open channel never keeps ferry running: when it exits, the agent reads EOF and exits too.
+    (ws as unknown as { _socket?: { unref?: () => void } })._socket?.unref?.();
     ws.on('close', over);
     ws.on('error', over);
     const open = () => ws.readyState === ws.OPEN;

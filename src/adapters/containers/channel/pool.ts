@@ -7,14 +7,25 @@ import { sendChanges } from './send.ts';
 import type { AgentTransport } from './transport.ts';
 
 /**
- * channelMaxEntries is the crossover: a batch with more entries (plus deletions) than this goes
- * as one archive through the per-call path, which is faster from there on. Measured on the
- * 2-core development machine against a busybox container (test/adapters/containers/
- * channel-crossover, run by hand): N files of 100 bytes through a warm channel vs one archive
- * API call (Docker) or `tar` exec. The channel costs about 1 ms per file (the agent forks `dd`
- * and `mv` for each), one call about 50 ms plus 0.15 ms per file; they meet near 60 files.
+ * channelMaxEntries is the crossover: a batch with more entries and deletions than this goes
+ * as one archive through the per-call path, which is as fast from there on and faster beyond.
+ * Measured with test/adapters/containers/channel-crossover.measure.ts on the shared 2-core
+ * machine (busybox container, files of 100 bytes, median per batch, channel warm):
+ *
+ * | files | Docker channel | archive API | Kubernetes (fixture) channel | `tar` exec |
+ * |---|---|---|---|---|
+ * | 1 | 2.5-7 ms | 61-90 ms | 7 ms | 98 ms |
+ * | 10 | 15-25 ms | 83-114 ms | 31 ms | 122 ms |
+ * | 60 | 94-131 ms | 143-193 ms | 155 ms | 234 ms |
+ * | 100 | 159-182 ms | 184-194 ms | 376 ms | 434 ms |
+ * | 200 | 287-333 ms | 218-247 ms | 603 ms | 682 ms |
+ * | 1,000 | 1.85-1.94 s | 1.26-1.36 s | 2.17 s | 2.06 s |
+ *
+ * The agent forks `dd` and `mv` per file (about 1.5 ms on a busy machine); one call costs a
+ * process start (about 50-90 ms) plus little per file. They meet near 100 files on Docker
+ * (near 500 through the fixture's exec): 100 serves both.
  */
-export const channelMaxEntries = 64;
+export const channelMaxEntries = 100;
 
 /** ChannelPoolOptions configure a ChannelPool. */
 export interface ChannelPoolOptions extends ChannelTimings {

@@ -7,6 +7,8 @@ import type { Answer, Channel, FrameWriter } from './channel.ts';
 /** wholeFileLimitBytes: files below it are read whole before their frame starts; larger ones are streamed. */
 const wholeFileLimitBytes = 1024 * 1024;
 const chunkBytes = 256 * 1024;
+/** readAhead bounds how many small files are read ahead of the writer. */
+const readAhead = 16;
 /** sendAttempts bounds how often a file that keeps changing while sent is read again. */
 const sendAttempts = 3;
 
@@ -38,8 +40,34 @@ export async function sendChanges(ch: Channel, deletePaths: string[], entries: A
       track(`delete ${p}`, w.answer(seq));
       await w.write(header('D', seq, p));
     }
-    for (const e of entries) {
+    // Small files are read ahead of the writer, a bounded window at a time, in their order.
+    const reads = new Map<number, Promise<Whole>>();
+    const readAt = (i: number) => {
+      const e = entries[i];
+      if (!e || reads.has(i) || e.type !== 'file' || e.size >= wholeFileLimitBytes) return;
+      const read = readWhole(e, onSkip);
+      read.catch(() => undefined); // awaited in order below
+      reads.set(i, read);
+    };
+    for (let i = 0; i < entries.length; i++) {
+      for (let j = i; j < i + readAhead; j++) readAt(j);
+      const e = entries[i]!;
       const path = '/' + e.name;
+      const read = reads.get(i);
+      if (read) {
+        reads.delete(i);
+        const got = await read;
+        if (got === 'changed') {
+          await sendFile(w, e, path, track, onSkip);
+        } else if (got?.type === 'symlink') {
+          track(`symlink ${path}`, symlink(w, path, got.linkname));
+        } else if (got) {
+          const seq = w.nextSeq();
+          track(`write ${path}`, w.answer(seq));
+          await w.write(Buffer.concat([header('W', seq, path, got.data.length, got.mode), got.data, trailer(seq, true)]));
+        }
+        continue;
+      }
       if (e.type === 'directory') {
         const seq = w.nextSeq();
         track(`mkdir ${path}`, w.answer(seq));
@@ -115,6 +143,23 @@ async function sendFile(
     }
   }
   throw new ChannelRefused(`write ${path}: the file kept changing while it was sent`);
+}
+
+/** Whole is a small file read whole: its data and mode, a symlink found in its place, nothing, or `changed` while read. */
+type Whole = null | 'changed' | { type: 'file'; data: Buffer; mode: number } | { type: 'symlink'; linkname: string };
+
+async function readWhole(e: ArchiveEntry, onSkip?: (localPath: string, why: string) => void): Promise<Whole> {
+  const opened = await openPlanned(e, onSkip);
+  if ('instead' in opened) return opened.instead?.type === 'symlink' ? opened.instead : null;
+  const { fh, st } = opened;
+  try {
+    if (st.size >= wholeFileLimitBytes) return 'changed';
+    const data = await readExactly(fh, st.size);
+    if (!data || changed(st, await fh.stat())) return 'changed';
+    return { type: 'file', data, mode: st.mode & 0o7777 };
+  } finally {
+    await fh.close();
+  }
 }
 
 /** readExactly reads size bytes from the start; null when the file is shorter now. */
