@@ -96,12 +96,17 @@ export class ChannelPool {
     if (!this.retained().has(key) || this.noAgent.has(key) || signal?.aborted) return false;
     const ch = await this.channelFor(key, u.target);
     if (!ch) return false;
+    // Stopping ferry abandons a send under way: the channel is killed, the per-call path refuses.
+    const onAbort = () => ch.kill('live update aborted: ferry is stopping');
+    signal?.addEventListener('abort', onAbort);
     try {
       await sendChanges(ch, u.deletePaths, list);
       return true;
     } catch (err) {
       this.opts.onEvent?.({ kind: 'fallback', key, message: err instanceof Error ? err.message : String(err) });
       return false;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 
