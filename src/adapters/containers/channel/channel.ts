@@ -81,6 +81,7 @@ export class Channel {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     void proc.exited.then((code) => this.end(`the agent exited${code === undefined ? '' : ` with code ${code}`}`));
     this.scheduleHeartbeat();
+    this.progress();
   }
 
   /**
@@ -154,6 +155,7 @@ export class Channel {
   async close(): Promise<void> {
     await this.exclusive(async () => undefined).catch(() => undefined);
     if (!this.alive) return;
+    this.proc.hold(true); // until the agent is seen gone
     this.proc.end();
     const timer = this.clock.setTimeout(() => this.kill('the agent did not exit when closed'), this.ackTimeoutMs);
     await this.closed;
@@ -215,7 +217,9 @@ export class Channel {
   private progress(): void {
     if (this.deadline) this.clock.clearTimeout(this.deadline);
     this.deadline = undefined;
-    if (!this.alive || (this.pending.size === 0 && this.writing === 0)) return;
+    const busy = this.alive && (this.pending.size > 0 || this.writing > 0);
+    this.proc.hold(busy);
+    if (!busy) return;
     this.deadline = this.clock.setTimeout(() => this.kill(`no progress within ${this.ackTimeoutMs} ms`), this.ackTimeoutMs);
   }
 

@@ -22,8 +22,6 @@ export class DockerAgentTransport implements AgentTransport {
     stderr.resume();
     this.docker.modem.demuxStream(stream, output, stderr);
     stream.on('error', () => undefined);
-    // An open channel never keeps ferry running: when it exits, the agent reads EOF and exits too.
-    (stream as Duplex & { unref?: () => void }).unref?.();
     const over = new Promise<void>((resolve) => {
       stream.once('end', resolve);
       stream.once('close', resolve);
@@ -47,6 +45,11 @@ export class DockerAgentTransport implements AgentTransport {
         }),
       end: () => stream.end(),
       destroy: () => stream.destroy(),
+      hold: (busy) => {
+        const socket = stream as Duplex & { ref?: () => void; unref?: () => void };
+        if (busy) socket.ref?.();
+        else socket.unref?.();
+      },
     };
   }
 

@@ -33,8 +33,6 @@ export class KubernetesAgentTransport implements AgentTransport {
       exit(undefined);
       if (!output.writableEnded) output.end();
     };
-    // An open channel never keeps ferry running: when it exits, the agent reads EOF and exits too.
-    (ws as unknown as { _socket?: { unref?: () => void } })._socket?.unref?.();
     ws.on('close', over);
     ws.on('error', over);
     const open = () => ws.readyState === ws.OPEN;
@@ -52,6 +50,11 @@ export class KubernetesAgentTransport implements AgentTransport {
         stdin.destroy();
         ws.terminate();
         over();
+      },
+      hold: (busy) => {
+        const socket = (ws as unknown as { _socket?: { ref?: () => void; unref?: () => void } })._socket;
+        if (busy) socket?.ref?.();
+        else socket?.unref?.();
       },
     };
   }

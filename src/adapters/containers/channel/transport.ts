@@ -12,6 +12,11 @@ export interface AgentProcess {
   /** destroy drops the connection at once. */
   destroy(): void;
   /**
+   * hold says whether the connection keeps the process running: while an answer is due it
+   * does; an idle channel never does (when ferry exits, the agent reads EOF and exits too).
+   */
+  hold(busy: boolean): void;
+  /**
    * exited resolves when the exec is over: its exit code, or undefined when it is unknown (the
    * connection dropped). It never rejects.
    */
