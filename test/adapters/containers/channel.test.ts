@@ -175,6 +175,20 @@ test('channel: files belong to the container user (USER 1000)', async (t) => {
   assert.equal((await statIn(f.docker, c.id, '/app/owned-by-root.txt')).uid, 1000);
 });
 
+test('channel: dash (the sh of Debian images) runs the agent too', async (t) => {
+  const f = await fixture(t);
+  if (!f) return;
+  const c = await runContainer(f.docker, { image: testImages.notar });
+  f.updater.retain('default/web', [target(c.id)]);
+  const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => 255 - i));
+  await fsp.writeFile(path.join(f.dir, 'b i n'), bytes);
+  await fsp.writeFile(path.join(f.dir, 'x.sh'), 'x', { mode: 0o700 });
+  await f.updater.update(await changes(c.id, [{ localPath: f.dir, containerPath: '/app' }]));
+  assert.deepEqual(kinds(f.events), ['opened']);
+  assert.equal(await sha256In(f.docker, c.id, '/app/b i n'), sha256(bytes));
+  assert.equal((await statIn(f.docker, c.id, '/app/x.sh')).mode, 0o700);
+});
+
 test('channel: an image without a shell uses the per-call path from the start, and says so once', async (t) => {
   const f = await fixture(t);
   if (!f) return;

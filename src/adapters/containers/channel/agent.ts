@@ -48,7 +48,7 @@ while IFS=' ' read -r op seq size mode um; do
     if [ "$um" = - ]; then umask 077; else umask "$um"; fi
     if { : >"$t"; } 2>/dev/null; then copy "$size" >"$t" || ok=0; else copy "$size" >/dev/null; ok=0; fi
     IFS=' ' read -r e s how
-    if [ "$e $s" != "E $seq" ]; then echo "$seq desync"; exit 2; fi
+    if [ "$e $s" != "E $seq" ]; then rm -f "$t"; echo "$seq desync"; exit 2; fi
     if [ "$how" != ok ]; then rm -f "$t"; echo "$seq aborted"; continue; fi
     if [ "$ok" = 1 ] && { [ "$um" != - ] || chmod "$mode" "$t"; }; then
       { [ ! -d "$p" ] || [ -L "$p" ] || rm -rf "$p"; } && mv -f "$t" "$p" && { echo "$seq ok"; continue; }

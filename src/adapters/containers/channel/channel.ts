@@ -106,8 +106,10 @@ export class Channel {
       void proc.exited.then((code) => {
         const said = lines.text().trim();
         const why = `the agent could not start (exit code ${code ?? 'unknown'}${said ? `: ${said.slice(0, 300)}` : ''})`;
-        // It ran and failed at once: the image cannot run it (no sh: 126/127; no fullblock dd: 3).
-        reject(code === undefined && !said ? new Error(why) : new NoAgentError(why));
+        // The image cannot run it: no sh (126/127, "executable file not found"), or no fullblock
+        // dd (3). Anything else (the container stopped meanwhile) may work next time.
+        const cannot = code === 126 || code === 127 || code === 3 || /executable file not found|ferry-agent unsupported/.test(said);
+        reject(cannot ? new NoAgentError(why) : new Error(why));
       });
     });
     let pid: number;
