@@ -11,11 +11,19 @@
  * - `M` make a directory (`mkdir -p`, `chmod MODE`).
  * - `L` make a symlink: the target on the next line (`ln -sfn`).
  * - `D` delete (`rm -rf`).
+ * - `N` make sure a directory exists (`mkdir -p` with the agent's umask when it does not; no
+ *   process started when it does).
+ * - `T` extract a tar: SIZE bytes of a tar stream (the path line is unused), then the trailer
+ *   `E SEQ ok`, extracted at `/` by one `tar -x -o` under umask 0 (exact modes, the archive's
+ *   mtimes, the agent's user as owner). Whatever tar leaves unread is drained, so the next
+ *   frame starts where it should even when tar fails. tar writes each file in place (no
+ *   temporary name): see send.ts for which batches take this path.
  * - `P` heartbeat.
  *
  * Answers: `SEQ ok`, `SEQ err WHAT`, `SEQ aborted`; `SEQ desync` (a trailer that does not match
  * its header: a frame boundary was lost) ends the agent. The first line is
- * `ferry-agent 1 PID`. Paths and link targets cannot hold a newline (they go per call).
+ * `ferry-agent 1 PID TAR`, TAR being `tar` when the container has a `tar` (`T` frames work)
+ * and `-` otherwise. Paths and link targets cannot hold a newline (they go per call).
  *
  * Content is read with `dd iflag=fullblock`, which reads exactly the bytes asked for from a
  * pipe. busybox's `head -c` reads ahead through stdio and swallows the next frames (measured:
@@ -38,7 +46,8 @@ copy() {
   if [ "$r" -gt 0 ]; then dd bs="$r" count=1 iflag=fullblock || return 1; fi
   return 0
 }
-echo "${agentGreeting}$$"
+tx=-; command -v tar >/dev/null && tx=tar
+echo "${agentGreeting}$$ $tx"
 while IFS=' ' read -r op seq size mode um; do
   IFS= read -r p || exit 0
   case $op in
@@ -58,6 +67,14 @@ while IFS=' ' read -r op seq size mode um; do
   M) umask "$u0"; { [ -d "$p" ] || mkdir -p "$p"; } && chmod "$mode" "$p" && echo "$seq ok" || echo "$seq err mkdir" ;;
   L) IFS= read -r target; ln -sfn "$target" "$p" && echo "$seq ok" || echo "$seq err symlink" ;;
   D) rm -rf "$p" && echo "$seq ok" || echo "$seq err delete" ;;
+  N) { [ -d "$p" ] || { umask "$u0"; mkdir -p "$p"; }; } && echo "$seq ok" || echo "$seq err mkdir" ;;
+  T)
+    umask 0
+    copy "$size" | (tar -x -o -f - -C /; r=$?; cat >/dev/null; exit "$r"); r=$?
+    IFS=' ' read -r e s how
+    if [ "$e $s" != "E $seq" ]; then echo "$seq desync"; exit 2; fi
+    if [ "$r" = 0 ]; then echo "$seq ok"; else echo "$seq err tar"; fi
+    ;;
   P) echo "$seq ok" ;;
   *) echo "$seq desync"; exit 2 ;;
   esac
@@ -82,7 +99,7 @@ export function umaskFor(mode: number): string {
 }
 
 /** header is a frame's first two lines. */
-export function header(op: 'W' | 'M' | 'L' | 'D' | 'P', seq: number, path: string, size = 0, mode = 0): Buffer {
+export function header(op: 'W' | 'M' | 'N' | 'L' | 'D' | 'T' | 'P', seq: number, path: string, size = 0, mode = 0): Buffer {
   const um = op === 'W' ? umaskFor(mode) : '-';
   return Buffer.from(`${op} ${seq} ${size} ${octal(mode)} ${um}\n${path}\n`, 'utf8');
 }

@@ -52,6 +52,8 @@ export interface FrameWriter {
  */
 export class Channel {
   readonly pid: number;
+  /** tar is true when the container has a `tar`: the agent extracts `T` frames. */
+  readonly tar: boolean;
   /** closed resolves with the reason once the channel is over (exited, killed or closed). */
   readonly closed: Promise<string>;
   private readonly proc: AgentProcess;
@@ -70,9 +72,10 @@ export class Channel {
   private endedWith: string | undefined;
   private resolveClosed!: (why: string) => void;
 
-  private constructor(proc: AgentProcess, pid: number, transport: AgentTransport, target: ContainerTarget, clock: Clock, t: ChannelTimings) {
+  private constructor(proc: AgentProcess, pid: number, tar: boolean, transport: AgentTransport, target: ContainerTarget, clock: Clock, t: ChannelTimings) {
     this.proc = proc;
     this.pid = pid;
+    this.tar = tar;
     this.transport = transport;
     this.target = target;
     this.clock = clock;
@@ -94,13 +97,13 @@ export class Channel {
     const timeoutMs = t.openTimeoutMs ?? 10_000;
     const lines = new LineReader();
     let timer: TimerHandle | undefined;
-    const greeting = new Promise<number>((resolve, reject) => {
+    const greeting = new Promise<{ pid: number; tar: boolean }>((resolve, reject) => {
       timer = clock.setTimeout(() => reject(new Error(`the agent did not start within ${timeoutMs} ms`)), timeoutMs);
       proc.output.on('data', onData);
       function onData(b: Buffer): void {
         for (const line of lines.push(b)) {
-          const m = line.startsWith(agentGreeting) ? /^(\d+)$/.exec(line.slice(agentGreeting.length)) : null;
-          if (m) resolve(Number(m[1]));
+          const m = line.startsWith(agentGreeting) ? /^(\d+)(?: (\S+))?$/.exec(line.slice(agentGreeting.length)) : null;
+          if (m) resolve({ pid: Number(m[1]), tar: m[2] === 'tar' });
         }
       }
       void proc.exited.then((code) => {
@@ -112,9 +115,9 @@ export class Channel {
         reject(cannot ? new NoAgentError(why) : new Error(why));
       });
     });
-    let pid: number;
+    let greeted: { pid: number; tar: boolean };
     try {
-      pid = await greeting;
+      greeted = await greeting;
     } catch (err) {
       proc.destroy();
       throw err;
@@ -122,7 +125,7 @@ export class Channel {
       clock.clearTimeout(timer!);
       proc.output.removeAllListeners('data');
     }
-    const ch = new Channel(proc, pid, transport, target, clock, t);
+    const ch = new Channel(proc, greeted.pid, greeted.tar, transport, target, clock, t);
     ch.listen(lines);
     return ch;
   }

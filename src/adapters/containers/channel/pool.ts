@@ -90,12 +90,12 @@ export class ChannelPool {
     if (u.archive && !entries) return false;
     const list = entries ?? [];
     if (list.length === 0 && u.deletePaths.length === 0) return true;
-    if (list.length + u.deletePaths.length > (this.opts.maxEntries ?? channelMaxEntries)) return false;
     if (!u.deletePaths.every(framable) || !list.every((e) => framable(e.name) && framable(e.linkname ?? ''))) return false;
     const key = this.opts.transport.key(u.target);
     if (!this.retained().has(key) || this.noAgent.has(key) || signal?.aborted) return false;
     const ch = await this.channelFor(key, u.target);
     if (!ch) return false;
+    if (!ch.tar && list.length + u.deletePaths.length > (this.opts.maxEntries ?? channelMaxEntries)) return false;
     // Stopping ferry abandons a send under way: the channel is killed, the per-call path refuses.
     const onAbort = () => ch.kill('live update aborted: ferry is stopping');
     signal?.addEventListener('abort', onAbort);
