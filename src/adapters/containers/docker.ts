@@ -1,8 +1,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { sleep, type Clock } from '../../util/clock.ts';
-import { ChannelPool, type ChannelEvent } from './channel/pool.ts';
-import type { ChannelTimings } from './channel/channel.ts';
+import { ChannelPool, type ChannelSettings } from './channel/pool.ts';
 import { DockerAgentTransport } from './channel/docker.ts';
 import {
   RunStepFailure,
@@ -27,7 +26,7 @@ export interface DockerContainerUpdaterDeps {
    * channel tunes the channels to retained containers (see ContainerUpdater.retain); false
    * sends everything through the per-call path.
    */
-  channel?: false | (ChannelTimings & { maxEntries?: number; onEvent?: (e: ChannelEvent) => void });
+  channel?: false | ChannelSettings;
 }
 
 /** maxArgvBytes keeps one `rm -rf` command line well under the kernel's limit. */

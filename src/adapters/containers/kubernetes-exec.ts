@@ -16,8 +16,7 @@ import {
   type ContainerUpdater,
 } from './updater.ts';
 import { errorText } from '../../util/errors.ts';
-import { ChannelPool, type ChannelEvent } from './channel/pool.ts';
-import type { ChannelTimings } from './channel/channel.ts';
+import { ChannelPool, type ChannelSettings } from './channel/pool.ts';
 import { KubernetesAgentTransport } from './channel/kubernetes.ts';
 
 /** ExecContainerUpdaterDeps configure an ExecContainerUpdater. */
@@ -30,7 +29,7 @@ export interface ExecContainerUpdaterDeps {
    * channel tunes the channels to retained containers (see ContainerUpdater.retain); false
    * sends everything through the per-call path.
    */
-  channel?: false | (ChannelTimings & { maxEntries?: number; onEvent?: (e: ChannelEvent) => void });
+  channel?: false | ChannelSettings;
 }
 
 /** restartUnsupported is the error for `restart: always` on Kubernetes. */

@@ -19,6 +19,7 @@ import { DockerAgentTransport } from '../../../src/adapters/containers/channel/d
 import type { ContainerTarget, ContainerUpdate } from '../../../src/adapters/containers/updater.ts';
 import { cleanupContainers, execIn, readFileIn, requireDocker, runContainer, statIn, testImages, testLabel } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
+import { listingCommand, localListing, makeTree } from './channel-batch.ts';
 
 after(cleanupContainers);
 
@@ -294,23 +295,143 @@ test('channel: it reopens after a restart and for a replaced container, and rele
   assert.equal((await agentPids(f.docker, d.id)).length, 0);
 });
 
-test('channel: a batch above the crossover, or a path a frame cannot carry, goes per call', async (t) => {
+test('channel: a batch above the crossover into a container without tar, or a path a frame cannot carry, goes per call', async (t) => {
   const docker = await requireDocker(t);
   if (!docker) return;
   const c = await runContainer(docker, { image: testImages.busybox });
-  const pool = new ChannelPool({ transport: new DockerAgentTransport(docker), clock: realClock, maxEntries: 2 });
+  const notar = await runContainer(docker, { image: testImages.notar });
+  const pool = new ChannelPool({ transport: new DockerAgentTransport(docker), clock: realClock, maxEntries: 2, tarMinEntries: 3 });
   t.after(() => pool.close());
-  pool.retain('default/web', [target(c.id)]);
+  pool.retain('default/web', [target(c.id), target(notar.id)]);
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ferry-chan-'));
   t.after(() => fsp.rm(dir, { recursive: true, force: true }));
   for (const n of ['a', 'b', 'c', 'new\nline']) await fsp.writeFile(path.join(dir, n), n);
-  const three = await changes(c.id, ['a', 'b', 'c'].map((n) => ({ localPath: path.join(dir, n), containerPath: `/app/${n}` })));
-  assert.equal(await pool.send(three), false);
-  const two = await changes(c.id, ['a', 'b'].map((n) => ({ localPath: path.join(dir, n), containerPath: `/app/${n}` })));
+  const files = (id: string, names: string[]) => changes(id, names.map((n) => ({ localPath: path.join(dir, n), containerPath: `/app/${n}` })));
+  assert.equal(await pool.send(await files(notar.id, ['a', 'b', 'c'])), false, 'above the crossover without tar');
+  assert.equal(await pool.send(await files(notar.id, ['a', 'b'])), true);
+  assert.equal(await pool.send(await files(c.id, ['a', 'b', 'c'])), true, 'with tar, a batch of any size goes as a tar frame');
+  assert.equal(await readFileIn(docker, c.id, '/app/c'), 'c');
+  const two = await files(c.id, ['a', 'b']);
   assert.equal(await pool.send(two), true);
   const newline = await changes(c.id, [{ localPath: path.join(dir, 'new\nline'), containerPath: '/app/new\nline' }]);
   assert.equal(await pool.send(newline), false);
   assert.equal(await pool.send({ ...two, entries: undefined }), false, 'an archive without its entries goes per call');
+});
+
+test('channel: batches of 200 and 2,000 files in nested directories arrive exactly, with modes and mtimes, in one tar frame', async (t) => {
+  const f = await fixture(t);
+  if (!f) return;
+  const c = await runContainer(f.docker, { image: testImages.busybox });
+  f.updater.retain('default/web', [target(c.id)]);
+  for (const n of [200, 2000]) {
+    const src = path.join(f.dir, `tree${n}`);
+    await makeTree(src, n);
+    await f.updater.update(await changes(c.id, [{ localPath: src, containerPath: `/app/tree${n}` }]));
+    const inside = await execIn(f.docker, c.id, listingCommand(`/app/tree${n}`));
+    assert.equal(inside.exitCode, 0, inside.stderr);
+    // The mtimes kept show the files went as a tar (a written frame gives them the time of arrival).
+    assert.equal(inside.stdout, await localListing(src), `the ${n} files and their directories`);
+  }
+  assert.deepEqual(kinds(f.events), ['opened']);
+  assert.equal(f.events[0]!.message, 'with tar');
+});
+
+test('channel: a batch with deletions, symlinks, and files replacing links and directories', async (t) => {
+  const f = await fixture(t);
+  if (!f) return;
+  const c = await runContainer(f.docker, { image: testImages.busybox });
+  await execIn(f.docker, c.id, [
+    'sh',
+    '-c',
+    'mkdir -p /app/mix/old/deep /app/mix/keep && echo o > /app/mix/old/deep/f && echo g > /app/mix/gone.txt && echo k > /app/mix/keep/k && ' +
+      'echo t > /app/target && ln -s /app/target /app/mix/was-link && mkdir /app/mix/was-dir',
+  ]);
+  f.updater.retain('default/web', [target(c.id)]);
+  const src = path.join(f.dir, 'mix');
+  await makeTree(src, 40);
+  await fsp.symlink('d0/e0/f0.txt', path.join(src, 'link'));
+  await fsp.symlink('../nowhere', path.join(src, 'dangling'));
+  await fsp.symlink('/etc/hostname', path.join(src, 'absolute'));
+  await fsp.writeFile(path.join(src, 'was-link'), 'a file now');
+  await fsp.mkdir(path.join(src, 'keep'));
+  await fsp.writeFile(path.join(src, 'keep', 'new'), 'new');
+  await f.updater.update(
+    await changes(c.id, [{ localPath: src, containerPath: '/app/mix' }], { deletePaths: ['/app/mix/old', '/app/mix/gone.txt', '/app/mix/was-dir', '/app/mix/keep/k'] }),
+  );
+  assert.deepEqual(kinds(f.events), ['opened'], 'no fallback');
+  const inside = await execIn(f.docker, c.id, listingCommand('/app/mix'));
+  assert.equal(inside.stdout, await localListing(src));
+  // The link that was there is replaced, not followed: its old target is untouched.
+  assert.equal(await readFileIn(f.docker, c.id, '/app/target'), 't\n');
+});
+
+test('channel: a batch into a container without tar goes one frame per file', async (t) => {
+  const f = await fixture(t);
+  if (!f) return;
+  const c = await runContainer(f.docker, { image: testImages.notar });
+  f.updater.retain('default/web', [target(c.id)]);
+  const src = path.join(f.dir, 'tree');
+  await makeTree(src, 60);
+  await f.updater.update(await changes(c.id, [{ localPath: src, containerPath: '/app/tree' }]));
+  assert.deepEqual(kinds(f.events), ['opened'], 'no fallback');
+  assert.equal(f.events[0]!.message, 'without tar');
+  // Without mtimes: files written through a temporary name get the time they arrived.
+  const inside = await execIn(f.docker, c.id, listingCommand('/app/tree', false));
+  assert.equal(inside.stdout, await localListing(src, false));
+});
+
+test('channel: files rewritten in place while their batch is sent arrive whole, old or new', async (t) => {
+  const f = await fixture(t);
+  if (!f) return;
+  const c = await runContainer(f.docker, { image: testImages.busybox });
+  f.updater.retain('default/web', [target(c.id)]);
+  const src = path.join(f.dir, 'tree');
+  await makeTree(src, 300);
+  const hot = Array.from({ length: 20 }, (_, i) => path.join(src, `hot${i}.bin`));
+  const old = Buffer.alloc(64 * 1024, 'o');
+  const next = Buffer.alloc(64 * 1024, 'n');
+  for (const p of hot) await fsp.writeFile(p, old);
+  const u = await changes(c.id, [{ localPath: src, containerPath: '/app/tree' }]);
+  let sending = true;
+  const rewriting = (async () => {
+    // Rewritten in place (same inode, no truncation): a read may meet a write half done.
+    for (let round = 0; sending && round < 200; round++) {
+      const data = round % 2 === 0 ? next : old;
+      for (const p of hot) {
+        const fh = await fsp.open(p, 'r+');
+        await fh.write(data, 0, data.length, 0);
+        await fh.close();
+      }
+    }
+  })();
+  await f.updater.update(u);
+  sending = false;
+  await rewriting;
+  const sums = await execIn(f.docker, c.id, ['sh', '-c', 'md5sum /app/tree/hot*.bin']);
+  const whole = new Set([old, next].map((b) => createHash('md5').update(b).digest('hex')));
+  for (const line of sums.stdout.trim().split('\n')) assert.ok(whole.has(line.split(' ')[0]!), `never mixed: ${line}`);
+  await f.updater.update(await changes(c.id, [{ localPath: src, containerPath: '/app/tree' }]));
+  assert.equal((await execIn(f.docker, c.id, listingCommand('/app/tree'))).stdout, await localListing(src));
+});
+
+test('channel: the agent killed in the middle of a batch, and the batch arrives through the fallback', async (t) => {
+  const f = await fixture(t);
+  if (!f) return;
+  const c = await runContainer(f.docker, { image: testImages.busybox });
+  f.updater.retain('default/web', [target(c.id)]);
+  await waitFor(async () => kinds(f.events).includes('opened') || undefined, { message: 'the channel opened' });
+  const src = path.join(f.dir, 'tree');
+  await makeTree(src, 1500);
+  const [pid] = await agentPids(f.docker, c.id);
+  assert.ok(pid);
+  // Stopped first, so the frame is surely under way (the pipe full) when it dies.
+  await execIn(f.docker, c.id, ['kill', '-STOP', String(pid)]);
+  const sending = f.updater.update(await changes(c.id, [{ localPath: src, containerPath: '/app/tree' }]));
+  await new Promise((r) => setTimeout(r, 300));
+  await execIn(f.docker, c.id, ['kill', '-9', String(pid)]);
+  await sending;
+  assert.ok(kinds(f.events).includes('fallback'));
+  assert.equal((await execIn(f.docker, c.id, listingCommand('/app/tree'))).stdout, await localListing(src));
 });
 
 /** shellLessImage builds (once) an image holding only a static busybox, with no `sh` on any path. */

@@ -31,11 +31,16 @@ export const channelMaxEntries = 100;
 export interface ChannelPoolOptions extends ChannelTimings {
   transport: AgentTransport;
   clock: Clock;
-  /** maxEntries overrides channelMaxEntries (the crossover). */
+  /** maxEntries overrides channelMaxEntries (the crossover of a channel without `tar`). */
   maxEntries?: number;
+  /** tarMinEntries overrides the shortest run of entries sent as one tar frame (send.ts's tarMinEntries). */
+  tarMinEntries?: number;
   /** onEvent hears what happens to channels (opened, fell back, closed), for logs and tests. */
   onEvent?: (event: ChannelEvent) => void;
 }
+
+/** ChannelSettings are a pool's options an updater takes from its caller. */
+export type ChannelSettings = Omit<ChannelPoolOptions, 'transport' | 'clock'>;
 
 /** ChannelEvent is something that happened to a container's channel. */
 export interface ChannelEvent {
@@ -100,7 +105,7 @@ export class ChannelPool {
     const onAbort = () => ch.kill('live update aborted: ferry is stopping');
     signal?.addEventListener('abort', onAbort);
     try {
-      await sendChanges(ch, u.deletePaths, list);
+      await sendChanges(ch, u.deletePaths, list, { tarMinEntries: this.opts.tarMinEntries });
       return true;
     } catch (err) {
       this.opts.onEvent?.({ kind: 'fallback', key, message: err instanceof Error ? err.message : String(err) });
@@ -146,7 +151,7 @@ export class ChannelPool {
           return undefined;
         }
         s.channel = ch;
-        this.opts.onEvent?.({ kind: 'opened', key });
+        this.opts.onEvent?.({ kind: 'opened', key, message: ch.tar ? 'with tar' : 'without tar' });
         void ch.closed.then((why) => this.opts.onEvent?.({ kind: 'closed', key, message: why }));
         return ch;
       },

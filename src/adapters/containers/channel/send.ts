@@ -54,7 +54,9 @@ const tarFrameLimitBytes = 64 * 1024 * 1024;
  *   per entry, files through a temporary name and a rename: an application's own watcher sees
  *   one complete file.
  */
-export async function sendChanges(ch: Channel, deletePaths: string[], entries: ArchiveEntry[], onSkip?: (localPath: string, why: string) => void): Promise<void> {
+export async function sendChanges(ch: Channel, deletePaths: string[], entries: ArchiveEntry[], opts: SendOptions = {}): Promise<void> {
+  const { onSkip } = opts;
+  const tarMin = opts.tarMinEntries ?? tarMinEntries;
   await ch.exclusive(async (w) => {
     const answers: Promise<[string, Answer]>[] = [];
     const track: Track = (what, a) => {
@@ -67,13 +69,13 @@ export async function sendChanges(ch: Channel, deletePaths: string[], entries: A
       track(`delete ${p}`, w.answer(seq));
       await w.write(header('D', seq, p));
     }
-    if (!ch.tar || entries.length < tarMinEntries) {
+    if (!ch.tar || entries.length < tarMin) {
       await sendEach(w, entries, track, onSkip);
     } else {
       let run: ArchiveEntry[] = [];
       let runBytes = 0;
       const flush = async () => {
-        if (run.length >= tarMinEntries) await sendTar(w, run, track, onSkip);
+        if (run.length >= tarMin) await sendTar(w, run, track, onSkip);
         else await sendEach(w, run, track, onSkip);
         run = [];
         runBytes = 0;
@@ -94,6 +96,14 @@ export async function sendChanges(ch: Channel, deletePaths: string[], entries: A
       if (answer !== 'ok') throw new ChannelRefused(`${what}: ${answer}`);
     }
   });
+}
+
+/** SendOptions tune sendChanges. */
+export interface SendOptions {
+  /** tarMinEntries overrides the module's tarMinEntries. */
+  tarMinEntries?: number;
+  /** onSkip is told about local paths left out (see ArchiveOptions.onSkip). */
+  onSkip?: (localPath: string, why: string) => void;
 }
 
 type Track = (what: string, a: Promise<Answer>) => void;
@@ -123,9 +133,8 @@ async function sendTar(w: FrameWriter, entries: ArchiveEntry[], track: Track, on
   }
   const seq = w.nextSeq();
   track(`archive of ${entries.length} entries`, w.answer(seq));
-  await w.write(header('T', seq, '/', size));
-  for (const chunk of chunks) await w.write(chunk);
-  await w.write(trailer(seq, true));
+  // One write: tar-stream hands out a chunk per header and per content, and each write has a cost.
+  await w.write(Buffer.concat([header('T', seq, '/', size), ...chunks, trailer(seq, true)]));
 }
 
 /** sendEach sends entries one frame each, small files read ahead of the writer. */
