@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import tarStream from 'tar-stream';
 import { agentCommand, header, trailer, umaskFor } from '../../../src/adapters/containers/channel/agent.ts';
 
 /** run feeds frames to a local agent and returns its answers (the greeting dropped) and exit code. */
@@ -80,4 +81,34 @@ test('agent: the umask gives the mode at creation; execute and special bits need
   assert.equal(umaskFor(0o666), '0111');
   assert.equal(umaskFor(0o755), '-');
   assert.equal(umaskFor(0o4644), '-');
+});
+
+test('agent: a tar frame is extracted with exact modes and mtimes, and the stream stays in step whatever tar leaves unread', async (t) => {
+  const dir = await tmp(t);
+  const name = dir.slice(1);
+  const pack = tarStream.pack();
+  const mtime = new Date(1_000_000_000_000);
+  pack.entry({ name: `${name}/d`, type: 'directory', mode: 0o750, mtime });
+  pack.entry({ name: `${name}/d/run.sh`, mode: 0o775, mtime }, 'echo hi\n');
+  pack.entry({ name: `${name}/d/link`, type: 'symlink', linkname: 'run.sh', mode: 0o777, mtime });
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack as unknown as AsyncIterable<Buffer>) chunks.push(c);
+  // Bytes after the archive's end, which tar does not read: the agent drains them.
+  const archive = Buffer.concat([...chunks, Buffer.alloc(3000)]);
+  const garbage = Buffer.alloc(2048, 'g');
+  const { answers, code } = await run([
+    header('N', 1, path.join(dir, 'made', 'deep')),
+    header('T', 2, '/', archive.length), archive, trailer(2, true),
+    header('T', 3, '/', garbage.length), garbage, trailer(3, true),
+    header('P', 4, ''),
+  ]);
+  assert.deepEqual(answers, ['1 ok', '2 ok', '3 err tar', '4 ok']);
+  assert.equal(code, 0);
+  assert.ok((await fsp.stat(path.join(dir, 'made', 'deep'))).isDirectory());
+  const st = await fsp.stat(path.join(dir, 'd', 'run.sh'));
+  assert.equal(st.mode & 0o7777, 0o775, 'exact, whatever the umask');
+  assert.equal(st.mtimeMs, mtime.getTime());
+  assert.equal((await fsp.stat(path.join(dir, 'd'))).mode & 0o7777, 0o750);
+  assert.equal(await fsp.readlink(path.join(dir, 'd', 'link')), 'run.sh');
 });
