@@ -15,6 +15,7 @@ import type { ContainerTarget, ContainerUpdate } from '../../../src/adapters/con
 import { KubeCluster } from '../../fixtures/kube-cluster/index.ts';
 import { cleanupContainers, execIn, readFileIn, requireDocker, statIn, testImages } from '../../support/docker.ts';
 import { waitFor } from '../../support/wait.ts';
+import { listingCommand, localListing, makeTree } from './channel-batch.ts';
 
 let cluster: KubeCluster;
 let docker: Docker;
@@ -133,4 +134,38 @@ test('kubernetes channel: the agent killed mid-transfer falls back to tar, a rep
 
   updater.retain('default/kill', []);
   await waitFor(async () => ((await agentPids(id)).length === 0 ? true : undefined), { message: 'no agent left' });
+});
+
+test('kubernetes channel: batches of 200 and 2,000 files in nested directories arrive exactly, with modes and mtimes, in one tar frame', async () => {
+  const t = await pod('chan-batch', testImages.busybox);
+  updater.retain('default/batch', [t]);
+  for (const n of [200, 2000]) {
+    const src = path.join(dir, `tree${n}`);
+    await makeTree(src, n);
+    await updater.update(await changes(t, [{ localPath: src, containerPath: `/app/tree${n}` }], { deletePaths: ['/app/none'] }));
+    const inside = await execIn(docker, t.containerId, listingCommand(`/app/tree${n}`));
+    assert.equal(inside.exitCode, 0, inside.stderr);
+    assert.equal(inside.stdout, await localListing(src), `the ${n} files and their directories`);
+  }
+  assert.deepEqual(kindsFor(t), ['opened']);
+  assert.equal(events.find((e) => e.key.includes('/chan-batch/'))?.message, 'with tar');
+  updater.retain('default/batch', []);
+});
+
+test('kubernetes channel: the agent killed in the middle of a batch, and the batch arrives through tar by exec', async () => {
+  const t = await pod('chan-batch-kill', testImages.busybox);
+  updater.retain('default/batch-kill', [t]);
+  await waitFor(async () => kindsFor(t).includes('opened') || undefined, { message: 'the channel opened' });
+  const src = path.join(dir, 'kill-tree');
+  await makeTree(src, 1500);
+  const [pid] = await agentPids(t.containerId);
+  assert.ok(pid);
+  await execIn(docker, t.containerId, ['kill', '-STOP', String(pid)]);
+  const sending = updater.update(await changes(t, [{ localPath: src, containerPath: '/app/tree' }]));
+  await new Promise((r) => setTimeout(r, 300));
+  await execIn(docker, t.containerId, ['kill', '-9', String(pid)]);
+  await sending;
+  assert.ok(kindsFor(t).includes('fallback'));
+  assert.equal((await execIn(docker, t.containerId, listingCommand('/app/tree'))).stdout, await localListing(src));
+  updater.retain('default/batch-kill', []);
 });
