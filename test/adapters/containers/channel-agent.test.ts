@@ -33,7 +33,7 @@ test('agent: writes exact bytes under a temporary name then renames, with its mo
   const file = path.join(dir, 'new dir', "a 'b' $c\\d.bin");
   const { answers, code } = await run([
     header('W', 1, file, data.length, 0o640), data, trailer(1, true),
-    header('W', 2, path.join(dir, 'run'), 2, 0o755), Buffer.from('hi'), trailer(2, true),
+    header('W', 2, path.join(dir, 'run'), 2, 0o755, new Date(1_000_000_000_000)), Buffer.from('hi'), trailer(2, true),
     header('M', 3, path.join(dir, 'made', 'deep'), 0, 0o700),
     Buffer.concat([header('L', 4, path.join(dir, 'link')), Buffer.from('new dir/x y\n')]),
     header('P', 5, ''),
@@ -43,6 +43,7 @@ test('agent: writes exact bytes under a temporary name then renames, with its mo
   assert.deepEqual(await fsp.readFile(file), data);
   assert.equal((await fsp.stat(file)).mode & 0o777, 0o640);
   assert.equal((await fsp.stat(path.join(dir, 'run'))).mode & 0o777, 0o755);
+  assert.equal((await fsp.stat(path.join(dir, 'run'))).mtimeMs, 1_000_000_000_000, 'the mtime given');
   assert.equal((await fsp.stat(path.join(dir, 'made', 'deep'))).mode & 0o777, 0o700);
   assert.equal(await fsp.readlink(path.join(dir, 'link')), 'new dir/x y');
   assert.deepEqual((await fsp.readdir(path.join(dir, 'new dir'))).sort(), ["a 'b' $c\\d.bin"], 'no temporary file left');

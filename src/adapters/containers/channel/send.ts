@@ -163,7 +163,7 @@ async function sendEach(w: FrameWriter, entries: ArchiveEntry[], track: Track, o
       } else if (got) {
         const seq = w.nextSeq();
         track(`write ${path}`, w.answer(seq));
-        await w.write(Buffer.concat([header('W', seq, path, got.data.length, got.mode), got.data, trailer(seq, true)]));
+        await w.write(Buffer.concat([header('W', seq, path, got.data.length, got.mode, got.mtime), got.data, trailer(seq, true)]));
       }
       continue;
     }
@@ -207,14 +207,14 @@ async function sendFile(
         if (!data || changed(st, await fh.stat())) continue;
         const seq = w.nextSeq();
         track(`write ${path}`, w.answer(seq));
-        await w.write(Buffer.concat([header('W', seq, path, data.length, mode), data, trailer(seq, true)]));
+        await w.write(Buffer.concat([header('W', seq, path, data.length, mode, st.mtime), data, trailer(seq, true)]));
         return;
       }
       // Streamed: the size is fixed by the header; a file that shrinks is padded and the frame
       // aborted, one that changes in any way is aborted, then read again.
       const seq = w.nextSeq();
       const answer = w.answer(seq);
-      await w.write(header('W', seq, path, st.size, mode));
+      await w.write(header('W', seq, path, st.size, mode, st.mtime));
       let intact = true;
       const buf = Buffer.allocUnsafe(chunkBytes);
       for (let sent = 0; sent < st.size; ) {
@@ -241,7 +241,7 @@ async function sendFile(
 }
 
 /** Whole is a small file read whole: its data and mode, a symlink found in its place, nothing, or `changed` while read. */
-type Whole = null | 'changed' | { type: 'file'; data: Buffer; mode: number } | { type: 'symlink'; linkname: string };
+type Whole = null | 'changed' | { type: 'file'; data: Buffer; mode: number; mtime: Date } | { type: 'symlink'; linkname: string };
 
 async function readWhole(e: ArchiveEntry, onSkip?: (localPath: string, why: string) => void): Promise<Whole> {
   const opened = await openPlanned(e, onSkip);
@@ -251,7 +251,7 @@ async function readWhole(e: ArchiveEntry, onSkip?: (localPath: string, why: stri
     if (st.size >= wholeFileLimitBytes) return 'changed';
     const data = await readExactly(fh, st.size);
     if (!data || changed(st, await fh.stat())) return 'changed';
-    return { type: 'file', data, mode: st.mode & 0o7777 };
+    return { type: 'file', data, mode: st.mode & 0o7777, mtime: st.mtime };
   } finally {
     await fh.close();
   }
