@@ -1,7 +1,9 @@
 // Measures the channel (tar frames, and one frame per file) against the per-call path, for the
 // crossover (channelMaxEntries, tarMinEntries) and the per-file latency. Run by hand, never by
 // the suite (timings are not test assertions):
-//   node --import tsx test/adapters/containers/channel-crossover.measure.ts [docker|kubernetes]
+//   node --import tsx test/adapters/containers/channel-crossover.measure.ts [docker|kubernetes] [sizes] [tarMinEntries]
+// (sizes a comma-separated list of file counts; tarMinEntries lowers the tar frame's threshold
+// for the 'tar frame' figures, to find where it pays)
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,6 +19,7 @@ const mode = process.argv[2] ?? 'docker';
 const sizes = (process.argv[3] ?? '1,2,4,8,10,30,100,1000,10000').split(',').map(Number);
 /** perFileUpTo: one frame per file is measured up to this many files (it takes 1-2 ms a file). */
 const perFileUpTo = 1000;
+const tarMinEntries = process.argv[4] ? Number(process.argv[4]) : undefined;
 const docker = await requireDocker();
 let cluster: KubeCluster | undefined;
 let target: ContainerTarget;
@@ -28,13 +31,13 @@ if (mode === 'kubernetes') {
   await cluster.createPod({ name: 'measure', containers: [{ name: 'main', image: testImages.busybox, command: ['sleep', '3600'] }] });
   await cluster.waitForPod('default', 'measure', (p) => p?.status?.phase === 'Running');
   target = { containerId: cluster.containerId('default', 'measure', 'main')!, containerName: 'main', podName: 'measure', namespace: 'default' };
-  channel = new ExecContainerUpdater({ kubeConfig: cluster.kubeConfig(), clock: realClock, channel: { maxEntries: Infinity } });
+  channel = new ExecContainerUpdater({ kubeConfig: cluster.kubeConfig(), clock: realClock, channel: { maxEntries: Infinity, tarMinEntries } });
   perFile = new ExecContainerUpdater({ kubeConfig: cluster.kubeConfig(), clock: realClock, channel: { maxEntries: Infinity, tarMinEntries: Infinity } });
   perCall = new ExecContainerUpdater({ kubeConfig: cluster.kubeConfig(), clock: realClock, channel: false });
 } else {
   const c = await runContainer(docker, { image: testImages.busybox });
   target = { containerId: c.id, containerName: c.name, podName: '', namespace: '' };
-  channel = new DockerContainerUpdater({ docker, clock: realClock, channel: { maxEntries: Infinity } });
+  channel = new DockerContainerUpdater({ docker, clock: realClock, channel: { maxEntries: Infinity, tarMinEntries } });
   perFile = new DockerContainerUpdater({ docker, clock: realClock, channel: { maxEntries: Infinity, tarMinEntries: Infinity } });
   perCall = new DockerContainerUpdater({ docker, clock: realClock, channel: false });
 }
