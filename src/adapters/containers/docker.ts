@@ -40,9 +40,9 @@ interface ExecOutcome {
 /**
  * DockerContainerUpdater updates containers through the Docker Engine. Deletions and files go
  * through the container's channel when it has one (a retained container whose image has a
- * shell, a batch below the crossover); otherwise `rm -rf` by exec and the files through the
- * archive API with copyUIDGID (extracted by the daemon, owned by the container's user, no
- * `tar` needed in the image). Then the user's commands by exec, then a restart.
+ * shell; a container without `tar` only for batches below the crossover); otherwise `rm -rf`
+ * by exec and the files through the archive API with copyUIDGID (extracted by the daemon,
+ * owned by the container's user, no `tar` needed in the image). Then the user's commands by exec, then a restart.
  */
 export class DockerContainerUpdater implements ContainerUpdater {
   private readonly docker: Docker;

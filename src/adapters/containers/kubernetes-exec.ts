@@ -56,9 +56,9 @@ class ExecStatusError extends Error {
 /**
  * ExecContainerUpdater updates containers of Kubernetes pods through pods/exec (client-node's
  * Exec over WebSocket): deletions and files through the container's channel when it has one
- * (a retained container whose image has a shell, a batch below the crossover), otherwise
- * `rm -rf` and `tar -C / -x -f -` with the archive on stdin; then the user's commands in
- * order, stopping at the first failure. It cannot restart containers.
+ * (a retained container whose image has a shell; one without `tar` only for batches below the
+ * crossover), otherwise `rm -rf` and `tar -C / -x -f -` with the archive on stdin; then the
+ * user's commands in order, stopping at the first failure. It cannot restart containers.
  */
 export class ExecContainerUpdater implements ContainerUpdater {
   private readonly exec: Exec;

@@ -7,23 +7,28 @@ import { sendChanges } from './send.ts';
 import type { AgentTransport } from './transport.ts';
 
 /**
- * channelMaxEntries is the crossover: a batch with more entries and deletions than this goes
- * as one archive through the per-call path, which is as fast from there on and faster beyond.
+ * channelMaxEntries is the crossover for a container without `tar`: a batch with more entries
+ * and deletions than this goes as one archive through the per-call path. A container with
+ * `tar` has no crossover: its batches go as tar frames (send.ts), which beat the per-call
+ * archive at every size measured, so the per-call path is only its fallback.
+ *
  * Measured with test/adapters/containers/channel-crossover.measure.ts on the shared 2-core
- * machine (busybox container, files of 100 bytes, median per batch, channel warm):
+ * machine (busybox container, files of 100 bytes, median per batch, channel warm, other work
+ * running beside: figures vary by up to 2x from run to run, the ranges are two or three runs):
  *
- * | files | Docker channel | archive API | Kubernetes (fixture) channel | `tar` exec |
- * |---|---|---|---|---|
- * | 1 | 2.5-7 ms | 61-90 ms | 7 ms | 98 ms |
- * | 10 | 15-25 ms | 83-114 ms | 31 ms | 122 ms |
- * | 60 | 94-131 ms | 143-193 ms | 155 ms | 234 ms |
- * | 100 | 159-182 ms | 184-194 ms | 376 ms | 434 ms |
- * | 200 | 287-333 ms | 218-247 ms | 603 ms | 682 ms |
- * | 1,000 | 1.85-1.94 s | 1.26-1.36 s | 2.17 s | 2.06 s |
+ * | files | tar frame | per-file frames | archive API | Kubernetes (fixture): tar frame | per-file | `tar` exec |
+ * |---|---|---|---|---|---|---|
+ * | 1 | 1.7-7 ms (per file) | 1.7-7 ms | 38-57 ms | 2-3 ms (per file) | 2 ms | 52 ms |
+ * | 4 | 3.2 ms | 4.8-7.7 ms | 40-53 ms | | | |
+ * | 10 | 4.6-7.9 ms | 11.5-20 ms | 41-90 ms | 8 ms | 14 ms | 66 ms |
+ * | 100 | 18-47 ms | 112-152 ms | 66-178 ms | 43 ms | 157 ms | 167 ms |
+ * | 1,000 | 335-633 ms | 1.5-1.9 s | 0.8-1.4 s | 328 ms | 1.28 s | 459 ms |
+ * | 10,000 | 1.1-2.0 s (8.2 s once, under load) | | 1.3-1.4 s (13.9 s once) | 2.0 s | | 3.1 s |
  *
- * The agent forks `dd` and `mv` per file (about 1.5 ms on a busy machine); one call costs a
- * process start (about 50-90 ms) plus little per file. They meet near 100 files on Docker
- * (near 500 through the fixture's exec): 100 serves both.
+ * One frame per file costs a `dd` and a `mv` in the container (1-1.5 ms); a tar frame costs
+ * about three processes once, then what tar takes per file; a per-call copy costs a process
+ * start (40-90 ms) and then about what tar takes. Without tar the channel and the archive meet
+ * near 100 files on Docker: 100 stays.
  */
 export const channelMaxEntries = 100;
 
@@ -87,8 +92,9 @@ export class ChannelPool {
   /**
    * send applies u's deletions and files through the target's channel, resolving true once the
    * container acknowledged all of them; false when they must go through the per-call path
-   * (no channel for this container, a batch above the crossover, a path a frame cannot carry,
-   * or the channel failed: nothing is lost, the per-call path sends everything again).
+   * (no channel for this container, a batch above the crossover into a container without
+   * `tar`, a path a frame cannot carry, or the channel failed: nothing is lost, the per-call
+   * path sends everything again).
    */
   async send(u: ContainerUpdate, signal?: AbortSignal): Promise<boolean> {
     const entries: ArchiveEntry[] | undefined = u.entries;
