@@ -28,8 +28,12 @@ export class ChannelRefused extends Error {
  * `mv`), so a tar frame pays from a handful of files (channel-crossover.measure.ts).
  */
 export const tarMinEntries = 8;
-/** tarFrameBytes: a run is cut into several `T` frames of about this much tar each. */
+/**
+ * tarFrameBytes and tarFrameEntries cut a long run into several `T` frames: the next one is
+ * built while the container extracts the last, and memory stays bounded.
+ */
 const tarFrameBytes = 16 * 1024 * 1024;
+const tarFrameEntries = 500;
 /** tarFrameLimitBytes: a `T` frame is built in memory; one that grows past this goes per call. */
 const tarFrameLimitBytes = 64 * 1024 * 1024;
 
@@ -88,7 +92,7 @@ export async function sendChanges(ch: Channel, deletePaths: string[], entries: A
         }
         run.push(e);
         runBytes += 1024 + e.size; // its header, a long name's header, its padded content
-        if (runBytes >= tarFrameBytes) await flush();
+        if (runBytes >= tarFrameBytes || run.length >= tarFrameEntries) await flush();
       }
       await flush();
     }
