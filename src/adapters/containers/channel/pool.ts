@@ -14,16 +14,17 @@ import type { AgentTransport } from './transport.ts';
  *
  * Measured with test/adapters/containers/channel-crossover.measure.ts on the shared 2-core
  * machine (busybox container, files of 100 bytes, median per batch, channel warm, other work
- * running beside: figures vary by up to 2x from run to run, the ranges are two or three runs):
+ * running beside: figures vary by 2x and more from run to run; ranges over two or three runs;
+ * the first large batch of a run is the slow end). Below 8 files the tar column is per file:
  *
- * | files | tar frame | per-file frames | archive API | Kubernetes (fixture): tar frame | per-file | `tar` exec |
+ * | files | Docker: tar frames | per-file frames | archive API | Kubernetes (fixture): tar frames | per-file | `tar` exec |
  * |---|---|---|---|---|---|---|
- * | 1 | 1.7-7 ms (per file) | 1.7-7 ms | 38-57 ms | 2-3 ms (per file) | 2 ms | 52 ms |
- * | 4 | 3.2 ms | 4.8-7.7 ms | 40-53 ms | | | |
- * | 10 | 4.6-7.9 ms | 11.5-20 ms | 41-90 ms | 8 ms | 14 ms | 66 ms |
- * | 100 | 18-47 ms | 112-152 ms | 66-178 ms | 43 ms | 157 ms | 167 ms |
- * | 1,000 | 335-633 ms | 1.5-1.9 s | 0.8-1.4 s | 328 ms | 1.28 s | 459 ms |
- * | 10,000 | 1.1-2.0 s (8.2 s once, under load) | | 1.3-1.4 s (13.9 s once) | 2.0 s | | 3.1 s |
+ * | 1 | | 1.7-2 ms | 38-57 ms | | 2-3 ms | 52-55 ms |
+ * | 4 (tarMinEntries 2) | 3.2 ms | 4.8 ms | 40 ms | | | |
+ * | 10 | 4.6-7.9 ms | 11.5-20 ms | 41-90 ms | 8-14 ms | 14-20 ms | 62-66 ms |
+ * | 100 | 18-47 ms | 112-152 ms | 66-178 ms | 43-90 ms | 157-189 ms | 154-167 ms |
+ * | 1,000 | 87-948 ms | 1.1-2.5 s | 0.24-1.5 s | 154-819 ms | 1.3-2.3 s | 0.46-1.7 s |
+ * | 10,000 | 0.76-1.1 s | | 0.98-1.3 s | 1.06-1.97 s | | 1.45-3.1 s |
  *
  * One frame per file costs a `dd` and a `mv` in the container (1-1.5 ms); a tar frame costs
  * about three processes once, then what tar takes per file; a per-call copy costs a process
