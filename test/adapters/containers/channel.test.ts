@@ -174,6 +174,22 @@ test('channel: files belong to the container user (USER 1000)', async (t) => {
   assert.equal(await readFileIn(f.docker, c.id, '/app/owned-by-root.txt'), 'replaced');
   assert.equal((await statIn(f.docker, c.id, '/app/new.txt')).uid, 1000);
   assert.equal((await statIn(f.docker, c.id, '/app/owned-by-root.txt')).uid, 1000);
+
+  // A batch (tar frames): the same owner, and exact modes whatever the user's umask.
+  const src = path.join(f.dir, 'batch');
+  await makeTree(src, 40);
+  await fsp.writeFile(path.join(src, 'owned-by-root.txt'), 'replaced again');
+  await fsp.writeFile(path.join(src, 'shared.txt'), 'group and others write');
+  await fsp.chmod(path.join(src, 'shared.txt'), 0o666);
+  await f.updater.update(await changes(c.id, [{ localPath: src, containerPath: '/app' }]));
+  assert.equal((await statIn(f.docker, c.id, '/app/shared.txt')).mode, 0o666, 'not narrowed by the umask');
+  assert.deepEqual(kinds(f.events), ['opened']);
+  assert.equal(await readFileIn(f.docker, c.id, '/app/owned-by-root.txt'), 'replaced again');
+  const owners = await execIn(f.docker, c.id, ['sh', '-c', 'find /app/d0 /app/owned-by-root.txt -exec stat -c %u {} + | sort -u']);
+  assert.equal(owners.stdout, '1000\n');
+  assert.equal((await statIn(f.docker, c.id, '/app/d0/e0/f0.txt')).mode, 0o644);
+  assert.equal((await statIn(f.docker, c.id, '/app/d1/e1/f1.txt')).mode, 0o755);
+  assert.equal((await statIn(f.docker, c.id, '/app/d0/e1')).mode, 0o750);
 });
 
 test('channel: dash (the sh of Debian images) runs the agent too', async (t) => {
