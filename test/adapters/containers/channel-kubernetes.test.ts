@@ -136,7 +136,7 @@ test('kubernetes channel: the agent killed mid-transfer falls back to tar, a rep
   await waitFor(async () => ((await agentPids(id)).length === 0 ? true : undefined), { message: 'no agent left' });
 });
 
-test('kubernetes channel: batches of 200 and 2,000 files in nested directories arrive exactly, with modes and mtimes, in one tar frame', async () => {
+test('kubernetes channel: batches of 200 and 2,000 files in nested directories arrive exactly, with modes and mtimes, as tar frames', async () => {
   const t = await pod('chan-batch', testImages.busybox);
   updater.retain('default/batch', [t]);
   for (const n of [200, 2000]) {
@@ -168,4 +168,28 @@ test('kubernetes channel: the agent killed in the middle of a batch, and the bat
   assert.ok(kindsFor(t).includes('fallback'));
   assert.equal((await execIn(docker, t.containerId, listingCommand('/app/tree'))).stdout, await localListing(src));
   updater.retain('default/batch-kill', []);
+});
+
+test('kubernetes channel: a batch with deletions and symlinks; a batch into a container without tar goes one frame per file', async () => {
+  const t = await pod('chan-mix', testImages.busybox);
+  await execIn(docker, t.containerId, ['sh', '-c', 'mkdir -p /app/mix/old/deep && echo g > /app/mix/gone.txt && echo t > /app/target && ln -s /app/target /app/mix/was-link']);
+  updater.retain('default/mix', [t]);
+  const src = path.join(dir, 'mix');
+  await makeTree(src, 30);
+  await fsp.symlink('d0/e0/f0.txt', path.join(src, 'link'));
+  await fsp.symlink('../nowhere', path.join(src, 'dangling'));
+  await fsp.writeFile(path.join(src, 'was-link'), 'a file now');
+  await updater.update(await changes(t, [{ localPath: src, containerPath: '/app/mix' }], { deletePaths: ['/app/mix/old', '/app/mix/gone.txt'] }));
+  assert.deepEqual(kindsFor(t), ['opened']);
+  assert.equal((await execIn(docker, t.containerId, listingCommand('/app/mix'))).stdout, await localListing(src));
+  assert.equal(await readFileIn(docker, t.containerId, '/app/target'), 't\n');
+  updater.retain('default/mix', []);
+
+  const n = await pod('chan-notar', testImages.notar);
+  updater.retain('default/notar', [n]);
+  await updater.update(await changes(n, [{ localPath: src, containerPath: '/app/mix' }]));
+  assert.deepEqual(kindsFor(n), ['opened']);
+  assert.equal(events.find((e) => e.key.includes('/chan-notar/'))?.message, 'without tar');
+  assert.equal((await execIn(docker, n.containerId, listingCommand('/app/mix'))).stdout, await localListing(src));
+  updater.retain('default/notar', []);
 });

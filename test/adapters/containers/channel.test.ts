@@ -334,7 +334,7 @@ test('channel: a batch above the crossover into a container without tar, or a pa
   assert.equal(await pool.send({ ...two, entries: undefined }), false, 'an archive without its entries goes per call');
 });
 
-test('channel: batches of 200 and 2,000 files in nested directories arrive exactly, with modes and mtimes, in one tar frame', async (t) => {
+test('channel: batches of 200 and 2,000 files in nested directories arrive exactly, with modes and mtimes, as tar frames', async (t) => {
   const f = await fixture(t);
   if (!f) return;
   const c = await runContainer(f.docker, { image: testImages.busybox });
