@@ -1,12 +1,15 @@
 import { PassThrough, type Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { sleep, type Clock } from '../../util/clock.ts';
+import { ChannelPool, type ChannelSettings } from './channel/pool.ts';
+import { DockerAgentTransport } from './channel/docker.ts';
 import {
   RunStepFailure,
   displayCommand,
   execErrorMessage,
   goDuration,
   withDeadline,
+  type ContainerTarget,
   type ContainerUpdate,
   type ContainerUpdater,
 } from './updater.ts';
@@ -19,6 +22,11 @@ export interface DockerContainerUpdaterDeps {
   stepTimeoutMs?: number;
   /** livenessIntervalMs is how often a running step checks that the container still runs. Default 1,000. */
   livenessIntervalMs?: number;
+  /**
+   * channel tunes the channels to retained containers (see ContainerUpdater.retain); false
+   * sends everything through the per-call path.
+   */
+  channel?: false | ChannelSettings;
 }
 
 /** maxArgvBytes keeps one `rm -rf` command line well under the kernel's limit. */
@@ -30,24 +38,41 @@ interface ExecOutcome {
 }
 
 /**
- * DockerContainerUpdater updates containers through the Docker Engine: `rm -rf` by exec, the
- * files through the archive API with copyUIDGID (extracted by the daemon, owned by the
- * container's user, no `tar` needed in the image), the user's commands by exec, then a restart.
+ * DockerContainerUpdater updates containers through the Docker Engine. Deletions and files go
+ * through the container's channel when it has one (a retained container whose image has a
+ * shell; a container without `tar` only for batches below the crossover); otherwise `rm -rf`
+ * by exec and the files through the archive API with copyUIDGID (extracted by the daemon,
+ * owned by the container's user, no `tar` needed in the image). Then the user's commands by exec, then a restart.
  */
 export class DockerContainerUpdater implements ContainerUpdater {
   private readonly docker: Docker;
   private readonly clock: Clock;
   private readonly stepTimeoutMs: number;
   private readonly livenessIntervalMs: number;
+  private readonly channels: ChannelPool | undefined;
 
   constructor(deps: DockerContainerUpdaterDeps) {
     this.docker = deps.docker;
     this.clock = deps.clock;
     this.stepTimeoutMs = deps.stepTimeoutMs ?? 60_000;
     this.livenessIntervalMs = deps.livenessIntervalMs ?? 1000;
+    if (deps.channel !== false) {
+      this.channels = new ChannelPool({ ...deps.channel, transport: new DockerAgentTransport(deps.docker), clock: deps.clock });
+    }
   }
 
-  async update(u: ContainerUpdate, signal?: AbortSignal): Promise<void> {
+  retain(owner: string, targets: ContainerTarget[]): void {
+    this.channels?.retain(owner, targets);
+  }
+
+  /** close closes every channel (ferry is stopping). */
+  async close(): Promise<void> {
+    await this.channels?.close();
+  }
+
+  async update(full: ContainerUpdate, signal?: AbortSignal): Promise<void> {
+    const sent = (await this.channels?.send(full, signal)) ?? false;
+    const u: ContainerUpdate = sent ? { ...full, deletePaths: [], archive: undefined, entries: undefined } : full;
     const id = u.target.containerId;
     const short = id.slice(0, 10);
     const container = this.docker.getContainer(id);

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { ContainerUpdate, ContainerUpdater } from './updater.ts';
+import type { ContainerTarget, ContainerUpdate, ContainerUpdater } from './updater.ts';
 
 /** FakeUpdateCall is what FakeContainerUpdater recorded of one update. */
 export interface FakeUpdateCall {
@@ -14,11 +14,18 @@ export interface FakeUpdateCall {
  */
 export class FakeContainerUpdater implements ContainerUpdater {
   readonly calls: FakeUpdateCall[] = [];
+  /** retained is what each owner retains now (owners that released everything are absent). */
+  readonly retained = new Map<string, ContainerTarget[]>();
   private readonly outcomes: (Error | undefined)[] = [];
 
   /** failNext makes the next update reject with err (after recording it). */
   failNext(err: Error): void {
     this.outcomes.push(err);
+  }
+
+  retain(owner: string, targets: ContainerTarget[]): void {
+    if (targets.length === 0) this.retained.delete(owner);
+    else this.retained.set(owner, [...targets]);
   }
 
   async update(update: ContainerUpdate): Promise<void> {

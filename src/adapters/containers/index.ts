@@ -4,3 +4,4 @@ export { DockerContainerUpdater, dockerMessage, type DockerContainerUpdaterDeps 
 export { ExecContainerUpdater, restartUnsupported, type ExecContainerUpdaterDeps } from './kubernetes-exec.ts';
 export { FakeContainerUpdater, type FakeUpdateCall } from './fake.ts';
 export { kubernetesUpdaters } from './per-cluster.ts';
+export { ChannelPool, channelMaxEntries, type ChannelEvent, type ChannelPoolOptions } from './channel/pool.ts';

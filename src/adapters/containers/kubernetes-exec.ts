@@ -11,10 +11,13 @@ import {
   tarCommand,
   tarExitError,
   withDeadline,
+  type ContainerTarget,
   type ContainerUpdate,
   type ContainerUpdater,
 } from './updater.ts';
 import { errorText } from '../../util/errors.ts';
+import { ChannelPool, type ChannelSettings } from './channel/pool.ts';
+import { KubernetesAgentTransport } from './channel/kubernetes.ts';
 
 /** ExecContainerUpdaterDeps configure an ExecContainerUpdater. */
 export interface ExecContainerUpdaterDeps {
@@ -22,6 +25,11 @@ export interface ExecContainerUpdaterDeps {
   clock: Clock;
   /** stepTimeoutMs bounds the deletion and the copy. Default 60,000. */
   stepTimeoutMs?: number;
+  /**
+   * channel tunes the channels to retained containers (see ContainerUpdater.retain); false
+   * sends everything through the per-call path.
+   */
+  channel?: false | ChannelSettings;
 }
 
 /** restartUnsupported is the error for `restart: always` on Kubernetes. */
@@ -47,22 +55,39 @@ class ExecStatusError extends Error {
 
 /**
  * ExecContainerUpdater updates containers of Kubernetes pods through pods/exec (client-node's
- * Exec over WebSocket): `rm -rf`, `tar -C / -x -f -` with the archive on stdin, then the
+ * Exec over WebSocket): deletions and files through the container's channel when it has one
+ * (a retained container whose image has a shell; one without `tar` only for batches below the
+ * crossover), otherwise `rm -rf` and `tar -C / -x -f -` with the archive on stdin; then the
  * user's commands in order, stopping at the first failure. It cannot restart containers.
  */
 export class ExecContainerUpdater implements ContainerUpdater {
   private readonly exec: Exec;
   private readonly clock: Clock;
   private readonly stepTimeoutMs: number;
+  private readonly channels: ChannelPool | undefined;
 
   constructor(deps: ExecContainerUpdaterDeps) {
     this.exec = new Exec(deps.kubeConfig);
     this.clock = deps.clock;
     this.stepTimeoutMs = deps.stepTimeoutMs ?? 60_000;
+    if (deps.channel !== false) {
+      this.channels = new ChannelPool({ ...deps.channel, transport: new KubernetesAgentTransport(deps.kubeConfig), clock: deps.clock });
+    }
   }
 
-  async update(u: ContainerUpdate, signal?: AbortSignal): Promise<void> {
-    if (u.restart) throw new Error(restartUnsupported);
+  retain(owner: string, targets: ContainerTarget[]): void {
+    this.channels?.retain(owner, targets);
+  }
+
+  /** close closes every channel (ferry is stopping). */
+  async close(): Promise<void> {
+    await this.channels?.close();
+  }
+
+  async update(full: ContainerUpdate, signal?: AbortSignal): Promise<void> {
+    if (full.restart) throw new Error(restartUnsupported);
+    const sent = (await this.channels?.send(full, signal)) ?? false;
+    const u: ContainerUpdate = sent ? { ...full, deletePaths: [], archive: undefined, entries: undefined } : full;
 
     if (u.deletePaths.length > 0) {
       try {

@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Clock } from '../../util/clock.ts';
+import type { ArchiveEntry } from '../tar/archive.ts';
 import { formatGoDuration } from '../../apis/go.ts';
 
 /** ContainerTarget names the container to update. Docker Compose containers have no pod. */
@@ -29,6 +30,11 @@ export interface ContainerUpdate {
   deletePaths: string[];
   /** archive returns a fresh tar to extract at `/`; absent when nothing is copied. */
   archive?: () => Readable;
+  /**
+   * entries are the planned entries `archive()` streams. With them an updater may send the
+   * files through a container's channel instead (see retain); without them it uses `archive`.
+   */
+  entries?: ArchiveEntry[];
   execs: ExecStep[];
   /** restart the container after the execs (Docker only). */
   restart: boolean;
@@ -39,11 +45,19 @@ export interface ContainerUpdate {
 /** ContainerUpdater is what the LiveUpdate reconciler needs from a container runtime. */
 export interface ContainerUpdater {
   /**
-   * update applies the update. It rejects with a RunStepFailure when one of the user's execs
-   * exited non-zero (the files are in place), and with any other error when the update itself
-   * failed. It never waits longer than the step timeouts.
+   * update applies the update. It resolves once the container acknowledged every deletion and
+   * file, and the execs and restart are done. It rejects with a RunStepFailure when one of the
+   * user's execs exited non-zero (the files are in place), and with any other error when the
+   * update itself failed. It never waits longer than the step timeouts.
    */
   update(update: ContainerUpdate, signal?: AbortSignal): Promise<void>;
+  /**
+   * retain sets the containers one owner (a LiveUpdate, `namespace/name`) selects now. The
+   * updater keeps a channel open to each (so the first update is already fast) and closes
+   * every channel no owner retains any more, leaving no process behind; `retain(owner, [])`
+   * releases all of the owner's. Updates to containers nobody retains use the per-call path.
+   */
+  retain?(owner: string, targets: ContainerTarget[]): void;
 }
 
 /**

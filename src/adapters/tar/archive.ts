@@ -122,8 +122,16 @@ export async function planArchive(mappings: PathMapping[], opts: ArchiveOptions 
     for (const list of found) for (const e of list) add(e);
   }
   const entries = [...byName.values()];
-  const limit = opts.smallFileLimitBytes ?? defaultSmallFileLimitBytes;
-  return { entries, stream: () => streamEntries(entries, limit, opts.onSkip) };
+  return { entries, stream: () => streamArchive(entries, opts) };
+}
+
+/**
+ * streamArchive writes a fresh tar of planned entries (all of a plan's, or some of them), with
+ * the same rules as PlannedArchive.stream: nothing read through a link, the planned file or
+ * nothing, small files read whole before their header.
+ */
+export function streamArchive(entries: ArchiveEntry[], opts: Pick<ArchiveOptions, 'smallFileLimitBytes' | 'onSkip'> = {}): Readable {
+  return streamEntries(entries, opts.smallFileLimitBytes ?? defaultSmallFileLimitBytes, opts.onSkip);
 }
 
 /** archiveName turns an absolute container path into a tar entry name. */
@@ -335,8 +343,9 @@ function streamEntries(entries: ArchiveEntry[], smallFileLimitBytes: number, onS
   return Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false });
 }
 
-/** Content is what a planned file turned out to be when read: nothing to send, its data, or a symlink. */
-type Content = null | { type: 'file'; data: Buffer } | { type: 'symlink'; linkname: string };
+/** EntryContent is what a planned file turned out to be when read: nothing to send, its data, or a symlink. */
+export type EntryContent = null | { type: 'file'; data: Buffer } | { type: 'symlink'; linkname: string };
+type Content = EntryContent;
 
 function contentHeader(e: ArchiveEntry, c: Exclude<Content, null>): Headers {
   if (c.type === 'symlink') return { name: e.name, mode: 0o777, mtime: e.mtime, uid: 0, gid: 0, uname: '', gname: '', type: 'symlink', linkname: c.linkname };
@@ -392,18 +401,47 @@ function readSmallSync(e: ArchiveEntry, onSkip: ArchiveOptions['onSkip']): Promi
       return Promise.resolve(notOpened(e, err, onSkip));
     }
     try {
-      const st = fstatSync(fd);
+      let st = fstatSync(fd);
       if (!isPlanned(e, st)) {
         onSkip?.(e.localPath, 'changed since planned');
         return Promise.resolve(null);
       }
-      return Promise.resolve({ type: 'file', data: readWholeSync(fd, st.size) });
+      // A file written while it is read is read again (a few times: a file that keeps changing
+      // is sent as last read, and its next change sends it again).
+      let data = readWholeSync(fd, st.size);
+      for (let attempt = 1; attempt < rereadAttempts; attempt++) {
+        const now = fstatSync(fd);
+        if (!changedBetween(st, now) && data.length === now.size) break;
+        st = now;
+        data = readWholeSync(fd, st.size);
+      }
+      return Promise.resolve({ type: 'file', data });
     } finally {
       closeSync(fd);
     }
   } catch (err) {
     return Promise.reject(err);
   }
+}
+
+/** rereadAttempts bounds how often a small file written while read is read again. */
+const rereadAttempts = 3;
+
+/** changedBetween is true when a file was written (or grew, or shrank) between two stats. */
+function changedBetween(before: Stats, after: Stats): boolean {
+  return before.size !== after.size || before.mtimeMs !== after.mtimeMs || before.ctimeMs !== after.ctimeMs;
+}
+
+/** readWhole reads an open file from its start: size bytes as stat'ed, fewer if it shrank. */
+async function readWhole(fh: fsp.FileHandle, size: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(size);
+  let got = 0;
+  while (got < size) {
+    const { bytesRead } = await fh.read(buf, got, size - got, got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got === size ? buf : buf.subarray(0, got);
 }
 
 /** readWholeSync reads an open file from its start: size bytes as stat'ed, fewer if it shrank. */
@@ -420,9 +458,11 @@ function readWholeSync(fd: number, size: number): Buffer {
 
 /**
  * openPlanned opens e's file without following a link and checks it is the file planned: the
- * open file and its stat, or what to send instead (null: nothing; onSkip said why).
+ * open file and its stat, or what to send instead (null: nothing; onSkip said why). The caller
+ * closes the file. Anything that sends a planned file's content (the archive, the container
+ * channel) opens it through here.
  */
-async function openPlanned(e: ArchiveEntry, onSkip: ArchiveOptions['onSkip']): Promise<{ fh: fsp.FileHandle; st: Stats } | { instead: Content }> {
+export async function openPlanned(e: ArchiveEntry, onSkip: ArchiveOptions['onSkip']): Promise<{ fh: fsp.FileHandle; st: Stats } | { instead: Content }> {
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(e.localPath, readFlags);
@@ -445,7 +485,15 @@ async function readSmall(e: ArchiveEntry, onSkip: ArchiveOptions['onSkip']): Pro
   const opened = await openPlanned(e, onSkip);
   if ('instead' in opened) return opened.instead;
   try {
-    return { type: 'file', data: await opened.fh.readFile() };
+    let st = opened.st;
+    let data: Buffer = await opened.fh.readFile();
+    for (let attempt = 1; attempt < rereadAttempts; attempt++) {
+      const now = await opened.fh.stat();
+      if (!changedBetween(st, now) && data.length === now.size) break;
+      st = now;
+      data = await readWhole(opened.fh, now.size);
+    }
+    return { type: 'file', data };
   } finally {
     await opened.fh.close();
   }
