@@ -210,7 +210,7 @@ export class LiveUpdateReconciler implements Reconciler {
     const prevFailed = lu.status?.failed;
     await updateStatusIfChanged(this.deps.client, lu, status);
     if (status.failed && isReportable(status.failed) && !sameFailure(prevFailed, status.failed)) {
-      ctx.log.warn('LiveUpdate failed', { liveUpdate: req.name, reason: status.failed.reason, error: status.failed.message });
+      reportFailure(ctx.log, req.name, status.failed);
     }
   }
 
@@ -247,7 +247,7 @@ export class LiveUpdateReconciler implements Reconciler {
     if (prev?.reason === f.reason && prev.message === f.message) return;
     const failed = failedState(prev, f.reason, f.message, this.deps.clock.now());
     await updateStatusIfChanged(this.deps.client, lu, { ...lu.status, failed });
-    if (isReportable(f)) log.warn('LiveUpdate failed', { liveUpdate: lu.metadata.name, reason: f.reason, error: f.message });
+    if (isReportable(f)) reportFailure(log, lu.metadata.name!, f);
   }
 
   private async mustGet<T extends KubeObject>(kind: string, name: string): Promise<T> {
@@ -471,6 +471,15 @@ function targetOf(c: SelectedContainer): ContainerTarget {
  */
 function isReportable(f: { reason?: string; message?: string }): boolean {
   return f.reason !== 'ObjectNotFound' && f.message !== liveUpdateMessages.noDockerComposeStatus;
+}
+
+/**
+ * reportFailure logs a failure once. A stop path is the healthy way to ask for a rebuild, so it is
+ * information, not a warning.
+ */
+function reportFailure(log: Logger, name: string, f: { reason?: string; message?: string }): void {
+  if (f.reason === 'UpdateStopped') log.info('LiveUpdate stopped for a rebuild', { liveUpdate: name, reason: f.reason, message: f.message });
+  else log.warn('LiveUpdate failed', { liveUpdate: name, reason: f.reason, error: f.message });
 }
 
 function sameFailure(a: { reason?: string; message?: string } | undefined, b: { reason?: string; message?: string }): boolean {
