@@ -28,7 +28,7 @@ export interface ControllerSettings {
   log: Logger;
   /** cwd against which relative paths in objects resolve. Default process.cwd(). */
   cwd?: string;
-  /** filewatchQuietMs is the FileWatch base batching quiet period. Default 20 (it grows during a burst). */
+  /** filewatchQuietMs is the FileWatch base batching quiet period. Default 10 (it grows during a burst). */
   filewatchQuietMs?: number;
   /** filewatchPoll makes every FileWatch poll instead of using kernel events. Default false. */
   filewatchPoll?: boolean;

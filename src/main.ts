@@ -72,7 +72,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--storage <kind>', 'where objects are kept').choices(['sqlite', 'memory']).default('sqlite'))
     .addOption(new Option('--log-format <format>', 'log format').choices([...logFormats]))
     .option('--log-level <level>', 'log level (error, warn, info, debug)', 'info')
-    .option('--filewatch-quiet-ms <ms>', 'quiet period before a batch of file changes is reported; it doubles while a burst of changes goes on (Tilt waits a fixed 200)', '20')
+    .option('--filewatch-quiet-ms <ms>', 'quiet period before a batch of file changes is reported; it doubles while a burst of changes goes on (Tilt waits a fixed 200)', '10')
     .option('--filewatch-poll', 'watch files by polling instead of kernel events (automatic on network, FUSE and WSL mounts)')
     .option('--build-timeout <duration>', 'kill a CmdImage build that runs longer than this, failing it with reason Timeout (Go duration: 90s, 15m, 1h)', '15m')
     .option('--exec-timeout <duration>', 'fail a LiveUpdate exec that runs longer than this, unless the exec sets its own timeoutSeconds (Go duration: 30s, 2m)', '60s')

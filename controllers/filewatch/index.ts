@@ -11,7 +11,7 @@ export { FileWatchReconciler, type FileWatchReconcilerDeps } from './reconciler.
 export { boundSeenFiles, fileWatchStatus, maxFileEventHistory, maxSeenFilesChars, pollAnnotation, pollingCondition, pollingDecision, recordBatch } from './status.ts';
 export { createIgnoreMatcher, editorTempPatterns, type IgnoreMatcher } from '../../src/adapters/ignore/matcher.ts';
 
-/** defaultFileWatchQuietMs is the default of `--filewatch-quiet-ms`: 20 ms, growing while a burst goes on. */
+/** defaultFileWatchQuietMs is the default of `--filewatch-quiet-ms`: 10 ms, growing while a burst goes on. */
 export const defaultFileWatchQuietMs = defaultQuietMs;
 
 /** FileWatchSetupDeps are what `setup` needs beyond the manager; every field has a default. */
@@ -20,7 +20,7 @@ export interface FileWatchSetupDeps {
   log?: Logger;
   /** clock stamps events and drives batching and restarts. Default: the manager's. */
   clock?: Clock;
-  /** quietMs is the base batching quiet period (`--filewatch-quiet-ms`). Default 20. */
+  /** quietMs is the base batching quiet period (`--filewatch-quiet-ms`). Default 10. */
   quietMs?: number;
   /** adaptiveQuiet grows the quiet period while a burst goes on. Default true. */
   adaptiveQuiet?: boolean;

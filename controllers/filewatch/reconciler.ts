@@ -35,7 +35,7 @@ export interface FileWatchReconcilerDeps {
   log: Logger;
   /** wake asks for a reconcile of a FileWatch (its watcher saw a batch, an error, or died). */
   wake: Wake;
-  /** quietMs is the base batching quiet period. Default defaultQuietMs (20 ms). */
+  /** quietMs is the base batching quiet period. Default defaultQuietMs (10 ms). */
   quietMs?: number;
   /** adaptiveQuiet grows the quiet period while a burst goes on (see EventBatcher). Default true. */
   adaptiveQuiet?: boolean;

@@ -2,11 +2,12 @@ import type { Clock, TimerHandle } from '../../util/clock.ts';
 import { wallMicros } from '../../util/precise-time.ts';
 
 /**
- * defaultQuietMs is the quiet period that ends a batch: 20 ms with no new change, long enough
- * for an editor's save (a temporary file, then a rename) to be one batch. It grows while a
+ * defaultQuietMs is the quiet period that ends a batch: 10 ms with no new change, long enough
+ * for an editor's save (a temporary file, then a rename, within a millisecond or two) to be one
+ * batch, and short enough that a save is in the container in about twice that. It grows while a
  * burst goes on (see EventBatcher).
  */
-export const defaultQuietMs = 20;
+export const defaultQuietMs = 10;
 /** tiltQuietMs is Tilt's fixed quiet period, 200 ms (`--filewatch-quiet-ms=200`). */
 export const tiltQuietMs = 200;
 /** defaultMaxBatchMs bounds a batch: it is flushed 10 s after its first change at the latest. */
@@ -17,7 +18,7 @@ export interface EventBatcherDeps {
   clock: Clock;
   /** onBatch receives each batch, and the wall time (µs) of its last change. */
   onBatch: (paths: string[], lastChangeUs: number) => void;
-  /** quietMs is the base quiet period. Default defaultQuietMs (20 ms). */
+  /** quietMs is the base quiet period. Default defaultQuietMs (10 ms). */
   quietMs?: number;
   /** maxBatchMs bounds a batch from its first change. Default defaultMaxBatchMs (10 s). */
   maxBatchMs?: number;

@@ -78,14 +78,14 @@ describe('EventBatcher', () => {
     assert.deepEqual(batches[1], ['c']);
   });
 
-  it('by default waits 20 ms: a save (temporary file, then rename) is one batch', async () => {
+  it('by default waits 10 ms: a save (temporary file, then rename) is one batch', async () => {
     const clock = new FakeClock();
     const batches: string[][] = [];
     const b = new EventBatcher({ clock, onBatch: (ps) => batches.push(ps) });
     b.add(['/src/.a.js.swp']);
     await clock.advance(2);
     b.add(['/src/a.js']);
-    await clock.advance(19);
+    await clock.advance(9);
     assert.deepEqual(batches, []);
     await clock.advance(1);
     assert.deepEqual(batches, [['/src/.a.js.swp', '/src/a.js']]);
