@@ -219,7 +219,7 @@ describe('the dashboard in a browser', () => {
     assert.equal(new URL(page.url()).hash, '#/r/web');
     await page.screenshot({ path: path.join(outputDir, 'narrow.png'), fullPage: false });
     await page.setViewportSize({ width: 1280, height: 900 });
-    await page.goto(base);
+    await page.getByRole('link', { name: /All resources/ }).click();
     await page.locator('tr[data-resource="web"]').waitFor();
   });
 
