@@ -11,7 +11,7 @@ import type { DockerComposeLogStream, DockerComposeLogStreamStatus } from '../..
 import type { DockerComposeService } from '../../src/apis/dockercomposeservice.ts';
 import { annotations, apiVersion, resourceName, toMicroTime } from '../../src/apis/meta.ts';
 import type { ContainerDetails, ContainerLogs, DockerClient } from '../../src/adapters/docker/index.ts';
-import { isAlreadyExists, isNotFound, updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request, type Result, type TimerHandle, type Wake } from '../../src/runtime/index.ts';
+import { AnnotationWriter, isAlreadyExists, updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request, type Result, type Wake } from '../../src/runtime/index.ts';
 import type { Logger } from 'winston';
 import { errorText } from '../../src/util/errors.ts';
 import { normalizeLogTime } from '../../src/util/log-time.ts';
@@ -59,10 +59,8 @@ interface Follow {
 
 interface Entry {
   specKey: string;
-  /** position is what has been read; persisted is the annotation value last written. */
+  /** position is what has been read (kept in the annotation by the reconciler's positions writer). */
   position?: Position;
-  persisted?: string;
-  persistTimer?: TimerHandle;
   follow?: Follow;
   /** ended is the container run whose output was read to its end: not followed again until it restarts. */
   ended?: { container: string; startedAt?: string };
@@ -75,10 +73,12 @@ interface Entry {
 export class DockerComposeLogStreamReconciler implements Reconciler {
   private readonly entries = new Map<string, Entry>();
   private readonly cwd: string;
+  private readonly positions: AnnotationWriter;
   private stopped = false;
 
   constructor(private readonly deps: DockerComposeLogStreamReconcilerDeps) {
     this.cwd = deps.cwd ?? process.cwd();
+    this.positions = new AnnotationWriter({ ...deps, kind, key: positionAnnotation, delayMs: deps.persistMs ?? 1_000, what: 'where the log stream read up to' });
   }
 
   async reconcile(req: Request, ctx: ReconcileContext): Promise<Result | void> {
@@ -97,8 +97,9 @@ export class DockerComposeLogStreamReconciler implements Reconciler {
     const specKey = JSON.stringify(obj.spec);
     let e = this.entries.get(req.name);
     if (!e) {
-      e = { specKey, position: readPosition(obj), persisted: obj.metadata.annotations?.[positionAnnotation], failures: 0, failedAtMs: 0 };
-      this.entries.set(req.name, e);
+      const entry: Entry = { specKey, position: readPosition(obj), failures: 0, failedAtMs: 0 };
+      this.positions.track(req.name, () => (entry.position ? JSON.stringify(entry.position) : undefined), obj.metadata.annotations?.[positionAnnotation]);
+      this.entries.set(req.name, (e = entry));
     }
     if (e.specKey !== specKey) {
       await this.stopFollow(e);
@@ -154,7 +155,7 @@ export class DockerComposeLogStreamReconciler implements Reconciler {
     if (line) this.deps.logs.append(resource, { source, stream: 'ferry', line });
     const position: Position = { container: run.container, ...(run.startedAt ? { startedAt: run.startedAt } : {}), ...(e.position?.time ? { time: e.position.time } : {}) };
     e.position = position;
-    this.schedulePersist(name, e);
+    this.positions.changed(name);
     const sinceTime = obj.spec?.sinceTime ? normalizeLogTime(obj.spec.sinceTime) : undefined;
     const since = position.time ?? sinceTime;
     const abort = new AbortController();
@@ -165,7 +166,7 @@ export class DockerComposeLogStreamReconciler implements Reconciler {
         this.deps.logs.append(resource, { source, stream: l.stream, line: l.text });
         if (l.time) {
           position.time = l.time;
-          this.schedulePersist(name, e);
+          this.positions.changed(name);
         }
       })
       .then(
@@ -204,30 +205,10 @@ export class DockerComposeLogStreamReconciler implements Reconciler {
     if (!e) return;
     this.entries.delete(name);
     await this.stopFollow(e);
-    if (e.persistTimer) this.deps.clock.clearTimeout(e.persistTimer);
-    e.persistTimer = undefined;
-    if (persist) await this.persist(name, e);
+    await this.positions.forget(name, persist);
   }
 
-  private schedulePersist(name: string, e: Entry): void {
-    if (e.persistTimer) return;
-    e.persistTimer = this.deps.clock.setTimeout(() => {
-      e.persistTimer = undefined;
-      void this.persist(name, e);
-    }, this.deps.persistMs ?? 1_000);
-  }
 
-  private async persist(name: string, e: Entry): Promise<void> {
-    if (!e.position) return;
-    const value = JSON.stringify(e.position);
-    if (value === e.persisted) return;
-    try {
-      await this.deps.client.patch(kind, name, { metadata: { annotations: { [positionAnnotation]: value } } });
-      e.persisted = value;
-    } catch (err) {
-      if (!isNotFound(err)) this.deps.log.warn('Could not record where the log stream read up to', { name, error: errorText(err) });
-    }
-  }
 
   private async writeStatus(obj: DockerComposeLogStream, status: DockerComposeLogStreamStatus): Promise<void> {
     const clean: DockerComposeLogStreamStatus = {};

@@ -15,7 +15,7 @@ import type { KubernetesDiscovery } from '../../src/apis/kubernetesdiscovery.ts'
 import type { ContainerLogStreamStatus, PodLogStream, PodLogStreamStatus } from '../../src/apis/podlogstream.ts';
 import { annotations, apiVersion, resourceName } from '../../src/apis/meta.ts';
 import type { PodContainer, PodInfo, PodLogs } from '../../src/adapters/kubernetes/index.ts';
-import { isAlreadyExists, isNotFound, updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request, type Result, type TimerHandle, type Wake } from '../../src/runtime/index.ts';
+import { AnnotationWriter, isAlreadyExists, isNotFound, updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request, type Result, type Wake } from '../../src/runtime/index.ts';
 import { errorText } from '../../src/util/errors.ts';
 import { normalizeLogTime } from '../../src/util/log-time.ts';
 import type { LogBuffer } from '../../src/util/log-buffer.ts';
@@ -54,9 +54,8 @@ interface Follow {
 
 interface Entry {
   specKey: string;
+  /** positions are what has been read, by container (kept in the annotation by the positions writer). */
   positions: Record<string, Position>;
-  persisted?: string;
-  persistTimer?: TimerHandle;
   /** follows are the running follows, by container name. */
   follows: Map<string, Follow>;
   /** statuses are the per-container statuses, by container name. */
@@ -72,7 +71,11 @@ export class PodLogStreamReconciler implements Reconciler {
   private readonly entries = new Map<string, Entry>();
   private stopped = false;
 
-  constructor(private readonly deps: PodLogStreamReconcilerDeps) {}
+  private readonly positions: AnnotationWriter;
+
+  constructor(private readonly deps: PodLogStreamReconcilerDeps) {
+    this.positions = new AnnotationWriter({ ...deps, kind, key: positionAnnotation, delayMs: deps.persistMs ?? 1_000, what: 'where the log stream read up to' });
+  }
 
   async reconcile(req: Request, ctx: ReconcileContext): Promise<Result | void> {
     const obj = this.deps.cache.get<PodLogStream>(kind, req.name);
@@ -96,17 +99,17 @@ export class PodLogStreamReconciler implements Reconciler {
     }
     if (!e) {
       const fresh = await this.deps.client.get<PodLogStream>(kind, req.name);
-      e = {
+      const entry: Entry = {
         specKey,
         positions: fresh ? readPositions(fresh) : readPositions(obj),
-        persisted: (fresh ?? obj).metadata.annotations?.[positionAnnotation],
         follows: new Map(),
         statuses: new Map(),
         ended: new Map(),
         failed: new Map(),
         missingSince: 0,
       };
-      this.entries.set(req.name, e);
+      this.positions.track(req.name, () => JSON.stringify(entry.positions), (fresh ?? obj).metadata.annotations?.[positionAnnotation] ?? '{}');
+      this.entries.set(req.name, (e = entry));
     }
 
     const namespace = obj.spec.namespace || 'default';
@@ -195,7 +198,7 @@ export class PodLogStreamReconciler implements Reconciler {
     if (prev && prev.container !== c.id) this.deps.logs.append(resource, { source, stream: 'ferry', line: `${prefix}[container restarted]` });
     const position: Position = { container: c.id, ...(prev?.time ? { time: prev.time } : {}) };
     e.positions[c.name] = position;
-    this.schedulePersist(name, e);
+    this.positions.changed(name);
     const sinceTime = obj.spec?.sinceTime ? normalizeLogTime(obj.spec.sinceTime) : undefined;
     const since = position.time ?? sinceTime;
     const abort = new AbortController();
@@ -206,7 +209,7 @@ export class PodLogStreamReconciler implements Reconciler {
         this.deps.logs.append(resource, { source, stream: 'stdout', line: prefix + l.text });
         if (l.time) {
           position.time = l.time;
-          this.schedulePersist(name, e);
+          this.positions.changed(name);
         }
       })
       .then(
@@ -242,29 +245,10 @@ export class PodLogStreamReconciler implements Reconciler {
     if (!e) return;
     this.entries.delete(name);
     await this.stopFollows(e);
-    if (e.persistTimer) this.deps.clock.clearTimeout(e.persistTimer);
-    e.persistTimer = undefined;
-    if (persist) await this.persist(name, e);
+    await this.positions.forget(name, persist);
   }
 
-  private schedulePersist(name: string, e: Entry): void {
-    if (e.persistTimer) return;
-    e.persistTimer = this.deps.clock.setTimeout(() => {
-      e.persistTimer = undefined;
-      void this.persist(name, e);
-    }, this.deps.persistMs ?? 1_000);
-  }
 
-  private async persist(name: string, e: Entry): Promise<void> {
-    const value = JSON.stringify(e.positions);
-    if (value === (e.persisted ?? '{}')) return;
-    try {
-      await this.deps.client.patch(kind, name, { metadata: { annotations: { [positionAnnotation]: value } } });
-      e.persisted = value;
-    } catch (err) {
-      if (!isNotFound(err)) this.deps.log.warn('Could not record where the log stream read up to', { name, error: errorText(err) });
-    }
-  }
 
   private async writeStatus(obj: PodLogStream, e: Entry, error: string | undefined): Promise<void> {
     const status: PodLogStreamStatus = {};

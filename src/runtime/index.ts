@@ -50,6 +50,7 @@ export { Store, type IndexFn } from './store.ts';
 export { Controller, type ControllerOptions } from './controller.ts';
 export { ControllerBuilder, generationChanged, type MapFn, type Predicate } from './builder.ts';
 export { Wake } from './wake.ts';
+export { AnnotationWriter, type AnnotationWriterDeps } from './annotation-writer.ts';
 export { Manager, type ManagerDeps, type Runnable } from './manager.ts';
 export { RuntimeMetrics, reconcileOutcomes, type ReconcileOutcome } from './metrics.ts';
 
