@@ -5,9 +5,9 @@
 import { Type } from '@sinclair/typebox';
 import { Obj, Opt, Str, Bool, Int64, Time, StringMap } from './schema.ts';
 
-export const group = 'tilt.dev';
-export const version = 'v1alpha1';
-export const apiVersion = `${group}/${version}`;
+// The names the command line needs without TypeBox live in names.ts.
+import { resourceAnnotation } from './names.ts';
+export { group, version, apiVersion, triggerQueueName, resourceName } from './names.ts';
 
 export interface OwnerReference {
   apiVersion: string;
@@ -126,7 +126,7 @@ export interface Status {
 
 /** Well-known annotations of the Tilt API. */
 export const annotations = {
-  resource: 'tilt.dev/resource',
+  resource: resourceAnnotation,
   targetId: 'tilt.dev/target-id',
   managedBy: 'tilt.dev/managed-by',
   updateMode: 'tilt.dev/update-mode',
@@ -136,9 +136,6 @@ export const annotations = {
 
 /** The annotation in which kubectl's client-side apply keeps the configuration it last applied. */
 export const lastAppliedConfigAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
-
-/** The ConfigMap through which a resource is triggered (Tilt's trigger queue). */
-export const triggerQueueName = 'tilt-trigger-queue';
 
 /** toMicroTime formats a Date as an RFC 3339 MicroTime string (microsecond precision, UTC). */
 export function toMicroTime(d: Date): string {
@@ -155,11 +152,6 @@ export function microTimeString(us: number): string {
 /** toTime formats a Time (second precision, UTC). */
 export function toTime(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-/** resourceName is the resource an object belongs to: its `tilt.dev/resource` annotation, else its own name. */
-export function resourceName(obj: KubeObject): string {
-  return obj.metadata.annotations?.[annotations.resource] || obj.metadata.name || '';
 }
 
 /**

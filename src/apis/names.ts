@@ -1,8 +1,7 @@
 /**
  * The API's names that code outside the daemon needs without the schemas: the group and
  * version, the resource annotation and the trigger queue. Loading this module loads nothing else,
- * so the command line can use it (src/apis/meta.ts, which loads TypeBox, defines the same values;
- * test/client/kinds.test.ts checks they agree).
+ * so the command line can use it; src/apis/meta.ts, which loads TypeBox, re-exports them.
  */
 import type { KubeObject } from './meta.ts';
 

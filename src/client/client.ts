@@ -11,11 +11,12 @@ import {
   type RequestContext,
   type ResponseContext,
 } from '@kubernetes/client-node';
-import { apiVersion, type KubeList, type KubeObject } from '../apis/meta.ts';
+import type { KubeList, KubeObject } from '../apis/meta.ts';
 import { resourceFor } from './resource.ts';
 import { kinds } from '../apis/registry.ts';
 import type { KindNames } from './kinds.ts';
 import { ApiError, toApiError } from './errors.ts';
+import { kindOf, nameOf, withApiVersion } from './objects.ts';
 
 /** ListOptions narrow a list or a watch. */
 export interface ListOptions {
@@ -310,21 +311,6 @@ function contentType(value: string) {
 // client-node's per-request middleware speaks its own minimal Observable.
 function fromValue<T>(v: T): Observable<T> {
   return new Observable(Promise.resolve(v));
-}
-
-function kindOf(obj: KubeObject): string {
-  if (!obj.kind) throw new Error('object has no kind');
-  return obj.kind;
-}
-
-function nameOf(obj: KubeObject): string {
-  const name = obj.metadata?.name;
-  if (!name) throw new Error(`${obj.kind} has no metadata.name`);
-  return name;
-}
-
-function withApiVersion<T extends KubeObject>(obj: T): T {
-  return obj.apiVersion ? obj : { ...obj, apiVersion };
 }
 
 /**

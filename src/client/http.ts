@@ -7,10 +7,11 @@ import http from 'node:http';
 import https from 'node:https';
 import type { KubeList, KubeObject } from '../apis/meta.ts';
 import type { ApplyOptions, Client, DeleteOptions, ListOptions, WatchEvent, WatchEventType, WatchHandle, WatchOptions, WriteOptions } from './client.ts';
-import { apiVersion, fromDiscovery, group, version, type KindNames, type KindSource } from './kinds.ts';
+import { fromDiscovery, group, version, type KindNames, type KindSource } from './kinds.ts';
 import type { ClientConfig } from './config.ts';
 import { toApiError } from './errors.ts';
 import { StringDecoder } from 'node:string_decoder';
+import { kindOf, nameOf, withApiVersion } from './objects.ts';
 
 /** CliClient is what the command line needs: the Client, server-side apply, raw reads, and close. */
 export interface CliClient extends Client, KindSource {
@@ -230,19 +231,4 @@ export class HttpClient implements CliClient {
 
 function writeQuery(opts: WriteOptions): Query {
   return { dryRun: opts.dryRun ? 'All' : undefined, fieldValidation: opts.fieldValidation };
-}
-
-function kindOf(obj: KubeObject): string {
-  if (!obj.kind) throw new Error('object has no kind');
-  return obj.kind;
-}
-
-function nameOf(obj: KubeObject): string {
-  const name = obj.metadata?.name;
-  if (!name) throw new Error(`${obj.kind} has no metadata.name`);
-  return name;
-}
-
-function withApiVersion<T extends KubeObject>(obj: T): T {
-  return obj.apiVersion ? obj : { ...obj, apiVersion };
 }
