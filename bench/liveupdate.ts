@@ -31,6 +31,7 @@ import { planArchive } from '../src/adapters/tar/archive.ts';
 import { DockerContainerUpdater, type ContainerUpdate, type ContainerUpdater } from '../src/adapters/containers/index.ts';
 import { setup } from '../controllers/liveupdate/index.ts';
 import { KubeConfig } from '@kubernetes/client-node';
+import { Visibility } from './visibility.ts';
 
 /** Budget of DESIGN.md. */
 export const liveUpdateBudget = { latencyVsFloor: 1.5, tenThousandFilesMs: 3000 } as const;
@@ -57,51 +58,6 @@ export interface LiveUpdateBenchResult {
 
 const image = process.env.FERRY_TEST_BUSYBOX_IMAGE ?? 'ferry-test/busybox:latest';
 const inContainerDir = '/app/bench';
-
-/** Visibility follows inotifyd's reports of completed writes in the container directory. */
-class Visibility {
-  private readonly seen = new Map<string, number>();
-  private waiters: { names: string[]; resolve: (t: number) => void }[] = [];
-  private buf = '';
-
-  static async start(docker: Docker, id: string): Promise<{ v: Visibility; stop: () => void }> {
-    const v = new Visibility();
-    const exec = await docker.getContainer(id).exec({ Cmd: ['inotifyd', '-', `${inContainerDir}:wy`], AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({ hijack: true, stdin: false });
-    const out = new PassThrough();
-    out.on('data', (b: Buffer) => v.onData(b.toString('utf8')));
-    docker.modem.demuxStream(stream, out, new PassThrough());
-    // Let inotifyd set its watch before anything is measured.
-    await new Promise((r) => setTimeout(r, 300));
-    return { v, stop: () => stream.destroy() };
-  }
-
-  private onData(text: string): void {
-    const now = performance.now();
-    this.buf += text;
-    let i: number;
-    while ((i = this.buf.indexOf('\n')) >= 0) {
-      const line = this.buf.slice(0, i);
-      this.buf = this.buf.slice(i + 1);
-      const name = line.split('\t')[2];
-      if (name && !this.seen.has(name)) this.seen.set(name, now);
-    }
-    this.waiters = this.waiters.filter((w) => {
-      if (!w.names.every((n) => this.seen.has(n))) return true;
-      w.resolve(Math.max(...w.names.map((n) => this.seen.get(n)!)));
-      return false;
-    });
-  }
-
-  /** allSeen resolves with the time the last of names was reported. */
-  allSeen(names: string[], timeoutMs = 60_000): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not visible within ${timeoutMs} ms: ${names.filter((n) => !this.seen.has(n)).slice(0, 3).join(', ')}...`)), timeoutMs);
-      this.waiters.push({ names, resolve: (t) => { clearTimeout(timer); resolve(t); } });
-      this.onData('');
-    });
-  }
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -157,7 +113,7 @@ export async function runLiveUpdateBench(opts: { runs1?: number; runs100?: numbe
   await mgr.start();
   let stopWatch = () => {};
   try {
-    const { v, stop } = await Visibility.start(docker, id);
+    const { v, stop } = await Visibility.start(docker, id, inContainerDir);
     stopWatch = stop;
 
     // ferry's objects: a FileWatch whose events the bench writes, the service, the LiveUpdate.

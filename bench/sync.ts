@@ -41,6 +41,7 @@ import { FerryClient } from '../src/client/index.ts';
 import { startDaemon } from '../src/daemon.ts';
 import { silentLogger } from '../src/log.ts';
 import { planArchive } from '../src/adapters/tar/archive.ts';
+import { Visibility } from './visibility.ts';
 
 const image = process.env.FERRY_TEST_BUSYBOX_IMAGE ?? 'ferry-test/busybox:latest';
 const inContainerDir = '/app/bench';
@@ -83,55 +84,6 @@ export interface KubernetesSyncFigures {
   /** execTarMs is one `tar -x` exec through client-node, timed from the call. */
   execTarMs: number;
   tiltLikeMs: number;
-}
-
-/** Visibility follows inotifyd's reports of completed writes in the container directory. */
-class Visibility {
-  private readonly seen = new Map<string, number>();
-  private waiters: { names: string[]; resolve: (t: number) => void }[] = [];
-  private buf = '';
-
-  static async start(docker: Docker, id: string): Promise<{ v: Visibility; stop: () => void }> {
-    const v = new Visibility();
-    const exec = await docker.getContainer(id).exec({ Cmd: ['inotifyd', '-', `${inContainerDir}:wy`], AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({ hijack: true, stdin: false });
-    const out = new PassThrough();
-    out.on('data', (b: Buffer) => v.onData(b.toString('utf8')));
-    docker.modem.demuxStream(stream, out, new PassThrough());
-    await new Promise((r) => setTimeout(r, 300));
-    return { v, stop: () => stream.destroy() };
-  }
-
-  private onData(text: string): void {
-    const now = performance.now();
-    this.buf += text;
-    let i: number;
-    while ((i = this.buf.indexOf('\n')) >= 0) {
-      const line = this.buf.slice(0, i);
-      this.buf = this.buf.slice(i + 1);
-      const name = line.split('\t')[2];
-      if (name && !name.startsWith('.') && !this.seen.has(name)) this.seen.set(name, now);
-    }
-    this.waiters = this.waiters.filter((w) => {
-      if (!w.names.every((n) => this.seen.has(n))) return true;
-      w.resolve(Math.max(...w.names.map((n) => this.seen.get(n)!)));
-      return false;
-    });
-  }
-
-  allSeen(names: string[], timeoutMs = 60_000): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not visible within ${timeoutMs} ms: ${names.filter((n) => !this.seen.has(n)).slice(0, 3).join(', ')}...`)), timeoutMs);
-      this.waiters.push({
-        names,
-        resolve: (t) => {
-          clearTimeout(timer);
-          resolve(t);
-        },
-      });
-      this.onData('');
-    });
-  }
 }
 
 function quantile(xs: number[], q: number): number {
@@ -250,7 +202,7 @@ async function runKubernetesSync(docker: Docker, scale: number): Promise<Kuberne
       const kd = await client.get<KubernetesDiscovery>('KubernetesDiscovery', 'pod');
       throw new Error(`no container for the pod: LiveUpdate ${JSON.stringify(lu?.status)}, discovery ${JSON.stringify(kd?.status)}`);
     }
-    const { v, stop } = await Visibility.start(docker, id);
+    const { v, stop } = await Visibility.start(docker, id, inContainerDir);
     stopWatch = stop;
     const exec = new Exec(cluster.kubeConfig({ context: 'fixture' }));
     const execTar = (archive: NodeJS.ReadableStream) =>
@@ -358,7 +310,7 @@ export async function runSyncBench(opts: { runsScale?: number; kubernetes?: bool
       if (r.State.Running) break;
       await sleep(100);
     }
-    const { v, stop } = await Visibility.start(docker, id);
+    const { v, stop } = await Visibility.start(docker, id, inContainerDir);
     stopWatch = stop;
 
     // Warm up: the first sync pays for connections and code being compiled.
