@@ -57,6 +57,12 @@ export class ChokidarWatcher implements FileWatcher {
       ignored: (p: string) => ignore.matchesEntireDir(p),
     });
     this.watcher = w;
+    // Listen before 'ready': a change chokidar reports as it becomes ready is not lost.
+    w.on('all', (event, p, stats) => {
+      if (this.closed) return;
+      const isDir = event === 'addDir' || event === 'unlinkDir' || !!stats?.isDirectory();
+      if (this.filter.reportable(p, isDir)) this.handlers.onChange([p]);
+    });
     await new Promise<void>((resolve, reject) => {
       const onError = (err: unknown) => reject(describeWatchError(err, this.roots.join(', ')));
       w.once('error', onError);
@@ -64,11 +70,6 @@ export class ChokidarWatcher implements FileWatcher {
         w.off('error', onError);
         resolve();
       });
-    });
-    w.on('all', (event, p, stats) => {
-      if (this.closed) return;
-      const isDir = event === 'addDir' || event === 'unlinkDir' || !!stats?.isDirectory();
-      if (this.filter.reportable(p, isDir)) this.handlers.onChange([p]);
     });
     w.on('error', (err) => {
       if (!this.closed) this.handlers.onError(describeWatchError(err, this.roots.join(', ')));
