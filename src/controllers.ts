@@ -9,6 +9,7 @@ import type { Manager } from './runtime/manager.ts';
 import { FerryClient } from './client/index.ts';
 import type { ClusterConnection, KubeconfigClusters } from './adapters/kubernetes/index.ts';
 import type { LogBuffer } from './util/log-buffer.ts';
+import type { ActivityRegistry } from './runtime/activity.ts';
 import { buildEdges, clusterHealth, kubernetesTargets, liveUpdaters, podLogs, type Edges } from './edges.ts';
 import { setupClusterController } from '../controllers/cluster/setup.ts';
 import { ensureDefaultClusters } from '../controllers/cluster/defaults.ts';
@@ -52,6 +53,8 @@ export interface ControllerSettings {
    * those a container uses (`ferry ci`). Default false.
    */
   ownImagesOnly?: boolean;
+  /** activity receives the long work of builds, applies and Compose ups while it runs (`ferry serve` shows it). Default: nobody listens. */
+  activity?: ActivityRegistry;
   /** composeProjectSuffix follows every Compose project name (`ferry ci` runs its own projects beside a dev daemon's). Default none. */
   composeProjectSuffix?: string;
 }
@@ -73,20 +76,21 @@ export function setupControllers(mgr: Manager, s: ControllerSettings, edges: Edg
   filewatch.setup(mgr, { log, quietMs: s.filewatchQuietMs, poll: s.filewatchPoll });
   imagemap.setup(mgr, {});
   const builds = cmdimage.setup(mgr, { log, cwd, logs, runner, images: edges.docker.images(), buildTimeoutMs: s.buildTimeoutMs,
-    keepImages: s.keepImages ?? keepImagesFromEnv(), pruneOwnOnly: s.ownImagesOnly });
+    keepImages: s.keepImages ?? keepImagesFromEnv(), pruneOwnOnly: s.ownImagesOnly, activity: s.activity });
   const cmds = cmd.setup(mgr, { log, cwd, logs, runner });
   const compose = dockercomposeservice.setup(mgr, {
     log,
     cwd,
     workDir: s.dataDir ? path.join(s.dataDir, 'compose') : undefined,
     projectSuffix: s.composeProjectSuffix,
+    activity: s.activity,
     docker: edges.docker.client(),
     onOutput: (resource, line) => logs.append(resource, { source: 'DockerComposeService', line }),
   });
   dockercomposelogstream.setup(mgr, { log, cwd, logs, docker: edges.docker.client(), containerLogs: edges.docker.containerLogs() });
   kubernetesdiscovery.setup(mgr, { log, resolve: edges.clusters.resolver() });
   podlogstream.setup(mgr, { log, logs, podLogs: podLogs(mgr, edges.clusters) });
-  kubernetesapply.setup(mgr, { log, cwd, logs, runner, connect: kubernetesTargets(edges.clusters) });
+  kubernetesapply.setup(mgr, { log, cwd, logs, runner, connect: kubernetesTargets(edges.clusters), activity: s.activity });
   liveupdate.setup(mgr, { log, logs, cwd, execTimeoutMs: s.execTimeoutMs, updaters: liveUpdaters(mgr, edges, { stepTimeoutMs: s.execTimeoutMs }) });
   session.setup(mgr, { log, cwd });
   return {

@@ -15,6 +15,7 @@ import { Manager } from './runtime/manager.ts';
 import { setupControllers, ensureDefaultObjects, type ControllerSettings } from './controllers.ts';
 import { apiKubeConfig } from './edges.ts';
 import { LogBuffer } from './util/log-buffer.ts';
+import { ActivityRegistry } from './runtime/activity.ts';
 import { logsPath, logsRoute } from './util/log-route.ts';
 import { DataDirLock, securePrivateDir } from './data-dir.ts';
 import { dashboardFile, startDashboard, type DashboardServer } from './dashboard/server.ts';
@@ -45,6 +46,8 @@ export interface Daemon {
   api?: ApiServer;
   /** logs holds build, live update and command output per resource. */
   logs: LogBuffer;
+  /** activity is the long work (builds, applies, Compose ups) running now. */
+  activity: ActivityRegistry;
   manager: Manager;
   kubeConfig: KubeConfig;
   /** kubeconfigPath clients use: the embedded server's, or the external one given. */
@@ -64,6 +67,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   let kubeconfigPath: string;
   let lock: DataDirLock | undefined;
   const logs = opts.logs ?? new LogBuffer();
+  const activity = opts.activity ?? new ActivityRegistry();
   if (opts.kubeconfig) {
     kubeConfig = apiKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context });
     kubeconfigPath = opts.kubeconfig;
@@ -97,7 +101,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     kubeconfigPath = api.kubeconfigPath;
   }
   manager = new Manager({ kubeConfig, log: log.child({ component: 'runtime' }), metrics });
-  const extra = setupControllers(manager, { ...opts, log, logs });
+  const extra = setupControllers(manager, { ...opts, log, logs, activity });
   try {
     await manager.start();
     await ensureDefaultObjects(manager, { ...opts, log }, extra.edges);
@@ -135,6 +139,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   return {
     api,
     logs,
+    activity,
     manager,
     kubeConfig,
     kubeconfigPath,

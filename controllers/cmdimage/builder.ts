@@ -37,7 +37,13 @@ export interface BuildOutcome {
 export interface BuildDeps {
   runner: ProcessRunner;
   images: ImageClient;
+  /** onPhase is told when the build moves on to tagging or pushing (it starts with its command). */
+  onPhase?: (phase: BuildPhase) => void;
 }
+
+/** buildPhases are the steps of a build, in order, as progress shows them. */
+export const buildPhases = ['build command', 'tagging', 'pushing'] as const;
+export type BuildPhase = (typeof buildPhases)[number];
 
 /** outputTailLines is how many of the last output lines a failed command's error carries. */
 export const outputTailLines = 20;
@@ -107,6 +113,7 @@ export async function runBuild(
   }
 
   if (!plan.remote) {
+    deps.onPhase?.('tagging');
     let id: string;
     try {
       id = (await abortable(deps.images.inspect(local.familiarString()), signal)).id;
@@ -133,6 +140,7 @@ export async function runBuild(
   }
 
   if (plan.push) {
+    deps.onPhase?.('pushing');
     note(`Pushing ${local.familiarString()}`);
     try {
       await abortable(deps.images.push(local.familiarString(), (l) => note(`  ${l}`)), signal);

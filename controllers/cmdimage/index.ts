@@ -15,9 +15,10 @@ import { LogBuffer } from '../../src/util/log-buffer.ts';
 import { CmdImageReconciler, indexes, kind } from './reconciler.ts';
 import { clusterName, fileWatchImageMap, liveUpdateImageMaps, targetImageMapName } from './status.ts';
 import { Wake } from '../../src/runtime/index.ts';
+import type { ActivityRegistry } from '../../src/runtime/activity.ts';
 
 export { CmdImageReconciler, indexes, defaultBuildTimeoutMs, defaultKeepImages, type CmdImageReconcilerDeps } from './reconciler.ts';
-export { runBuild, BuildError, type BuildOutcome, type BuildDeps } from './builder.ts';
+export { runBuild, BuildError, buildPhases, type BuildOutcome, type BuildDeps, type BuildPhase } from './builder.ts';
 export { planBuild, registryFromCluster, isComposeCluster, composeRef, buildTagPrefix, type BuildPlan, type PlanInput } from './plan.ts';
 export {
   buildReasons,
@@ -62,6 +63,8 @@ export interface CmdImageSetupDeps {
   keepImages?: number;
   /** pruneOwnOnly prunes only tags this daemon made. Default false. */
   pruneOwnOnly?: boolean;
+  /** activity is told of each build while it runs. Default: nobody. */
+  activity?: ActivityRegistry;
   /** concurrency is how many CmdImages are reconciled at once (builds themselves run beside). Default 4. */
   concurrency?: number;
 }
@@ -107,6 +110,7 @@ export function setup(
     buildTimeoutMs: deps.buildTimeoutMs,
     keepImages: deps.keepImages,
     pruneOwnOnly: deps.pruneOwnOnly,
+    activity: deps.activity,
     onBuildDone: ({ durationMs, ok }) => buildDuration.observe({ result: ok ? 'ok' : 'error' }, durationMs / 1000),
   });
 

@@ -45,6 +45,7 @@ import {
   timeoutReason,
 } from './status.ts';
 import { Wake } from '../../src/runtime/index.ts';
+import type { ActivityRegistry } from '../../src/runtime/activity.ts';
 import { errorText } from '../../src/util/errors.ts';
 
 export const kind = 'CmdImage';
@@ -100,6 +101,8 @@ export interface CmdImageReconcilerDeps {
   keepImages?: number;
   /** pruneOwnOnly limits pruning to tags this reconciler made (`ferry ci` beside a dev daemon). Default false. */
   pruneOwnOnly?: boolean;
+  /** activity is told of each build while it runs, and of its phase (command, tagging, pushing). */
+  activity?: ActivityRegistry;
 }
 
 /** defaultKeepImages is how many builds of a ref keep their tags by default. */
@@ -336,6 +339,7 @@ export class CmdImageReconciler implements Reconciler {
       log.info('Build output', { line });
     };
     ctx.log.info('Build started', { reason });
+    const activity = this.deps.activity?.start({ resource, object: source, action: 'building', phase: 'build command' });
 
     const abort = new AbortController();
     const running: Running = { abort, done: Promise.resolve(), generation: ci.metadata.generation ?? 0 };
@@ -365,7 +369,7 @@ export class CmdImageReconciler implements Reconciler {
         outcome = await runBuild(
           plan,
           registry,
-          { runner: this.deps.runner, images: this.deps.images },
+          { runner: this.deps.runner, images: this.deps.images, onPhase: (p) => activity?.phase(p) },
           onLine,
           abort.signal,
         );
@@ -378,6 +382,7 @@ export class CmdImageReconciler implements Reconciler {
       // (the next daemon finds `building` and rebuilds, reason Interrupted); one killed for a
       // spec change neither: the build of the new spec replaces it.
       const cancelled = running.cancelled;
+      activity?.end(cancelled && cancelled !== 'Timeout' ? 'cancelled' : outcome ? 'ok' : 'failed');
       if (cancelled === 'SpecChanged') onLine('Build cancelled: the spec changed, building again', 'ferry');
       if (cancelled && cancelled !== 'Timeout') return;
       const finishedAt = toMicroTime(this.deps.clock.now());
@@ -408,6 +413,7 @@ export class CmdImageReconciler implements Reconciler {
     const done = run()
       .catch((err) => {
         this.deps.clock.clearTimeout(timer);
+        activity?.end('failed');
         log.error('Build crashed', { error: errorText(err) });
       })
       .finally(() => {

@@ -8,6 +8,7 @@ import type { DockerClient } from '../../src/adapters/docker/index.ts';
 import { DockerEventSource } from './events.ts';
 import { DockerComposeServiceReconciler, kind } from './reconciler.ts';
 import { Wake } from '../../src/runtime/index.ts';
+import type { ActivityRegistry } from '../../src/runtime/activity.ts';
 
 export { DockerComposeServiceReconciler, type DockerComposeServiceReconcilerDeps } from './reconciler.ts';
 export { DockerEventSource } from './events.ts';
@@ -28,6 +29,8 @@ export interface DockerComposeServiceSetupDeps {
   projectSuffix?: string;
   /** onOutput receives Compose output lines under the object's resource name. */
   onOutput?: (resource: string, line: string) => void;
+  /** activity is told of each `up` while it runs. Default: nobody. */
+  activity?: ActivityRegistry;
   /** concurrency is how many services are brought up at once. Default 4. */
   concurrency?: number;
 }
@@ -51,6 +54,7 @@ export function setup(mgr: Manager, deps: DockerComposeServiceSetupDeps): { cont
     cwd: deps.cwd,
     projectSuffix: deps.projectSuffix,
     onOutput: deps.onOutput,
+    activity: deps.activity,
   });
   const byImageMap = (im: ImageMap) =>
     mgr.cache.list<DockerComposeService>(kind).filter((o) => o.spec?.imageMaps?.includes(im.metadata.name!)).map((o) => o.metadata.name!);

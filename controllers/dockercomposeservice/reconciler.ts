@@ -17,6 +17,7 @@ import {
   type ComposeServiceConfig,
 } from '../../src/adapters/compose/index.ts';
 import type { DockerClient } from '../../src/adapters/docker/index.ts';
+import type { ActivityRegistry } from '../../src/runtime/activity.ts';
 import { configInputsHash, plainServiceConfig, ProjectFiles, projectName } from './project.ts';
 import { applyInputsHash, containerFields, pickContainer, planImage, type ServiceToInject } from './status.ts';
 
@@ -53,6 +54,8 @@ export interface DockerComposeServiceReconcilerDeps {
   projectSuffix?: string;
   /** onOutput receives each line of Compose output, under the object's resource name (for `ferry logs`). */
   onOutput?: (resource: string, line: string) => void;
+  /** activity is told of each `up` while it runs (its wait for the project's lock included). */
+  activity?: ActivityRegistry;
 }
 
 /** What the reconciler remembers of one object between reconciles. */
@@ -208,6 +211,8 @@ export class DockerComposeServiceReconciler implements Reconciler {
       await this.addFinalizer(obj);
       const resource = resourceName(obj);
       ctx.log.info('Bringing service up', { resource, project: project.name, service: spec.service, image: override.image });
+      const activity = this.deps.activity?.start({ resource, object: `${kind}/${obj.metadata.name}`, action: 'starting', phase: 'compose up' });
+      let up = false;
       try {
         await this.withProjectLock(project.name, () => compose.up(project, spec.service, {
           noBuild: override.image !== undefined,
@@ -217,10 +222,13 @@ export class DockerComposeServiceReconciler implements Reconciler {
             this.deps.onOutput?.(resource, line);
           },
         }));
+        up = true;
       } catch (err) {
         if (!(err instanceof ComposeError)) throw err;
         if (ctx.signal.aborted) throw err;
         applyError = err.message;
+      } finally {
+        activity?.end(ctx.signal.aborted ? 'cancelled' : up ? 'ok' : 'failed');
       }
     }
     if (applyError) ctx.log.warn('Service could not be brought up', { resource: resourceName(obj), error: applyError });

@@ -10,6 +10,7 @@ import type { ProcessRunner } from '../../src/adapters/process/index.ts';
 import { generationChanged, type Controller, type Manager } from '../../src/runtime/index.ts';
 import { disableSourceMapper, triggerQueueResources } from '../../src/tilt/index.ts';
 import type { LogBuffer } from '../../src/util/log-buffer.ts';
+import type { ActivityRegistry } from '../../src/runtime/activity.ts';
 import { defaultClusterName, indexes, kind, KubernetesApplyReconciler, type ClusterConnector, type KubernetesInjector } from './reconciler.ts';
 
 export {
@@ -41,6 +42,8 @@ export interface KubernetesApplySetupDeps {
   cwd?: string;
   /** baseEnv is the environment commands start from. Default: the daemon's. */
   baseEnv?: NodeJS.ProcessEnv;
+  /** activity is told of each apply while it runs. Default: nobody. */
+  activity?: ActivityRegistry;
   /** concurrency is how many KubernetesApplies are reconciled (applied) at once. Default 4. */
   concurrency?: number;
 }
@@ -66,6 +69,7 @@ export function setup(mgr: Manager, deps: KubernetesApplySetupDeps): { controlle
     logs: deps.logs,
     cwd: deps.cwd ?? process.cwd(),
     baseEnv: deps.baseEnv,
+    activity: deps.activity,
   });
   cache.addIndex<KubernetesApply>(kind, indexes.imageMap, (ka) => ka.spec?.imageMaps ?? []);
   cache.addIndex<KubernetesApply>(kind, indexes.cluster, (ka) => [ka.spec?.cluster || defaultClusterName]);

@@ -40,6 +40,7 @@ import {
   type Request,
 } from '../../src/runtime/index.ts';
 import { disableStatusFor, lastRestartEventUs, removeFromTriggerQueue, triggerQueueResources } from '../../src/tilt/index.ts';
+import type { ActivityRegistry } from '../../src/runtime/activity.ts';
 import { errorText } from '../../src/util/errors.ts';
 import type { LogBuffer } from '../../src/util/log-buffer.ts';
 import {
@@ -122,6 +123,8 @@ export interface KubernetesApplyReconcilerDeps {
   cwd: string;
   /** baseEnv is the environment commands start from. Default: the daemon's. */
   baseEnv?: NodeJS.ProcessEnv;
+  /** activity is told of each apply while it runs. */
+  activity?: ActivityRegistry;
 }
 
 /** Entry is what the reconciler remembers of one KubernetesApply. */
@@ -224,7 +227,12 @@ export class KubernetesApplyReconciler implements Reconciler {
     if (reason) {
       await this.setFinalizer(ka, true);
       entry.attemptedHash = hash;
-      const outcome = await this.apply(ka, reason, imageMaps as ImageMap[], cluster!, hash, ctx.log);
+      const activity = this.deps.activity?.start({ resource: resourceName(ka), object: `${kind}/${req.name}`, action: 'applying', phase: spec.yaml ? '' : 'apply command' });
+      const outcome = await this.apply(ka, reason, imageMaps as ImageMap[], cluster!, hash, ctx.log).catch((err: unknown) => {
+        activity?.end('failed');
+        throw err;
+      });
+      activity?.end(outcome.status.error ? 'failed' : 'ok');
       status = { ...withoutApply(status), ...outcome.status, disableStatus };
       applied = outcome.applied;
       if (applied) {

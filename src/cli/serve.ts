@@ -5,7 +5,10 @@
 import { createLogger, type LogFormat } from '../log.ts';
 import { startDaemon } from '../daemon.ts';
 import { exposureWarning } from '../apiserver/server.ts';
+import { ActivityRegistry } from '../runtime/activity.ts';
+import { realClock } from '../util/clock.ts';
 import { CliError, dataDir } from './context.ts';
+import { ActivityView, StatusLine, statusLineStream } from './progress.ts';
 
 /** ServeOptions are the flags of `ferry serve`, durations already read. */
 export interface ServeOptions {
@@ -53,8 +56,17 @@ export async function serve(o: ServeOptions): Promise<void> {
     if (!/^\d+$/.test(o.keepImages.trim())) throw new CliError(`--keep-images must be a whole number (0 keeps all), got "${o.keepImages}"`);
     keepImages = Number(o.keepImages);
   }
-  const log = createLogger({ format: o.logFormat as LogFormat | undefined, level: o.logLevel });
+  // Long work (builds, pushes, applies, Compose ups) shows in a status line below the log on a
+  // terminal, and as plain log lines elsewhere (or with JSON logs).
+  const format = (o.logFormat as LogFormat | undefined) ?? (process.stderr.isTTY ? 'pretty' : 'json');
+  const statusLine = process.stderr.isTTY && format !== 'json' ? new StatusLine((t) => process.stderr.write(t), () => process.stderr.columns) : undefined;
+  const log = createLogger({ format, level: o.logLevel, stream: statusLine ? statusLineStream(statusLine) : undefined });
+  const out = statusLine ? (line: string) => statusLine.above(() => o.out(line)) : o.out;
+  const activity = new ActivityRegistry();
+  const view = new ActivityView({ activity, clock: realClock, statusLine, log: log.child({ component: 'progress' }) });
+  view.start();
   const daemon = await startDaemon({
+    activity,
     dashboard,
     dataDir: dataDir(o.dataDir),
     host: o.host,
@@ -80,19 +92,20 @@ export async function serve(o: ServeOptions): Promise<void> {
           'Stop it, or choose another port with `ferry serve --port N` (or $FERRY_PORT); `--port 0` picks a free one.',
       );
     }
+    view.stop();
     throw err;
   });
   if (daemon.api) {
-    o.out(`ferry ${o.version} is serving at ${daemon.api.urls.join(', ')}\nkubeconfig: ${daemon.kubeconfigPath}\n  kubectl --kubeconfig ${daemon.kubeconfigPath} get liveupdates`);
+    out(`ferry ${o.version} is serving at ${daemon.api.urls.join(', ')}\nkubeconfig: ${daemon.kubeconfigPath}\n  kubectl --kubeconfig ${daemon.kubeconfigPath} get liveupdates`);
     if (daemon.api.exposed) {
       process.stderr.write(`\nWARNING: ferry is listening beyond this machine (--host ${o.host}): ${exposureWarning}.\n\n`);
     }
-  } else o.out(`ferry ${o.version} is running its controllers against ${daemon.kubeConfig.getCurrentCluster()?.server}`);
-  if (daemon.dashboard) o.out(`dashboard: ${daemon.dashboard.loginUrl()}\n  (a one-time link; \`ferry ui\` prints a new one)`);
+  } else out(`ferry ${o.version} is running its controllers against ${daemon.kubeConfig.getCurrentCluster()?.server}`);
+  if (daemon.dashboard) out(`dashboard: ${daemon.dashboard.loginUrl()}\n  (a one-time link; \`ferry ui\` prints a new one)`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info('Signal received', { signal });
-      daemon.stop().then(resolve, (err) => {
+      daemon.stop().finally(() => view.stop()).then(resolve, (err) => {
         log.error('Stop failed', { error: String(err) });
         resolve();
       });
