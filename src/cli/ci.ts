@@ -22,6 +22,7 @@ import { kubeConfigFor } from './node-client.ts';
 import { readManifests } from './manifests.ts';
 import { formatLogLine, streamLogs } from './logs.ts';
 import { formatGoDuration } from '../apis/go.ts';
+import { StatusLine } from './progress.ts';
 
 export interface CiOptions {
   files: string[];
@@ -100,28 +101,27 @@ export function phase(targets: Target[], now: number, runStart: number): { text:
  * repeated every 30 s while it lasts.
  */
 class Progress {
-  private shown = '';
+  private readonly statusLine?: StatusLine;
   private plainKey = '';
   private plainAt = 0;
 
   constructor(
     private readonly out: (line: string) => void,
-    private readonly write: ((text: string) => void) | undefined,
-  ) {}
+    write: ((text: string) => void) | undefined,
+  ) {
+    if (write) this.statusLine = new StatusLine(write);
+  }
 
   /** line prints a line above the status line. */
   line(l: string): void {
-    if (!this.write || !this.shown) return this.out(l);
-    this.write(`\r\x1b[2K${l}\n${this.shown}`);
+    if (!this.statusLine?.text) return this.out(l);
+    this.statusLine.print(`${l}\n`);
   }
 
   /** status shows the current phase. */
   status(p: { text: string; key: string }, now: number): void {
-    if (this.write) {
-      const text = p.text ? `… ${p.text}` : '';
-      if (text === this.shown) return;
-      this.write(`\r\x1b[2K${text}`);
-      this.shown = text;
+    if (this.statusLine) {
+      this.statusLine.show(p.text ? `… ${p.text}` : '');
       return;
     }
     if (!p.key) return;
@@ -133,8 +133,7 @@ class Progress {
 
   /** clear removes the status line. */
   clear(): void {
-    if (this.write && this.shown) this.write('\r\x1b[2K');
-    this.shown = '';
+    this.statusLine?.clear();
   }
 }
 
