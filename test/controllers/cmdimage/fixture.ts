@@ -6,6 +6,7 @@ import { FakeImageClient } from '../../../src/adapters/images/index.ts';
 import { FakeProcessRunner, type FakeScript, type ProcessRunner, type ProcessSpec } from '../../../src/adapters/process/index.ts';
 import { setup, type CmdImageReconciler } from '../../../controllers/cmdimage/index.ts';
 import type { LogBuffer } from '../../../src/util/log-buffer.ts';
+import { ActivityRegistry } from '../../../src/runtime/activity.ts';
 import { startTestApiServer, type TestApiServer } from '../../support/apiserver.ts';
 import { ControllerHarness } from '../../support/controllers.ts';
 
@@ -37,6 +38,8 @@ export class Fixture {
   readonly clock = new FakeClock(new Date('2024-01-01T00:00:00Z'));
   readonly runner = new FakeProcessRunner();
   readonly images = new FakeImageClient();
+  /** activity is told of the builds while they run. */
+  readonly activity = new ActivityRegistry({ now: () => this.clock.now().getTime() });
   builds = 0;
   private h!: ControllerHarness<ReturnType<typeof setup>>;
 
@@ -59,6 +62,7 @@ export class Fixture {
           cwd: '/work',
           baseEnv: { PATH: '/bin' },
           buildTimeoutMs: opts.buildTimeoutMs,
+          activity: f.activity,
         }),
     });
     if (opts.cluster !== false) await f.create<Cluster>({ kind: 'Cluster', metadata: { name: 'default' }, spec: {} });
