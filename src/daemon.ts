@@ -15,7 +15,7 @@ import { Manager } from './runtime/manager.ts';
 import { setupControllers, ensureDefaultObjects, type ControllerSettings } from './controllers.ts';
 import { apiKubeConfig } from './edges.ts';
 import { LogBuffer } from './util/log-buffer.ts';
-import { ActivityRegistry } from './runtime/activity.ts';
+import { ActivityRegistry, activityPath, activityRoute } from './runtime/activity.ts';
 import { logsPath, logsRoute } from './util/log-route.ts';
 import { DataDirLock, securePrivateDir } from './data-dir.ts';
 import { dashboardFile, startDashboard, type DashboardServer } from './dashboard/server.ts';
@@ -85,7 +85,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       ready: () => manager?.ready() ?? false,
       metrics: [metrics],
       version: opts.version,
-      routes: { [logsPath]: logsRoute(logs) },
+      routes: { [logsPath]: logsRoute(logs), [activityPath]: activityRoute(activity) },
       // The daemon writes the kubeconfig itself and keeps it after stopping (see below).
       writeKubeconfig: false,
     }).catch((err: unknown) => {

@@ -191,15 +191,17 @@ export function buildProgram(): Command {
       const kc = await loadClientConfig(clientOptions(cmd));
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
+      // Following on a terminal: the daemon's long work in a status line below the lines.
+      const progress = o.follow && process.stdout.isTTY ? (await import('./cli/logs-progress.ts')).followActivity(kc, { resources }) : undefined;
       await streamLogs(kc, {
         resources,
         follow: o.follow,
         sinceMs: o.since ? parseSince(o.since) : undefined,
         source: o.source ? parseSource(o.source) : undefined,
         color: process.stdout.isTTY === true && !process.env.NO_COLOR,
-        out,
+        out: progress?.out ?? out,
         signal: ac.signal,
-      });
+      }).finally(() => progress?.stop());
     });
 
   program

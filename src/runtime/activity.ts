@@ -2,9 +2,11 @@
  * Activities are the long work reconcilers do outside the API's view while a user waits: a
  * build, a push, an apply, a Compose up. A reconciler reports each one to the daemon's
  * ActivityRegistry (start, phase changes, end) and whoever shows progress (`ferry serve` on a
- * terminal, or its log) follows the registry. Nothing is stored: the objects' status stays the
- * record of what happened; this is only what runs now.
+ * terminal, or its log) follows the registry; the daemon also serves it at activityPath (what
+ * `ferry logs -f` shows). Nothing is stored: the objects' status stays the record of what
+ * happened; this is only what runs now.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** ActivityInfo says what a piece of work is. */
 export interface ActivityInfo {
@@ -32,6 +34,16 @@ export type ActivityResult = (typeof activityResults)[number];
 export type ActivityEvent =
   | { type: 'started' | 'phase'; activity: Activity }
   | { type: 'ended'; activity: Activity; result: ActivityResult; endedAt: number };
+
+/** ActivitySnapshot is the work that runs, and the daemon's time to measure it against (a client's clock may differ). */
+export interface ActivitySnapshot {
+  /** now is the daemon's time, in milliseconds since the epoch. */
+  now: number;
+  items: Activity[];
+}
+
+/** activityPath is where the daemon serves its ActivitySnapshot, as JSON. */
+export const activityPath = '/ferry/v1/activity';
 
 /** ActivityHandle is how the reconciler that started a piece of work reports on it. */
 export interface ActivityHandle {
@@ -80,6 +92,11 @@ export class ActivityRegistry {
     return [...this.running.values()].map((a) => ({ ...a }));
   }
 
+  /** snapshot is the work that runs now, with the time. */
+  snapshot(): ActivitySnapshot {
+    return { now: this.now(), items: this.list() };
+  }
+
   /** subscribe calls listener on every change until the returned function is called. */
   subscribe(listener: (e: ActivityEvent) => void): () => void {
     this.listeners.add(listener);
@@ -95,4 +112,12 @@ export class ActivityRegistry {
     const event = { ...e, activity: { ...e.activity } };
     for (const l of this.listeners) l(event);
   }
+}
+
+/** activityRoute serves registry's snapshot at activityPath. */
+export function activityRoute(registry: ActivityRegistry) {
+  return (_req: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+    res.end(JSON.stringify(registry.snapshot()));
+  };
 }
