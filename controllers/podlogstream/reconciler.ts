@@ -275,6 +275,7 @@ export class PodLogStreamReconciler implements Reconciler {
           if (l.time) {
             position.time = l.time;
             this.positions.changed(name);
+            // Only a line with a time counts: a reconnect resumes from that time.
             watch.read();
           }
         });
