@@ -251,6 +251,7 @@ export function discoverySpec(
   return {
     watches,
     ...(extraSelectors?.length ? { extraSelectors } : {}),
+    ...(spec.podLogStreamTemplateSpec ? { podLogStreamTemplateSpec: spec.podLogStreamTemplateSpec } : {}),
     ...(spec.cluster ? { cluster: spec.cluster } : {}),
   };
 }

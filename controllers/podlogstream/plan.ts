@@ -1,9 +1,10 @@
 /**
- * The pure rules of the PodLogStream reconciler: which containers to follow, the name of the
- * stream a KubernetesDiscovery makes for each pod, and where each container's stream read up to
+ * The pure rules of the PodLogStream reconciler: which containers to follow, the name and spec
+ * of the stream a KubernetesDiscovery makes for each pod, and where each container's stream read up to
  * (an annotation, so that a restarted daemon resumes without repeating a line).
  */
-import type { PodLogStream } from '../../src/apis/podlogstream.ts';
+import type { KubernetesDiscovery } from '../../src/apis/kubernetesdiscovery.ts';
+import type { PodLogStream, PodLogStreamSpec } from '../../src/apis/podlogstream.ts';
 import type { PodContainer } from '../../src/adapters/kubernetes/index.ts';
 
 /** positionAnnotation holds the stream's Positions as JSON, by container name. */
@@ -52,4 +53,28 @@ export function linePrefix(c: PodContainer, all: PodContainer[]): string {
 /** streamName is the name of the stream a KubernetesDiscovery makes for one of its pods (Tilt's). */
 export function streamName(discovery: string, namespace: string, pod: string): string {
   return `${discovery}-${namespace}-${pod}`;
+}
+
+/** TemplateFields are the fields of a stream that its discovery's podLogStreamTemplateSpec sets. */
+export type TemplateFields = Pick<PodLogStreamSpec, 'sinceTime' | 'onlyContainers' | 'ignoreContainers'>;
+
+/** templateFields are what the discovery's podLogStreamTemplateSpec gives its streams; none without one (all containers, all logs). */
+export function templateFields(kd: KubernetesDiscovery): TemplateFields {
+  const t = kd.spec?.podLogStreamTemplateSpec;
+  return {
+    ...(t?.sinceTime ? { sinceTime: t.sinceTime } : {}),
+    ...(t?.onlyContainers?.length ? { onlyContainers: [...t.onlyContainers] } : {}),
+    ...(t?.ignoreContainers?.length ? { ignoreContainers: [...t.ignoreContainers] } : {}),
+  };
+}
+
+/** followsTemplate says whether a stream's spec has the template's fields (an empty list is no list). */
+export function followsTemplate(spec: PodLogStreamSpec | undefined, want: TemplateFields): boolean {
+  const list = (l: string[] | undefined) => JSON.stringify(l ?? []);
+  return (spec?.sinceTime ?? '') === (want.sinceTime ?? '') && list(spec?.onlyContainers) === list(want.onlyContainers) && list(spec?.ignoreContainers) === list(want.ignoreContainers);
+}
+
+/** discoveryStreamSpec is the spec of the stream a discovery makes for one of its pods. */
+export function discoveryStreamSpec(kd: KubernetesDiscovery, pod: { name: string; namespace: string }): PodLogStreamSpec {
+  return { pod: pod.name, namespace: pod.namespace, ...(kd.spec?.cluster ? { cluster: kd.spec.cluster } : {}), ...templateFields(kd) };
 }

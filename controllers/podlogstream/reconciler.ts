@@ -4,11 +4,15 @@
  * container restarted by the kubelet (a new container id) is marked with a line and followed
  * again; where each container's stream read up to is kept in an annotation (plan.ts), so that
  * a restarted daemon asks for what came after and prints no line twice. A pod that does not
- * exist is reported in status.error and looked for again with backoff.
+ * exist is reported in status.error and looked for again with backoff. A connection that stops
+ * delivering is reconnected from the last line read (stall.ts), as Tilt does.
  *
  * It also makes the stream of every pod a KubernetesDiscovery reports, as Tilt does (named
- * `<discovery>-<namespace>-<pod>`, in the discovery's resource, owned by it), and deletes the
- * stream of a pod the discovery no longer reports.
+ * `<discovery>-<namespace>-<pod>`, in the discovery's resource, owned by it, with the fields of
+ * the discovery's podLogStreamTemplateSpec; without one, every container and all its logs), and
+ * deletes the stream of a pod the discovery no longer reports. Unlike Tilt, which leaves a
+ * stream as it made it, the streams follow a change of the template: a user who edits the
+ * template expects the pods already running to change with it.
  */
 import type { Logger } from 'winston';
 import type { KubernetesDiscovery } from '../../src/apis/kubernetesdiscovery.ts';
@@ -19,7 +23,8 @@ import { AnnotationWriter, isAlreadyExists, isNotFound, updateStatusIfChanged, t
 import { errorText } from '../../src/util/errors.ts';
 import { normalizeLogTime } from '../../src/util/log-time.ts';
 import type { LogBuffer } from '../../src/util/log-buffer.ts';
-import { linePrefix, positionAnnotation, readPositions, selectContainers, streamable, streamName, type Position } from './plan.ts';
+import { discoveryStreamSpec, followsTemplate, linePrefix, positionAnnotation, readPositions, selectContainers, streamable, streamName, templateFields, type Position } from './plan.ts';
+import { StallWatch } from './stall.ts';
 
 export const kind = 'PodLogStream';
 export const discoveryKind = 'KubernetesDiscovery';
@@ -89,7 +94,20 @@ export class PodLogStreamReconciler implements Reconciler {
       return;
     }
     if (this.stopped) return;
-    if (await this.deleteIfPodGone(obj, ctx)) return;
+    const kd = this.ownerDiscovery(obj);
+    if (kd && (await this.deleteIfPodGone(obj, kd, ctx))) return;
+    if (kd && !followsTemplate(obj.spec, templateFields(kd))) {
+      // The discovery's template changed: its streams follow it (the update wakes this again).
+      const t = templateFields(kd);
+      try {
+        await this.deps.client.patch(kind, req.name, { spec: { sinceTime: t.sinceTime ?? null, onlyContainers: t.onlyContainers ?? null, ignoreContainers: t.ignoreContainers ?? null } });
+      } catch (err) {
+        if (isNotFound(err)) return;
+        throw err;
+      }
+      ctx.log.info('PodLogStream follows its discovery\'s template', { discovery: kd.metadata.name });
+      return;
+    }
 
     const specKey = JSON.stringify(obj.spec);
     let e = this.entries.get(req.name);
@@ -200,18 +218,9 @@ export class PodLogStreamReconciler implements Reconciler {
     e.positions[c.name] = position;
     this.positions.changed(name);
     const sinceTime = obj.spec?.sinceTime ? normalizeLogTime(obj.spec.sinceTime) : undefined;
-    const since = position.time ?? sinceTime;
     const abort = new AbortController();
-    const done = pods
-      .follow(namespace, pod, c.name, { since, signal: abort.signal }, (l) => {
-        if (l.time && position.time && l.time <= position.time) return;
-        if (l.time && sinceTime && l.time < sinceTime) return;
-        this.deps.logs.append(resource, { source, stream: 'stdout', line: prefix + l.text });
-        if (l.time) {
-          position.time = l.time;
-          this.positions.changed(name);
-        }
-      })
+    const append = (text: string) => this.deps.logs.append(resource, { source, stream: 'stdout', line: prefix + text });
+    const done = this.follow(name, pods, namespace, pod, c.name, { position, sinceTime, signal: abort.signal }, append)
       .then(
         () => {
           if (!abort.signal.aborted) e.ended.set(c.id, this.deps.clock.now().getTime());
@@ -230,6 +239,55 @@ export class PodLogStreamReconciler implements Reconciler {
         if (!abort.signal.aborted) this.deps.wake.enqueue(name);
       });
     e.follows.set(c.name, { container: c.id, abort, done });
+  }
+
+  /**
+   * follow reads what a container prints into append, from after position (else from sinceTime),
+   * advancing position, until the container's output ends or signal aborts. A connection that
+   * stalls (stall.ts) is replaced by one from the last line read; the API starts at that line's
+   * whole second, so lines up to it are dropped again here, and none is appended twice.
+   */
+  private async follow(
+    name: string,
+    pods: PodLogs,
+    namespace: string,
+    pod: string,
+    container: string,
+    from: { position: Position; sinceTime?: string; signal: AbortSignal },
+    append: (text: string) => void,
+  ): Promise<void> {
+    const { position, sinceTime, signal } = from;
+    while (!signal.aborted) {
+      const connection = new AbortController();
+      const cancel = () => connection.abort();
+      signal.addEventListener('abort', cancel, { once: true });
+      let stalled = false;
+      const watch = new StallWatch(this.deps.clock, () => {
+        stalled = true;
+        connection.abort();
+      });
+      try {
+        await pods.follow(namespace, pod, container, { since: position.time ?? sinceTime, signal: connection.signal }, (l) => {
+          if (connection.signal.aborted) return;
+          if (l.time && position.time && l.time <= position.time) return;
+          if (l.time && sinceTime && l.time < sinceTime) return;
+          append(l.text);
+          if (l.time) {
+            position.time = l.time;
+            this.positions.changed(name);
+            // Only a line with a time counts: a reconnect resumes from that time.
+            watch.read();
+          }
+        });
+      } catch (err) {
+        if (!stalled) throw err;
+      } finally {
+        watch.stop();
+        signal.removeEventListener('abort', cancel);
+      }
+      if (!stalled) return;
+      this.deps.log.debug('Reconnecting a stalled pod log stream', { stream: name, container, since: position.time });
+    }
   }
 
   private async stopFollows(e: Entry): Promise<void> {
@@ -273,9 +331,8 @@ export class PodLogStreamReconciler implements Reconciler {
   }
 
   /** deleteIfPodGone deletes a discovery's stream whose pod the discovery no longer reports, as Tilt does. */
-  private async deleteIfPodGone(obj: PodLogStream, ctx: ReconcileContext): Promise<boolean> {
-    const kd = this.ownerDiscovery(obj);
-    if (!kd?.status?.pods) return false;
+  private async deleteIfPodGone(obj: PodLogStream, kd: KubernetesDiscovery, ctx: ReconcileContext): Promise<boolean> {
+    if (!kd.status?.pods) return false;
     const namespace = obj.spec?.namespace || 'default';
     if (kd.status.pods.some((p) => p.name === obj.spec?.pod && p.namespace === namespace)) return false;
     await this.forget(obj.metadata.name!, false);
@@ -303,7 +360,7 @@ export class PodLogStreamReconciler implements Reconciler {
           ...(resource ? { annotations: { [annotations.resource]: resource } } : {}),
           ownerReferences: [{ apiVersion, kind: discoveryKind, name: kd.metadata.name!, uid: kd.metadata.uid!, controller: true, blockOwnerDeletion: true }],
         },
-        spec: { pod: pod.name, namespace: pod.namespace, ...(kd.spec?.cluster ? { cluster: kd.spec.cluster } : {}) },
+        spec: discoveryStreamSpec(kd, pod),
       };
       try {
         await this.deps.client.create(stream);

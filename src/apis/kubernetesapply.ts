@@ -1,7 +1,8 @@
 import { defineKind } from './kind.ts';
 import { Obj, Opt, Str, StrList, Bool, Int32, Int64, MicroTime, Time, Type, type Static } from './schema.ts';
 import { disableSourceField, disableStatusField } from './common.ts';
-import { LabelSelector } from './kubernetesdiscovery.ts';
+import { LabelSelector, PodLogStreamTemplateSpec } from './kubernetesdiscovery.ts';
+import { sinceTimeErrors } from './podlogstream.ts';
 import { parseGoDuration } from './go.ts';
 import { invalid, notSupported, required, type FieldError } from './field-errors.ts';
 import type { KubeObject } from './meta.ts';
@@ -54,13 +55,6 @@ export const PortForwardTemplateSpec = Obj('Describes port forwards that can be 
   forwards: Type.Array(PortForward, { description: 'One or more port forwards to execute on the given pod. Required.' }),
 });
 export type PortForwardTemplateSpec = Static<typeof PortForwardTemplateSpec>;
-
-export const PodLogStreamTemplateSpec = Obj('Describes pod log streams that can be shared across pods.', {
-  sinceTime: Opt(Time('An RFC3339 timestamp from which to show logs. If this value precedes the time a pod was started, only logs since the pod start will be returned. If this value is in the future, no logs will be returned.')),
-  onlyContainers: Opt(StrList('The names of containers to include in the stream.\n\nIf `onlyContainers` and `ignoreContainers` are not set, will watch all containers in the pod.')),
-  ignoreContainers: Opt(StrList('The names of containers to exclude from the stream.\n\nIf `onlyContainers` and `ignoreContainers` are not set, will watch all containers in the pod.')),
-});
-export type PodLogStreamTemplateSpec = Static<typeof PodLogStreamTemplateSpec>;
 
 export const KubernetesApplyCmd = Obj('A custom command that applies (or deletes) the entities of a KubernetesApply.', {
   args: StrList('Args are the command-line arguments for the apply command. Must have length >= 1.'),
@@ -139,6 +133,7 @@ export const kubernetesApplyKind = defineKind({
     } else {
       errs.push(required('spec.yaml', exactlyOne));
     }
+    errs.push(...sinceTimeErrors('spec.podLogStreamTemplateSpec.sinceTime', spec.podLogStreamTemplateSpec?.sinceTime));
     if (spec.timeout) {
       try {
         parseGoDuration(spec.timeout);

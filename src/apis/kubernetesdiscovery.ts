@@ -2,6 +2,7 @@ import { defineKind } from './kind.ts';
 import { Obj, Opt, Str, StrList, Bool, Int32, Time, MicroTime, StringMap, Type, type Static } from './schema.ts';
 import { required, type FieldError } from './field-errors.ts';
 import type { KubeObject } from './meta.ts';
+import { sinceTimeErrors } from './podlogstream.ts';
 
 export const KubernetesWatchRef = Obj('KubernetesWatchRef is a reference to a Kubernetes object whose pods should be watched.', {
   uid: Opt(Str('UID is a Kubernetes object UID: pods owned (transitively) by it are watched.')),
@@ -19,9 +20,22 @@ export const LabelSelector = Obj('A label selector is a label query over a set o
 });
 export type LabelSelector = Static<typeof LabelSelector>;
 
+/** PodLogStreamTemplateSpec is what the PodLogStreams of a discovery's pods (or an apply's discovery) share. */
+export const PodLogStreamTemplateSpec = Obj('Describes pod log streams that can be shared across pods.', {
+  sinceTime: Opt(Time('An RFC3339 timestamp from which to show logs. If this value precedes the time a pod was started, only logs since the pod start will be returned. If this value is in the future, no logs will be returned.')),
+  onlyContainers: Opt(StrList('The names of containers to include in the stream.\n\nIf `onlyContainers` and `ignoreContainers` are not set, will watch all containers in the pod.')),
+  ignoreContainers: Opt(StrList('The names of containers to exclude from the stream.\n\nIf `onlyContainers` and `ignoreContainers` are not set, will watch all containers in the pod.')),
+});
+export type PodLogStreamTemplateSpec = Static<typeof PodLogStreamTemplateSpec>;
+
 export const KubernetesDiscoverySpec = Obj('KubernetesDiscoverySpec defines the desired state of KubernetesDiscovery', {
   watches: Type.Array(KubernetesWatchRef, { description: 'Watches are what this discovery watches: each is a namespace, optionally narrowed to an object UID whose pods (through ownership) are reported.' }),
   extraSelectors: Opt(Type.Array(LabelSelector, { description: 'ExtraSelectors are label selectors that select pods in the watched namespaces, in addition to ownership.' })),
+  podLogStreamTemplateSpec: Opt({
+    ...PodLogStreamTemplateSpec,
+    description:
+      'PodLogStreamTemplateSpec describes the PodLogStreams this discovery sets up: one for each pod it reports, with these fields, named <discovery>-<namespace>-<pod>.\n\nWithout a template, every container of every pod is streamed, with all the logs the cluster has. A change to the template changes the streams this discovery made.',
+  }),
   cluster: Opt(Str('Cluster name to watch pods in. Defaults to "default".')),
 });
 export type KubernetesDiscoverySpec = Static<typeof KubernetesDiscoverySpec>;
@@ -99,6 +113,7 @@ export const kubernetesDiscoveryKind = defineKind({
     obj.spec?.watches?.forEach((w, i) => {
       if (!w.namespace) errs.push(required(`spec.watches[${i}].namespace`));
     });
+    errs.push(...sinceTimeErrors('spec.podLogStreamTemplateSpec.sinceTime', obj.spec?.podLogStreamTemplateSpec?.sinceTime));
     return errs;
   },
   columns: [

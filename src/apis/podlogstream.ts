@@ -1,6 +1,6 @@
 import { defineKind } from './kind.ts';
 import { Obj, Opt, Str, StrList, Bool, Time, Type, type Static } from './schema.ts';
-import { required, type FieldError } from './field-errors.ts';
+import { invalid, required, type FieldError } from './field-errors.ts';
 import type { KubeObject } from './meta.ts';
 
 export const PodLogStreamSpec = Obj('PodLogStreamSpec defines the desired state of PodLogStream: a pod log query to a Kubernetes cluster.', {
@@ -12,6 +12,18 @@ export const PodLogStreamSpec = Obj('PodLogStreamSpec defines the desired state 
   cluster: Opt(Str('Cluster the Pod belongs to. If not provided, "default" will be used.')),
 });
 export type PodLogStreamSpec = Static<typeof PodLogStreamSpec>;
+
+/** rfc3339 is the time format Kubernetes reads a `metav1.Time` in (Go's time.RFC3339, fraction optional). */
+const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * sinceTimeErrors checks a log stream's sinceTime: the schema takes any time JavaScript reads,
+ * but the logs APIs take RFC 3339 only, and a time they cannot read would be ignored silently.
+ */
+export function sinceTimeErrors(field: string, value: string | undefined): FieldError[] {
+  if (value === undefined || value === '' || (rfc3339.test(value) && !Number.isNaN(Date.parse(value)))) return [];
+  return [invalid(field, value, 'must be an RFC 3339 time, e.g. "2026-12-04T10:00:00Z"')];
+}
 
 export const ContainerLogStreamStatus = Obj('ContainerLogStreamStatus defines the current status of each individual container log stream.', {
   name: Opt(Str('The name of the container.')),
@@ -42,6 +54,7 @@ export const podLogStreamKind = defineKind({
     const errs: FieldError[] = [];
     if (!obj.spec) return errs;
     if (!obj.spec.pod) errs.push(required('spec.pod'));
+    errs.push(...sinceTimeErrors('spec.sinceTime', obj.spec.sinceTime));
     return errs;
   },
   columns: [

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { linePrefix, readPositions, selectContainers, streamable, streamName } from '../../../controllers/podlogstream/plan.ts';
+import { discoveryStreamSpec, followsTemplate, linePrefix, readPositions, selectContainers, streamable, streamName, templateFields } from '../../../controllers/podlogstream/plan.ts';
 import type { PodContainer } from '../../../src/adapters/kubernetes/index.ts';
-import type { PodLogStream } from '../../../src/apis/index.ts';
+import type { KubernetesDiscovery, PodLogStream } from '../../../src/apis/index.ts';
 
 const c = (name: string, extra: Partial<PodContainer> = {}): PodContainer => ({ name, id: `id-${name}`, init: false, state: 'running', ...extra });
 const all = [c('init', { init: true }), c('api'), c('proxy')];
@@ -33,4 +33,22 @@ test('streams are named as Tilt names them, and read positions survive a broken 
   assert.deepEqual(readPositions(pls('nope')), {});
   assert.deepEqual(readPositions(pls('[1]')), {});
   assert.deepEqual(readPositions(pls()), {});
+});
+
+test('a discovery\'s stream has the pod, its cluster and the template\'s fields; without a template, none (every container, all logs)', () => {
+  const kd = (extra: Partial<NonNullable<KubernetesDiscovery['spec']>> = {}): KubernetesDiscovery => ({ metadata: { name: 'kd' }, spec: { watches: [{ namespace: 'default' }], ...extra } });
+  const pod = { name: 'web', namespace: 'dev' };
+  assert.deepEqual(discoveryStreamSpec(kd(), pod), { pod: 'web', namespace: 'dev' });
+  const template = { sinceTime: '2026-12-04T10:00:00Z', onlyContainers: ['api'], ignoreContainers: ['istio-proxy'] };
+  assert.deepEqual(discoveryStreamSpec(kd({ cluster: 'c', podLogStreamTemplateSpec: template }), pod), { pod: 'web', namespace: 'dev', cluster: 'c', ...template });
+  assert.deepEqual(templateFields(kd({ podLogStreamTemplateSpec: { onlyContainers: [], sinceTime: '' } })), {}, 'empty fields are no fields');
+});
+
+test('a stream follows its template when the fields agree, an empty list being no list', () => {
+  assert.ok(followsTemplate({ pod: 'p' }, {}));
+  assert.ok(followsTemplate({ pod: 'p', ignoreContainers: [] }, {}));
+  assert.ok(followsTemplate({ pod: 'p', onlyContainers: ['a'], sinceTime: 't' }, { onlyContainers: ['a'], sinceTime: 't' }));
+  assert.ok(!followsTemplate({ pod: 'p', onlyContainers: ['a'] }, {}));
+  assert.ok(!followsTemplate({ pod: 'p' }, { ignoreContainers: ['b'] }));
+  assert.ok(!followsTemplate({ pod: 'p', sinceTime: 't' }, { sinceTime: 'u' }));
 });
