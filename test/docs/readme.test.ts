@@ -160,10 +160,15 @@ class Shell {
     // With job control on while it starts, the job gets a process group of its own and does
     // not ignore SIGINT; off again at once, so bash prints no job notices.
     const marker = this.send(`set -m; {\n${command}\n} & echo $! > '${this.jobFile}'; set +m; wait $!`);
-    const shown = await waitFor(() => shows(this.out.slice(start), expected), { timeoutMs, intervalMs: 100 }).then(
-      () => true,
-      () => false,
-    );
+    // Until the lines show, or the command ends by itself (it failed: no Ctrl-C needed).
+    const seen = await waitFor(
+      () => {
+        const out = this.out.slice(start);
+        return shows(out, expected) ? 'shown' : out.includes(`${marker} `) ? 'ended' : undefined;
+      },
+      { timeoutMs, intervalMs: 100 },
+    ).catch(() => 'not shown');
+    const shown = seen === 'shown';
     const pid = await waitFor(() => Number(fs.readFileSync(this.jobFile, 'utf8').trim()) || undefined, { message: 'the job to start' });
     try {
       process.kill(-pid, 'SIGINT');
