@@ -275,7 +275,8 @@ export class DockerComposeServiceReconciler implements Reconciler {
    * teardown removes the service's containers, when there are any, then the project's networks
    * when no container of the project is left. `finalizing` (the object is being deleted) looks
    * for leftover networks even when no container was removed: an earlier teardown may have been
-   * cut short between the two.
+   * cut short between the two. Networks Compose cannot remove (it cannot read the project) are
+   * removed through the Engine.
    */
   private async teardown(state: ServiceState, ctx: ReconcileContext, finalizing = false): Promise<void> {
     const { project, service } = state;
@@ -297,11 +298,21 @@ export class DockerComposeServiceReconciler implements Reconciler {
       }
       const left = await this.deps.docker.listContainers({ labels: { [composeLabels.project]: project.name } });
       if (left.length > 0) return;
+      // Nothing left for `down` when an earlier teardown, cut short by a stop, removed the networks.
+      const networks = await this.deps.docker.listNetworks({ labels: { [composeLabels.project]: project.name } });
+      if (networks.length === 0) return;
       try {
         await this.deps.compose.down(project, { signal: ctx.signal, onOutput });
       } catch (err) {
         if (!(err instanceof ComposeError) || ctx.signal.aborted) throw err;
-        ctx.log.warn('Compose could not remove the project network', { project: project.name, error: err.message });
+        // Compose cannot read the project (a daemon started in another folder finishing a
+        // deletion, a moved or broken file): remove the networks directly.
+        ctx.log.info('Compose could not remove the project network; removing it directly', { project: project.name, error: err.message });
+        try {
+          for (const n of networks) await this.deps.docker.removeNetwork(n.id);
+        } catch (removeErr) {
+          ctx.log.warn('Could not remove the project network', { project: project.name, error: (removeErr as Error).message });
+        }
       }
     });
   }

@@ -12,6 +12,10 @@ export interface DockerClient {
   listContainers(filter?: { labels?: Record<string, string> }): Promise<ContainerSummary[]>;
   /** removeContainer stops and removes a container (like `docker rm -f`); a missing one is not an error. */
   removeContainer(id: string): Promise<void>;
+  /** listNetworks lists the networks that carry every given label. */
+  listNetworks(filter?: { labels?: Record<string, string> }): Promise<NetworkSummary[]>;
+  /** removeNetwork removes a network (like `docker network rm`); a missing one is not an error. */
+  removeNetwork(id: string): Promise<void>;
   /**
    * events follows the Engine's event stream from now on, filtered as given, until the signal
    * aborts (the iterator then ends) or the connection breaks (the iterator throws).
@@ -61,6 +65,12 @@ export interface PortBinding {
   protocol: string;
   hostIP?: string;
   hostPort?: number;
+}
+
+/** NetworkSummary is a network as a list reports it. */
+export interface NetworkSummary {
+  id: string;
+  name: string;
 }
 
 /** ContainerSummary is a container as a list reports it. */

@@ -3,6 +3,7 @@ import type {
   ContainerDetails,
   ContainerRunState,
   ContainerSummary,
+  NetworkSummary,
   DockerClient,
   DockerEvent,
   DockerEventsOptions,
@@ -78,6 +79,25 @@ export class DockerodeClient implements DockerClient {
       // 409: removal already in progress.
       if (code === 409) return;
       throw new Error('removing container', { cause: err });
+    }
+  }
+
+  async listNetworks(filter: { labels?: Record<string, string> } = {}): Promise<NetworkSummary[]> {
+    const label = Object.entries(filter.labels ?? {}).map(([k, v]) => `${k}=${v}`);
+    try {
+      const list = await this.docker.listNetworks({ filters: { label } });
+      return list.map((n) => ({ id: n.Id, name: n.Name }));
+    } catch (err) {
+      throw new Error('listing networks', { cause: err });
+    }
+  }
+
+  async removeNetwork(id: string): Promise<void> {
+    try {
+      await this.docker.getNetwork(id).remove();
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return;
+      throw new Error('removing network', { cause: err });
     }
   }
 

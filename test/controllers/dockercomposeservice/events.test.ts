@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { DockerComposeService } from '../../../src/apis/dockercomposeservice.ts';
 import { FakeClock, settle, type Cache } from '../../../src/runtime/index.ts';
-import type { ContainerDetails, ContainerSummary, DockerClient, DockerEvent, DockerEventsOptions } from '../../../src/adapters/docker/index.ts';
+import type { ContainerDetails, ContainerSummary, DockerClient, NetworkSummary, DockerEvent, DockerEventsOptions } from '../../../src/adapters/docker/index.ts';
 import { DockerEventSource } from '../../../controllers/dockercomposeservice/events.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { Wake } from '../../../src/runtime/index.ts';
@@ -20,6 +20,10 @@ class FakeDockerClient implements DockerClient {
     return [];
   }
   async removeContainer(): Promise<void> {}
+  async listNetworks(): Promise<NetworkSummary[]> {
+    return [];
+  }
+  async removeNetwork(): Promise<void> {}
   async *events(opts: DockerEventsOptions = {}): AsyncIterable<DockerEvent> {
     this.opened++;
     const queue: Array<DockerEvent | Error> = [];

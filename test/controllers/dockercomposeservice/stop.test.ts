@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { PassThrough } from 'node:stream';
 import type { DockerComposeService } from '../../../src/apis/dockercomposeservice.ts';
-import type { ContainerDetails, ContainerSummary, DockerClient, DockerEvent } from '../../../src/adapters/docker/index.ts';
+import type { ContainerDetails, ContainerSummary, DockerClient, NetworkSummary, DockerEvent } from '../../../src/adapters/docker/index.ts';
 import { ComposeError, type ComposeRunner, type ComposeUpOptions } from '../../../src/adapters/compose/index.ts';
 import { setup } from '../../../controllers/dockercomposeservice/index.ts';
 import { createLogger } from '../../../src/log.ts';
@@ -22,6 +22,10 @@ class NoContainers implements DockerClient {
     return [];
   }
   async removeContainer(): Promise<void> {}
+  async listNetworks(): Promise<NetworkSummary[]> {
+    return [];
+  }
+  async removeNetwork(): Promise<void> {}
   async *events(): AsyncIterable<DockerEvent> {
     return;
   }
