@@ -1,6 +1,7 @@
 /**
  * `ferry ci` on the test cluster fixture: a KubernetesApply whose pod gets ready exits 0, one
- * whose image cannot be pulled exits 1 with the pod's reason; what was applied is deleted.
+ * whose image cannot be pulled exits 1 with the pod's reason; what was applied is deleted, with
+ * the run's own namespace.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -63,7 +64,11 @@ test('ferry ci waits for a KubernetesApply pod to be ready, fails on ErrImagePul
   assert.equal(ok.code, 0, ok.text);
   assert.match(ok.text, /web:runtime\s+server\s+ready/);
   assert.match(ok.text, /web:update\s+job\s+done/);
-  assert.equal(kube.store.get('deployments', 'default', 'web'), undefined, 'the Deployment is deleted after the run');
+  const ns = /namespace\/(ferry-ci-[0-9a-f]+) created/.exec(ok.text)?.[1];
+  assert.ok(ns, `the run has a namespace of its own:\n${ok.text}`);
+  assert.equal(kube.store.get('namespaces', undefined, ns), undefined, 'deleted after the run, with the Deployment in it');
+  assert.equal(kube.store.get('deployments', ns, 'web'), undefined);
+  assert.equal(kube.store.get('deployments', 'default', 'web'), undefined, 'nothing went to the context namespace');
 
   const bad = await run('broken', '127.0.0.1:5000/ferry-test/no-such-image:nope');
   assert.equal(bad.code, 1, bad.text);
