@@ -12,6 +12,7 @@ import { runCi } from '../../src/cli/ci.ts';
 import { silentLogger } from '../../src/log.ts';
 import { KubeCluster } from '../fixtures/kube-cluster/index.ts';
 import { cleanupContainers, requireDocker, testImages } from '../support/docker.ts';
+import { waitFor } from '../support/wait.ts';
 
 after(cleanupContainers);
 
@@ -52,11 +53,11 @@ test('ferry ci waits for a KubernetesApply pod to be ready, fails on ErrImagePul
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-ci-k8s-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const run = async (name: string, image: string) => {
+  const run = async (name: string, image: string, namespace?: string) => {
     const file = path.join(dir, `${name}.yaml`);
     fs.writeFileSync(file, manifest(name, image));
     const lines: string[] = [];
-    const code = await runCi({ files: [file], timeoutMs: 60_000, out: (l) => lines.push(l), log: silentLogger(), cwd: dir });
+    const code = await runCi({ files: [file], timeoutMs: 60_000, out: (l) => lines.push(l), log: silentLogger(), cwd: dir, namespace });
     return { code, text: lines.join('\n') };
   };
 
@@ -70,8 +71,14 @@ test('ferry ci waits for a KubernetesApply pod to be ready, fails on ErrImagePul
   assert.equal(kube.store.get('deployments', ns, 'web'), undefined);
   assert.equal(kube.store.get('deployments', 'default', 'web'), undefined, 'nothing went to the context namespace');
 
-  const bad = await run('broken', '127.0.0.1:5000/ferry-test/no-such-image:nope');
+  // --namespace names one that exists: the run uses it and leaves it, deleting only what it applied.
+  kube.ensureNamespace('team');
+  const bad = await run('broken', '127.0.0.1:5000/ferry-test/no-such-image:nope', 'team');
   assert.equal(bad.code, 1, bad.text);
   // The pull fails as ErrImagePull, then backs off as ImagePullBackOff: either is the pod's reason when ci gives up.
   assert.match(bad.text, /Error: Pod broken-[\w-]+ in error state due to container main: (ErrImagePull|ImagePullBackOff)/);
+  assert.doesNotMatch(bad.text, /namespace\/team (created|deleted)/);
+  assert.ok(kube.store.get('namespaces', undefined, 'team'), 'a namespace the run did not create is left');
+  assert.equal(kube.store.get('deployments', 'team', 'broken'), undefined, 'what the run applied in it is deleted');
+  await waitFor(() => kube.listPods('team').length === 0, { timeoutMs: 30_000, message: 'its pod goes with the Deployment' });
 });
