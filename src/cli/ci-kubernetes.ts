@@ -81,7 +81,8 @@ export class CiNamespace {
         out(`namespace/${name} created`);
       }
     } catch (err) {
-      const hint = opts.namespace ? '' : ' (name one you may use with --namespace)';
+      const forbidden = (err as { code?: unknown }).code === 403;
+      const hint = forbidden && !opts.namespace ? ' (name one you may use with --namespace)' : '';
       throw new Error(`creating namespace ${name} in the dev cluster: ${kubernetesErrorText(err)}${hint}`, { cause: err });
     }
     this.name = name;

@@ -7,6 +7,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
+import * as net from 'node:net';
 import path from 'node:path';
 import { runCi } from '../../src/cli/ci.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -81,4 +82,32 @@ test('ferry ci waits for a KubernetesApply pod to be ready, fails on ErrImagePul
   assert.ok(kube.store.get('namespaces', undefined, 'team'), 'a namespace the run did not create is left');
   assert.equal(kube.store.get('deployments', 'team', 'broken'), undefined, 'what the run applied in it is deleted');
   await waitFor(() => kube.listPods('team').length === 0, { timeoutMs: 30_000, message: 'its pod goes with the Deployment' });
+});
+
+test('ferry ci fails at once, saying why, when it cannot make its namespace in the dev cluster', async (t) => {
+  const docker = await requireDocker(t);
+  if (!docker) return;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-ci-k8s-down-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // A cluster that refuses connections: a port nothing listens on.
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  const kubeconfig = path.join(dir, 'kubeconfig');
+  fs.writeFileSync(kubeconfig, `apiVersion: v1
+kind: Config
+current-context: down
+clusters: [{name: down, cluster: {server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]
+users: [{name: me, user: {token: t}}]
+contexts: [{name: down, context: {cluster: down, user: me}}]
+`);
+  const file = path.join(dir, 'web.yaml');
+  fs.writeFileSync(file, manifest('web', testImages.busybox));
+  const lines: string[] = [];
+  await assert.rejects(
+    runCi({ files: [file], timeoutMs: 60_000, out: (l) => lines.push(l), log: silentLogger(), cwd: dir, clusterKubeconfig: kubeconfig }),
+    /^Error: ferry ci: creating namespace ferry-ci-[0-9a-f]+ in the dev cluster: .*ECONNREFUSED/,
+  );
+  assert.doesNotMatch(lines.join('\n'), /created/, 'nothing was applied');
 });
