@@ -44,6 +44,8 @@ export interface CiOptions {
   namespace?: string;
   /** clusterKubeconfig is the dev cluster's kubeconfig. Default KUBECONFIG or ~/.kube/config. */
   clusterKubeconfig?: string;
+  /** namespaceDeleteTimeoutMs is how long the end of the run waits for its namespace to be gone. Default 120,000. */
+  namespaceDeleteTimeoutMs?: number;
   out?: (line: string) => void;
   /** log is the throwaway daemon's logger. Default: warnings and errors to stderr. */
   log?: Logger;
@@ -271,7 +273,7 @@ export async function runCi(opts: CiOptions): Promise<number> {
         for (const name of ['dockercomposeservice', 'cmd', 'cmdimage', 'liveupdate']) await daemon.manager.getController(name)?.idle();
       }
     }
-    await namespace?.cleanup({ keep: !!opts.keep, timeoutMs: 120_000 });
+    await namespace?.cleanup({ keep: !!opts.keep, timeoutMs: opts.namespaceDeleteTimeoutMs ?? 120_000 });
     client.close();
     if (daemon) await daemon.stop();
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import path from 'node:path';
 import { runCi } from '../../src/cli/ci.ts';
@@ -110,4 +111,62 @@ contexts: [{name: down, context: {cluster: down, user: me}}]
     /^Error: ferry ci: creating namespace ferry-ci-[0-9a-f]+ in the dev cluster: .*ECONNREFUSED/,
   );
   assert.doesNotMatch(lines.join('\n'), /created/, 'nothing was applied');
+});
+
+test('ferry ci stops waiting for a namespace that is not deleted, and says so', async (t) => {
+  const docker = await requireDocker(t);
+  if (!docker) return;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-ci-k8s-stuck-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // A cluster whose namespaces never go away (as with a finalizer nobody removes).
+  const namespaces = new Set<string>();
+  const deletes: string[] = [];
+  const server = http.createServer((req, res) => {
+    const url = req.url!.split('?')[0]!;
+    const reply = (code: number, body: object) => {
+      res.writeHead(code, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const notFound = () => reply(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 });
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const ns = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(url)?.[1];
+      if (url === '/version') return reply(200, { gitVersion: 'v1.32.0', platform: 'linux/amd64' });
+      if (url === '/api/v1') {
+        return reply(200, { kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'namespaces', namespaced: false, kind: 'Namespace', verbs: ['get', 'create', 'delete'] }] });
+      }
+      if (req.method === 'POST' && url === '/api/v1/namespaces') {
+        const obj = JSON.parse(body);
+        namespaces.add(obj.metadata.name);
+        return reply(201, { ...obj, metadata: { ...obj.metadata, uid: 'u1' } });
+      }
+      if (ns && namespaces.has(ns)) {
+        if (req.method === 'DELETE') deletes.push(ns);
+        return reply(200, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, uid: 'u1' }, status: { phase: deletes.includes(ns) ? 'Terminating' : 'Active' } });
+      }
+      notFound();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const kubeconfig = path.join(dir, 'kubeconfig');
+  fs.writeFileSync(kubeconfig, `apiVersion: v1
+kind: Config
+current-context: stuck
+clusters: [{name: stuck, cluster: {server: "http://127.0.0.1:${(server.address() as net.AddressInfo).port}", insecure-skip-tls-verify: true}}]
+users: [{name: me, user: {token: t}}]
+contexts: [{name: stuck, context: {cluster: stuck, user: me}}]
+`);
+  // YAML that does not parse: the apply fails at once, so the run ends and cleans up.
+  const file = path.join(dir, 'bad.yaml');
+  fs.writeFileSync(file, 'apiVersion: tilt.dev/v1alpha1\nkind: KubernetesApply\nmetadata: {name: bad}\nspec:\n  yaml: "kind: ConfigMap\\nmetadata: {name: x\\n"\n');
+  const lines: string[] = [];
+  const code = await runCi({ files: [file], timeoutMs: 60_000, out: (l) => lines.push(l), log: silentLogger(), cwd: dir, clusterKubeconfig: kubeconfig, namespaceDeleteTimeoutMs: 1_000 });
+  const text = lines.join('\n');
+  assert.equal(code, 1, text);
+  const ns = /namespace\/(ferry-ci-[0-9a-f]+) created/.exec(text)?.[1];
+  assert.ok(ns, text);
+  assert.deepEqual(deletes, [ns], 'the run deleted its namespace');
+  assert.match(text, new RegExp(`^warning: namespace ${ns} is still being deleted after 1s; see kubectl get namespace ${ns}$`, 'm'));
 });
