@@ -16,7 +16,7 @@ import { downPolicyAnnotation, parseYamlObjects, serializeObjects } from '../../
 import type { Manifest } from './manifests.ts';
 
 /** ciClusterName is the Cluster whose namespace a run sets: the one KubernetesApply uses by default. */
-export const ciClusterName = 'default';
+const ciClusterName = 'default';
 
 /** requestTimeoutMs bounds each request ci makes to the dev cluster. */
 const requestTimeoutMs = 15_000;
@@ -37,7 +37,7 @@ export interface CiNamespaceDeps {
  * manifests are applied; `cleanup` removes it once the run's objects are deleted.
  */
 export class CiNamespace {
-  /** name of the namespace; empty until prepare found a Kubernetes cluster to use. */
+  /** name of the namespace; empty until prepare finds a Kubernetes cluster to use. */
   name = '';
   /** created says whether this run created the namespace (and so deletes it). */
   created = false;
@@ -48,15 +48,22 @@ export class CiNamespace {
   constructor(private readonly deps: CiNamespaceDeps) {}
 
   /**
-   * prepare does nothing when no manifest is a KubernetesApply, or when there is no Cluster
-   * `default` with a Kubernetes connection. Otherwise it creates the namespace (unless it
-   * exists), makes it the Cluster's, waits until the daemon sees that, and marks the objects
-   * that already exist outside it to be kept (in the manifests, before they are applied).
-   * Throws an Error saying what failed.
+   * prepare does nothing when no manifest is a KubernetesApply to Cluster `default`, or when
+   * there is no such Cluster with a Kubernetes connection. Otherwise it creates the namespace
+   * (unless it exists), makes it the Cluster's, waits until the daemon sees that, and marks the
+   * objects that already exist outside it to be kept (in the manifests, before they are
+   * applied). Throws an Error saying what failed.
    */
   async prepare(manifests: Manifest[], opts: { namespace?: string; id: string }): Promise<void> {
     const { client, out } = this.deps;
-    const applies = manifests.filter((m) => m.object.kind === 'KubernetesApply') as Array<Manifest & { object: KubernetesApply }>;
+    const applies: KubernetesApply[] = [];
+    for (const m of manifests) {
+      if (m.object.kind !== 'KubernetesApply') continue;
+      const ka = m.object as KubernetesApply;
+      const other = ka.spec?.cluster && ka.spec.cluster !== ciClusterName ? ka.spec.cluster : undefined;
+      if (other) out(`note: KubernetesApply ${ka.metadata.name} applies to Cluster ${other}, which keeps its own namespace`);
+      else applies.push(ka);
+    }
     if (applies.length === 0) return;
     const fromManifest = manifests.find((m) => m.object.kind === 'Cluster' && m.object.metadata.name === ciClusterName)?.object as Cluster | undefined;
     const live = await client.get<Cluster>('Cluster', ciClusterName);
@@ -69,7 +76,7 @@ export class CiNamespace {
       throw new Error(`reaching Cluster ${ciClusterName}: ${kubernetesErrorText(err)}`, { cause: err });
     }
 
-    const name = opts.namespace || `ferry-ci-${opts.id}`;
+    const name = (this.name = opts.namespace || `ferry-ci-${opts.id}`);
     const ref: ObjectRef = { apiVersion: 'v1', kind: 'Namespace', name };
     try {
       if (!(await objects.read(ref, { signal: timeout() }))) {
@@ -85,7 +92,6 @@ export class CiNamespace {
       const hint = forbidden && !opts.namespace ? ' (name one you may use with --namespace)' : '';
       throw new Error(`creating namespace ${name} in the dev cluster: ${kubernetesErrorText(err)}${hint}`, { cause: err });
     }
-    this.name = name;
 
     if (fromManifest) fromManifest.spec!.connection!.kubernetes!.namespace = name;
     if (live) {
@@ -93,17 +99,9 @@ export class CiNamespace {
       await this.daemonSees(name);
     }
 
-    for (const m of applies) {
-      const spec = m.object.spec;
-      if ((spec?.cluster || ciClusterName) !== ciClusterName) {
-        out(`note: KubernetesApply ${m.object.metadata.name} applies to Cluster ${spec!.cluster}, not in namespace ${name}`);
-        continue;
-      }
-      if (!spec?.yaml) {
-        if (spec?.applyCmd) out(`note: KubernetesApply ${m.object.metadata.name} applies with its own command, which chooses its namespace`);
-        continue;
-      }
-      await this.keepExisting(m.object);
+    for (const ka of applies) {
+      if (ka.spec?.yaml) await this.keepExisting(ka);
+      else if (ka.spec?.applyCmd) out(`note: KubernetesApply ${ka.metadata.name} applies with its own command, which chooses its namespace`);
     }
   }
 
