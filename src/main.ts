@@ -171,11 +171,13 @@ export function buildProgram(): Command {
     .requiredOption('-f, --filename <path...>', 'file, directory or - for stdin')
     .option('--timeout <duration>', 'give up after this long (Go duration: 30s, 10m, 1h)', '30m')
     .option('--keep', 'leave the objects and their containers in place')
+    .option('--namespace <name>', 'dev cluster namespace for the objects that name none (default ferry-ci-<id>, created and deleted by the run)')
+    .option('--cluster-kubeconfig <file>', 'kubeconfig of the dev cluster (default $KUBECONFIG or ~/.kube/config)')
     .action(async (o, cmd: Command) => {
       const g = clientOptions(cmd);
       const timeoutMs = await durationFlag('--timeout', o.timeout);
       const { runCi } = await import('./cli/ci.ts');
-      const code = await runCi({ files: o.filename, timeoutMs, kubeconfig: g.kubeconfig, context: g.context, keep: o.keep, cwd: process.cwd() });
+      const code = await runCi({ files: o.filename, timeoutMs, kubeconfig: g.kubeconfig, context: g.context, keep: o.keep, namespace: o.namespace, clusterKubeconfig: o.clusterKubeconfig, cwd: process.cwd() });
       if (code !== 0) throw new CliError('', code);
     });
 

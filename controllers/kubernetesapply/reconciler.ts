@@ -89,7 +89,7 @@ export interface ClusterTarget {
   objects: KubernetesObjects;
   /** configPath is the kubeconfig file, given to apply and delete commands as KUBECONFIG. */
   configPath: string;
-  /** defaultNamespace is the context's namespace (objects without one go there). */
+  /** defaultNamespace is where objects without one go: the Cluster's `spec.connection.kubernetes.namespace`, else the context's. */
   defaultNamespace: string;
 }
 

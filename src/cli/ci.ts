@@ -3,7 +3,9 @@
  * of --kubeconfig), applies the objects, runs a Session with `exitCondition: ci`, shows the
  * targets as they change and the build and exec output, and ends with a summary table.
  * Exit 0 when the session is done without error, 1 otherwise; it never waits past the
- * timeout, and it removes what it started unless told to keep it.
+ * timeout, and it removes what it started unless told to keep it. Its own daemon uses names of
+ * its own beside a dev daemon's: Compose projects `<project>-ci-<id>`, and in the dev cluster a
+ * namespace `ferry-ci-<id>` (ci-kubernetes.ts).
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -14,6 +16,7 @@ import type { KubeObject } from '../apis/meta.ts';
 import type { Session, Target } from '../apis/session.ts';
 import { FerryClient } from '../client/client.ts';
 import { isNotFound } from '../client/errors.ts';
+import { KubeconfigClusters } from '../adapters/kubernetes/index.ts';
 import { startDaemon, type Daemon } from '../daemon.ts';
 import { createLogger } from '../log.ts';
 import { applyOne } from './apply.ts';
@@ -22,6 +25,7 @@ import { kubeConfigFor } from './node-client.ts';
 import { readManifests } from './manifests.ts';
 import { formatLogLine, streamLogs } from './logs.ts';
 import { formatGoDuration } from '../apis/go.ts';
+import { CiNamespace } from './ci-kubernetes.ts';
 import { StatusLine } from './progress.ts';
 
 export interface CiOptions {
@@ -33,6 +37,16 @@ export interface CiOptions {
   context?: string;
   /** keep leaves the objects (and so their containers) in place. */
   keep?: boolean;
+  /**
+   * namespace is where the dev cluster gets the objects that name no namespace; it is deleted at
+   * the end only when ci created it. Default `ferry-ci-<id>`, created for the run. Needs ci's own
+   * daemon (no kubeconfig).
+   */
+  namespace?: string;
+  /** clusterKubeconfig is the dev cluster's kubeconfig. Default KUBECONFIG or ~/.kube/config. */
+  clusterKubeconfig?: string;
+  /** namespaceDeleteTimeoutMs is how long the end of the run waits for its namespace to be gone. Default 120,000. */
+  namespaceDeleteTimeoutMs?: number;
   out?: (line: string) => void;
   /** log is the throwaway daemon's logger. Default: warnings and errors to stderr. */
   log?: Logger;
@@ -145,6 +159,8 @@ export async function runCi(opts: CiOptions): Promise<number> {
   const runStart = Date.now();
   const timeoutMs = opts.timeoutMs ?? 30 * 60_000;
   const manifests = readManifests(opts.files);
+  if (opts.kubeconfig && opts.namespace) throw new CliError('ferry ci: --namespace needs ci to run its own daemon (without --kubeconfig)');
+  const id = randomBytes(3).toString('hex');
   let daemon: Daemon | undefined;
   let dataDir: string | undefined;
   let client: FerryClient;
@@ -161,8 +177,9 @@ export async function runCi(opts: CiOptions): Promise<number> {
       // Failures show in the targets and the resource logs; the log shows only what breaks ferry itself.
       log: opts.log ?? createLogger({ level: 'error', format: 'pretty' }),
       cwd: opts.cwd ?? process.cwd(),
+      clusterKubeconfig: opts.clusterKubeconfig,
       // Its own Compose projects (and so containers and networks), beside any dev daemon's.
-      composeProjectSuffix: `-ci-${randomBytes(3).toString('hex')}`,
+      composeProjectSuffix: `-ci-${id}`,
       // Image tags a dev daemon made are its own to prune; those ci made go when it stops.
       ownImagesOnly: true,
     });
@@ -173,7 +190,12 @@ export async function runCi(opts: CiOptions): Promise<number> {
 
   const applied: KubeObject[] = [];
   let session: Session | undefined;
+  // Its own namespace in the dev cluster, beside any dev daemon's objects.
+  const namespace = daemon
+    ? new CiNamespace({ client, cache: daemon.manager.cache, clusters: new KubeconfigClusters({ kubeconfigPath: opts.clusterKubeconfig }), out })
+    : undefined;
   try {
+    await namespace?.prepare(manifests, { namespace: opts.namespace, id });
     for (const m of manifests) {
       out(await applyOne(client, m));
       applied.push(m.object);
@@ -232,11 +254,16 @@ export async function runCi(opts: CiOptions): Promise<number> {
           if (!isNotFound(err)) out(`warning: could not delete ${obj.kind}/${obj.metadata.name}: ${(err as Error).message}`);
         });
       }
-      // A DockerComposeService is gone once its container and network are (its finalizer):
-      // stopping the daemon before would leave them behind.
+      // A DockerComposeService is gone once its container and network are, a KubernetesApply
+      // once what it applied is deleted (their finalizers): stopping the daemon before would
+      // leave them behind.
       const until = Date.now() + 60_000;
-      for (const obj of applied.filter((o) => o.kind === 'DockerComposeService')) {
-        while (Date.now() < until && (await client.get(obj.kind!, obj.metadata.name!).catch(() => undefined))) {
+      for (const obj of applied.filter((o) => o.kind === 'DockerComposeService' || o.kind === 'KubernetesApply')) {
+        while (await client.get(obj.kind!, obj.metadata.name!).catch(() => undefined)) {
+          if (Date.now() > until) {
+            out(`warning: ${obj.kind}/${obj.metadata.name} is still being deleted after 60s`);
+            break;
+          }
           await new Promise((r) => setTimeout(r, 100));
         }
       }
@@ -245,6 +272,7 @@ export async function runCi(opts: CiOptions): Promise<number> {
         for (const name of ['dockercomposeservice', 'cmd', 'cmdimage', 'liveupdate']) await daemon.manager.getController(name)?.idle();
       }
     }
+    await namespace?.cleanup({ keep: !!opts.keep, timeoutMs: opts.namespaceDeleteTimeoutMs ?? 120_000 });
     client.close();
     if (daemon) await daemon.stop();
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });

@@ -71,9 +71,11 @@ export class KubeconfigClusters {
 
   /**
    * resolve selects `context` (default: the file's current context) in `configPath` (default:
-   * defaultConfigPath()). Throws an Error fit for status when either is missing or unusable.
+   * defaultConfigPath()); `namespace` replaces the context's default namespace (what objects
+   * without one are applied to). Throws an Error fit for status when the file or the context is
+   * missing or unusable.
    */
-  resolve(opts: { configPath?: string; context?: string } = {}): ClusterConnection {
+  resolve(opts: { configPath?: string; context?: string; namespace?: string } = {}): ClusterConnection {
     const file = opts.configPath || this.defaultConfigPath();
     if (!file) throw new Error('no kubeconfig found (KUBECONFIG or ~/.kube/config)');
     const kc = new KubeConfig();
@@ -90,6 +92,8 @@ export class KubeconfigClusters {
     if (!context || !kc.getContextObject(context)) throw new Error(`context ${JSON.stringify(context ?? '')} not found in kubeconfig ${file}`);
     const server = kc.getCurrentCluster()?.server;
     if (!server) throw new Error(`kubeconfig ${file}: context ${JSON.stringify(context)} has no cluster`);
+    const namespace = opts.namespace;
+    if (namespace) kc.contexts = kc.contexts.map((c) => (c.name === context ? { ...c, namespace } : c));
     return { key: `${file}\u0000${context}\u0000${server}`, kubeConfig: kc, configPath: file, context };
   }
 
@@ -97,12 +101,15 @@ export class KubeconfigClusters {
    * forCluster resolves a Cluster object: through the kubeconfig its status says it connected
    * with (`status.connection.kubernetes.configPath`), else defaultConfigPath(); with the spec's
    * `connection.kubernetes.context`, else the one the status names, else the file's current one.
+   * The spec's `connection.kubernetes.namespace`, when set, is the default namespace (the
+   * connection key does not change with it: pods and applied objects carry their namespace).
    */
   forCluster(cluster: Cluster): ClusterConnection {
     const k8sStatus = cluster.status?.connection?.kubernetes;
     return this.resolve({
       configPath: k8sStatus?.configPath,
       context: cluster.spec?.connection?.kubernetes?.context || k8sStatus?.context,
+      namespace: cluster.spec?.connection?.kubernetes?.namespace,
     });
   }
 

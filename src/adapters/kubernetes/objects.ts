@@ -15,6 +15,7 @@ import {
   type KubernetesObject,
   type RequestContext,
   type ResponseContext,
+  type V1APIResource,
   type V1APIResourceList,
 } from '@kubernetes/client-node';
 import jsonMergePatch from 'json-merge-patch';
@@ -108,6 +109,27 @@ export class ClientNodeObjects implements KubernetesObjects {
     return (await api.patch(target as KubernetesObject, undefined, undefined, opts.fieldManager, undefined, PatchStrategy.MergePatch)) as KubeResource;
   }
 
+  /** read is the object ref names as the server has it, or undefined when there is none. */
+  async read(ref: ObjectRef, opts: { signal?: AbortSignal } = {}): Promise<KubeResource | undefined> {
+    const api = new RawObjectApi(this.kubeConfig, opts.signal, this.discovery);
+    try {
+      return (await api.read(header({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } }))) as KubeResource;
+    } catch (err) {
+      if (isNotFoundError(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** namespaced says whether objects of a kind live in namespaces; undefined when the server does not serve the kind. */
+  async namespaced(apiVersion: string, kind: string, opts: { signal?: AbortSignal } = {}): Promise<boolean | undefined> {
+    try {
+      return (await new RawObjectApi(this.kubeConfig, opts.signal, this.discovery).resourceOf(apiVersion, kind))?.namespaced;
+    } catch (err) {
+      if (isNotFoundError(err)) return undefined;
+      throw err;
+    }
+  }
+
   async delete(ref: ObjectRef, opts: { signal?: AbortSignal } = {}): Promise<void> {
     const api = new RawObjectApi(this.kubeConfig, opts.signal, this.discovery);
     const spec = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } };
@@ -148,6 +170,11 @@ class RawObjectApi extends KubernetesObjectApi {
     );
     this.setDefaultNamespace(kc);
     this.apiVersionResourceCache = discovery;
+  }
+
+  /** resourceOf is the API resource serving kind in apiVersion (found through discovery), or undefined. */
+  resourceOf(apiVersion: string, kind: string): Promise<V1APIResource | undefined> {
+    return this.resource(apiVersion, kind);
   }
 
   protected override async processResponse<T extends KubernetesObject>(response: ResponseContext, type?: string): Promise<T> {

@@ -51,6 +51,20 @@ test('a Cluster resolves by its spec context, else the kubeconfig and context it
   assert.deepEqual([clusters.forCluster(byStatus).configPath, clusters.forCluster(byStatus).context], [other, 'kind-a']);
 });
 
+test("a Cluster's spec namespace is the connection's default namespace, in place of the context's", (t) => {
+  const file = kubeconfig(t, 'kind-b');
+  const clusters = new KubeconfigClusters({ kubeconfigPath: file, env: {} });
+  const ns = (c: Cluster) => {
+    const conn = clusters.forCluster(c);
+    return conn.kubeConfig.getContextObject(conn.context)?.namespace;
+  };
+  assert.equal(ns({ metadata: { name: 'default' }, spec: { connection: { kubernetes: {} } } }), 'apps');
+  const own: Cluster = { metadata: { name: 'default' }, spec: { connection: { kubernetes: { namespace: 'ci-1' } } } };
+  assert.equal(ns(own), 'ci-1');
+  assert.equal(clusters.forCluster(own).key, clusters.resolve().key, 'the same cluster, reached the same way');
+  assert.equal(clusters.resolve().kubeConfig.getContextObject('kind-b')?.namespace, 'apps', 'a later resolution reads the file again');
+});
+
 test('KUBECONFIG: the first existing entry, else the first named; nothing at all is an error fit for status', (t) => {
   const file = kubeconfig(t, 'kind-a');
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-home-'));

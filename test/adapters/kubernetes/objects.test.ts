@@ -16,6 +16,8 @@ async function fakeApi(t: { after(fn: () => void): void }): Promise<{ server: st
       res.setHeader('Content-Type', 'application/json');
       if (req.method === 'GET' && req.url === '/api/v1') {
         res.end(JSON.stringify({ kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'configmaps', namespaced: true, kind: 'ConfigMap', verbs: ['get', 'create', 'delete'] }] }));
+      } else if (req.method === 'GET' && req.url === '/api/v1/namespaces/default/configmaps/here') {
+        res.end(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'here', namespace: 'default', uid: 'uid-here' } }));
       } else if (req.method === 'POST') {
         const obj = JSON.parse(body);
         res.statusCode = 201;
@@ -47,6 +49,23 @@ test('ClientNodeObjects asks discovery once per apiVersion, however many objects
   assert.equal((await objects.apply(cm('b'), { serverSideApply: false, fieldManager: 'ferry', signal })).metadata?.uid, 'uid-b');
   await objects.delete({ apiVersion: 'v1', kind: 'ConfigMap', name: 'gone', namespace: 'default' });
   assert.equal(api.requests.filter((r) => r === 'GET /api/v1').length, 1);
+});
+
+test('ClientNodeObjects reads an object (undefined when there is none) and says whether a kind is namespaced', async (t) => {
+  const api = await fakeApi(t);
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: api.server, skipTLSVerify: true }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'c', cluster: 'c', user: 'u', namespace: 'default' }],
+    currentContext: 'c',
+  });
+  const objects = new ClientNodeObjects(kc);
+  assert.equal((await objects.read({ apiVersion: 'v1', kind: 'ConfigMap', name: 'here' }))?.metadata?.uid, 'uid-here', 'the context namespace when the ref has none');
+  assert.equal(await objects.read({ apiVersion: 'v1', kind: 'ConfigMap', name: 'absent', namespace: 'default' }), undefined);
+  assert.equal(await objects.namespaced('v1', 'ConfigMap'), true);
+  assert.equal(await objects.namespaced('v1', 'Widget'), undefined);
+  assert.equal(await objects.namespaced('example.com/v1', 'Widget'), undefined, 'an API group the server does not serve');
 });
 
 test('kubernetesErrorText shows an error that is not the server\'s with its causes', () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
-import type { Cluster, ImageMap, KubernetesApply } from '../../../src/apis/index.ts';
+import type { Cluster, ImageMap, KubernetesApply, KubernetesDiscovery } from '../../../src/apis/index.ts';
 import { toMicroTime } from '../../../src/apis/index.ts';
 import { ClientNodeObjects, KubeconfigClusters } from '../../../src/adapters/kubernetes/index.ts';
 import { kubernetesTargets } from '../../../src/edges.ts';
@@ -103,4 +103,34 @@ test('applies a Deployment with its image to the cluster, again on a new image o
   await f.create<Cluster>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'stuck' }, spec: { connection: { kubernetes: {} } } });
   await f.create(kubernetesApply('slow', { yaml: deploymentYaml('web', 'busybox'), cluster: 'stuck', timeout: '500ms' }));
   assert.equal((await f.waitStatus<KubernetesApply>('KubernetesApply', 'slow', (s) => !!s.error, 'error')).status!.error, 'timeout after 500ms applying Deployment/web');
+});
+
+test("objects without a namespace go to the Cluster's spec namespace, are discovered there and deleted from there", async (t) => {
+  const docker = await requireDocker(t);
+  if (!docker) return;
+  const kube = await KubeCluster.start({ docker });
+  t.after(() => kube.stop());
+  const kubeconfig = await kube.writeKubeconfig();
+  const f = await startApply(t, { connect: kubernetesTargets(new KubeconfigClusters({ kubeconfigPath: kubeconfig })) });
+  await f.create<Cluster>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'team' }, spec: { connection: { kubernetes: { namespace: 'team-a' } } } });
+  const yaml = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: "1"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared, namespace: default}\ndata: {b: "2"}\n';
+  await f.create(kubernetesApply('settings', { yaml, cluster: 'team' }));
+  const applied = await f.waitStatus<KubernetesApply>('KubernetesApply', 'settings', (s) => !!s.lastApplyTime, 'applied');
+  assert.equal(applied.status!.error, undefined);
+  const stored = kube.store.get('configmaps', 'team-a', 'settings');
+  assert.ok(stored, 'the ConfigMap is in the Cluster namespace');
+  assert.equal(kube.store.get('configmaps', 'default', 'settings'), undefined, 'not in the context namespace');
+  assert.ok(kube.store.get('configmaps', 'default', 'shared'), 'an object naming its namespace stays there');
+
+  const kd = await waitFor(async () => (await f.get<KubernetesDiscovery>('KubernetesDiscovery', 'settings')) ?? undefined, { message: 'KubernetesDiscovery' });
+  assert.deepEqual(kd.spec!.watches.map((w) => [w.namespace, w.uid ?? '']).sort(), [
+    ['default', kube.store.get('configmaps', 'default', 'shared')!.metadata.uid],
+    ['team-a', stored.metadata.uid],
+  ].sort());
+  assert.equal(kd.spec!.cluster, 'team');
+
+  await f.client.delete('KubernetesApply', 'settings');
+  await waitFor(async () => ((await f.get('KubernetesApply', 'settings')) ? undefined : true), { message: 'KubernetesApply gone' });
+  assert.equal(kube.store.get('configmaps', 'team-a', 'settings'), undefined, 'deleted from the Cluster namespace');
+  assert.equal(kube.store.get('configmaps', 'default', 'shared'), undefined);
 });
