@@ -177,7 +177,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<DashboardS
   const seedOrder = [...watchedKinds.filter((k) => k !== 'Session'), 'Session'];
   await opts.cache.waitForSync();
   for (const kind of seedOrder) for (const o of opts.cache.list(kind)) model.apply(kind, o);
-  model.all();
+  // What the seed holds goes out in snapshots; later changes are compared with it.
+  model.changed(model.names());
   unsubscribe.push(
     opts.logs.subscribe((l) => {
       pendingLogs.push(entry(l));
