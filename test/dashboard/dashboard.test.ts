@@ -146,8 +146,12 @@ describe('the dashboard in a browser', () => {
     assert.match(setCookie, /HttpOnly/);
     assert.match(setCookie, /SameSite=Strict/);
     const cookie = setCookie.split(';')[0];
-    // A link works once.
+    // A link works once; a browser logged in already that opens it again just gets the page.
     assert.equal((await request(link)).status, 401);
+    const again = await request(link, { headers: { Cookie: cookie } });
+    assert.equal(again.status, 303);
+    assert.equal(again.headers.location, '/');
+    assert.equal(again.headers['set-cookie'], undefined);
 
     assert.equal((await request(base, { headers: { Cookie: cookie } })).status, 200);
     assert.equal((await request(`${base}api/events`, { headers: { Cookie: cookie } })).status, 200);

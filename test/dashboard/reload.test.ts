@@ -27,13 +27,14 @@ describe('the dashboard page on a full load', () => {
   let context: BrowserContext;
   let page: Page;
   let base: string;
+  let link: string;
 
   before(async () => {
     ensureDashboardBuilt();
     ferry = await startFerryProcess({ args: ['--storage', 'memory', '--dashboard-port', 'auto'] });
     const applied = await runFerry(['--data-dir', ferry.dataDir, 'apply', '-f', '-'], { input: objects });
     assert.equal(applied.code, 0, applied.stderr);
-    const link = /dashboard: (\S+)/.exec(ferry.output())![1];
+    link = /dashboard: (\S+)/.exec(ferry.output())![1];
     base = link.replace(/\?.*$/, '');
     browser = await launchChromium();
     context = await browser.newContext();
@@ -64,6 +65,12 @@ describe('the dashboard page on a full load', () => {
       await page.goForward();
       await rowsShown(page);
     }
+  });
+
+  it('shows the rows when the printed link, used already, is opened again in the same browser', async () => {
+    await page.goto(link);
+    assert.equal(page.url(), base);
+    await rowsShown(page);
   });
 
   it('shows the rows in a second tab, also one in the background whose timers run late', async () => {
