@@ -160,10 +160,7 @@ export class DashboardModel {
   /** summary computes a resource's overview row; undefined when there is no such resource. */
   summary(name: string): ResourceSummary | undefined {
     const objs = this.byResource.get(name);
-    if (!objs || ![...objs.keys()].some((k) => (resourceKinds as readonly string[]).includes(k.slice(0, k.indexOf('/'))))) {
-      this.summaries.delete(name);
-      return undefined;
-    }
+    if (!objs || ![...objs.keys()].some((k) => (resourceKinds as readonly string[]).includes(k.slice(0, k.indexOf('/'))))) return undefined;
     const labels = new Set<string>();
     for (const o of objs.values()) for (const [k, v] of Object.entries(o.metadata.labels ?? {})) labels.add(`${k}=${v}`);
     const targets = this.targets.get(name) ?? [];
@@ -207,6 +204,7 @@ export class DashboardModel {
       const next = this.summary(name);
       if (!next) {
         if (prev) out.push({ name });
+        this.summaries.delete(name);
         continue;
       }
       if (prev && JSON.stringify(prev) === JSON.stringify(next)) continue;
@@ -216,13 +214,13 @@ export class DashboardModel {
     return out;
   }
 
-  /** all returns every resource's summary, sorted by name. */
+  /**
+   * all returns every resource's summary, sorted by name. Like summary() and detail() it leaves
+   * alone what changed() compares with: a page's snapshot taken between a change and its
+   * changed() call must not hide that change from the pages already open.
+   */
   all(): ResourceSummary[] {
-    return this.names().map((n) => {
-      const s = this.summary(n)!;
-      this.summaries.set(n, s);
-      return s;
-    });
+    return this.names().map((n) => this.summary(n)!);
   }
 
   /** objectsOf lists a resource's objects. */

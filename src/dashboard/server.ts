@@ -7,7 +7,8 @@
  *   daemon's own client. The API's bearer token never leaves this process.
  * - One stream per page (`GET /api/events`, server-sent events) carries every resource change and
  *   log line; a reconnect sends Last-Event-ID and gets what it missed (or a fresh snapshot).
- * - Routes: `GET /` (the page; `/?token=` logs in), `GET /assets/*`, `GET /api/events`,
+ * - Routes: `GET /` (the page; `/?token=` logs in, or just opens the page in a browser that is
+ *   logged in already), `GET /assets/*`, `GET /api/events`,
  *   `GET /api/resources/<name>`, `GET /api/logs?resource=<name>`,
  *   `POST /api/resources/<name>/{trigger,disable,enable}`.
  * See auth.ts for who may use it.
@@ -177,7 +178,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<DashboardS
   const seedOrder = [...watchedKinds.filter((k) => k !== 'Session'), 'Session'];
   await opts.cache.waitForSync();
   for (const kind of seedOrder) for (const o of opts.cache.list(kind)) model.apply(kind, o);
-  model.all();
+  // What the seed holds goes out in snapshots; later changes are compared with it.
+  model.changed(model.names());
   unsubscribe.push(
     opts.logs.subscribe((l) => {
       pendingLogs.push(entry(l));
@@ -205,8 +207,9 @@ export async function startDashboard(opts: DashboardOptions): Promise<DashboardS
     const token = url.searchParams.get('token');
     if (req.method === 'GET' && url.pathname === '/' && token !== null) {
       const id = sessions.login(token);
-      if (!id) return sendText(res, 401, 'This login link is not valid or was used already. Run `ferry ui` for a new one.');
-      res.writeHead(303, { ...securityHeaders, 'Set-Cookie': sessions.cookie(id), Location: '/' }).end();
+      // A browser that is logged in already (the printed link clicked again) just gets the page.
+      if (!id && !sessions.authenticated(req)) return sendText(res, 401, 'This login link is not valid or was used already. Run `ferry ui` for a new one.');
+      res.writeHead(303, { ...securityHeaders, ...(id ? { 'Set-Cookie': sessions.cookie(id) } : {}), Location: '/' }).end();
       return;
     }
     if (!sessions.authenticated(req)) {

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { FerryClient } from '../../src/client/client.ts';
 import { loadKubeConfig } from '../../src/client/kubeconfig.ts';
 import type { CmdImage, DockerComposeService } from '../../src/apis/index.ts';
@@ -19,19 +19,8 @@ import { requireDocker, testImages } from '../support/docker.ts';
 import { runFerry, startFerryProcess, type FerryProcess } from '../support/daemon.ts';
 import { ensureDashboardBuilt } from '../support/dashboard.ts';
 import { waitFor } from '../support/wait.ts';
+import { launchChromium } from './browser.ts';
 
-const chromiumPath = process.env.FERRY_TEST_CHROMIUM ?? '/usr/bin/chromium';
-/** Chromium's flags for this machine (see /work/shared/ENV.md, "A real browser"). */
-export const chromiumArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const outputDir = path.resolve(process.env.FERRY_TEST_OUTPUT ?? path.join(import.meta.dirname, '../../test-output'), 'dashboard');
 const example = path.resolve(import.meta.dirname, '../../deploy/examples/docker');
 
@@ -92,10 +81,6 @@ describe('the dashboard in a browser', () => {
   let project: string;
 
   before(async () => {
-    if (!fs.existsSync(chromiumPath)) {
-      // Under CI a missing browser is a failure: the provisioning should have installed it.
-      throw new Error(`no Chromium at ${chromiumPath}: scripts/provision.sh installs Debian's chromium`);
-    }
     await requireDocker();
     ensureDashboardBuilt();
     fs.mkdirSync(outputDir, { recursive: true });
@@ -122,7 +107,7 @@ describe('the dashboard in a browser', () => {
       assert.equal(r.code, 0, r.stderr);
     }
     // Playwright gives the browser a fresh profile directory of its own.
-    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   });
 
@@ -161,8 +146,12 @@ describe('the dashboard in a browser', () => {
     assert.match(setCookie, /HttpOnly/);
     assert.match(setCookie, /SameSite=Strict/);
     const cookie = setCookie.split(';')[0];
-    // A link works once.
+    // A link works once; a browser logged in already that opens it again just gets the page.
     assert.equal((await request(link)).status, 401);
+    const again = await request(link, { headers: { Cookie: cookie } });
+    assert.equal(again.status, 303);
+    assert.equal(again.headers.location, '/');
+    assert.equal(again.headers['set-cookie'], undefined);
 
     assert.equal((await request(base, { headers: { Cookie: cookie } })).status, 200);
     assert.equal((await request(`${base}api/events`, { headers: { Cookie: cookie } })).status, 200);
@@ -220,6 +209,11 @@ describe('the dashboard in a browser', () => {
     await page.screenshot({ path: path.join(outputDir, 'narrow.png'), fullPage: false });
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.getByRole('link', { name: /All resources/ }).click();
+    await page.locator('tr[data-resource="web"]').waitFor();
+    // A full load of the overview from a resource page (F5, the address typed) shows the rows too.
+    await page.goBack();
+    await page.getByTestId('resource-page').waitFor();
+    await page.goto(base);
     await page.locator('tr[data-resource="web"]').waitFor();
   });
 

@@ -72,6 +72,23 @@ describe('the dashboard model', () => {
     assert.equal(m.changed(['web']).length, 0);
   });
 
+  it('still reports a change after a snapshot or a detail was taken before changed() ran', () => {
+    const m = new DashboardModel();
+    m.apply('Cmd', obj('Cmd', 'api', { metadata: { name: 'api', annotations: res('api') } }));
+    assert.equal(m.changed(m.names()).length, 1);
+    // A change, then a new page's snapshot before the server reports the change to the open pages.
+    assert.deepEqual(m.apply('ConfigMap', obj('ConfigMap', 'api-disable', { data: { isDisabled: 'true' } } as never)), ['api']);
+    assert.equal(m.all()[0].disabled, true);
+    const changed = m.changed(['api']);
+    assert.deepEqual(changed.map((c) => [c.name, c.summary?.disabled]), [['api', true]]);
+    // A removal, then a page asking for the resource before the server reports it gone.
+    m.apply('Cmd', obj('Cmd', 'api', { metadata: { name: 'api', annotations: res('api') } }), true);
+    assert.equal(m.detail('api'), undefined);
+    assert.equal(m.summary('api'), undefined);
+    assert.deepEqual(m.changed(['api']), [{ name: 'api' }]);
+    assert.deepEqual(m.changed(['api']), []);
+  });
+
   it('keeps the build history, newest first, with durations', () => {
     const m = new DashboardModel();
     const ci = (status: unknown) => obj('CmdImage', 'img', { metadata: { name: 'img', annotations: res('web') }, status });

@@ -1,13 +1,17 @@
 // The dashboard page: the overview (#/) and a resource's page (#/r/<name>).
-import { memo } from 'preact/compat';
+import { memo, useSyncExternalStore } from 'preact/compat';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { BuildRecord, LogCategory, LogEntry, ResourceDetail, ResourceSummary } from '../../src/dashboard/wire.ts';
 import { post, type Store } from './store.ts';
 
+/**
+ * useStore re-renders on every change of the store. The stream opens before the first render
+ * and its first events may come before the component subscribes (effects run after a frame):
+ * useSyncExternalStore catches up on those when it subscribes, so they are drawn at once rather
+ * than on the daemon's next change.
+ */
 function useStore(store: Store): number {
-  const [, setV] = useState(0);
-  useEffect(() => store.subscribe(() => setV(store.version)), [store]);
-  return store.version;
+  return useSyncExternalStore(store.subscribe, () => store.version);
 }
 
 function useRoute(): string {

@@ -17,10 +17,13 @@ export class Store {
   private source?: EventSource;
   private notifyScheduled = false;
 
-  subscribe(fn: () => void): () => void {
+  /** subscribe adds a listener (a bound function: one identity for the store's life). */
+  subscribe = (fn: () => void): (() => void) => {
     this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
-  }
+    return () => {
+      this.listeners.delete(fn);
+    };
+  };
 
   private changed(): void {
     this.version++;
