@@ -15,11 +15,19 @@
  * - `D` delete (`rm -rf`).
  * - `N` make sure a directory exists (`mkdir -p` with the agent's umask when it does not; no
  *   process started when it does).
- * - `T` extract a tar: SIZE bytes of a tar stream (the path line is unused), then the trailer
- *   `E SEQ ok`, extracted at `/` by one `tar -x -o` under umask 0 (exact modes, the archive's
- *   mtimes, the agent's user as owner). Whatever tar leaves unread is drained, so the next
- *   frame starts where it should even when tar fails. tar writes each file in place (no
- *   temporary name): see send.ts for which batches take this path.
+ * - `T` extract a tar: the lines naming the directories that receive files (`/app/src`), an
+ *   empty line, SIZE bytes of a tar stream, then the trailer `E SEQ ok` (the path line is
+ *   unused). The tar holds each file of directory D as `D/.ferry-PID-SEQ/NAME` (PID the
+ *   agent's, SEQ the frame's): a staging directory inside D, so a rename stays on one
+ *   filesystem and no two frames or agents share a name. It is extracted at `/` by one
+ *   `tar -x -o` under umask 0 (exact modes, the archive's mtimes, the agent's user as owner);
+ *   then each staging directory's entries are renamed into D by one `mv -f` per directory (a
+ *   directory in the way of a file is removed first; the names come from a glob, dotfiles
+ *   included, so no process is started per file), and every staging directory is removed by
+ *   one `rm -rf`, whatever happened: an application's watcher sees each file appear whole, by a
+ *   rename. Whatever tar leaves unread is drained, so the next frame starts where it should
+ *   even when tar fails. Directories and symlinks in the tar are extracted in place. An agent
+ *   killed mid-frame leaves its staging directories: ferry removes them on the per-call path.
  * - `P` heartbeat.
  *
  * Answers: `SEQ ok`, `SEQ err WHAT`, `SEQ aborted`; `SEQ desync` (a trailer that does not match
@@ -48,6 +56,30 @@ copy() {
   if [ "$r" -gt 0 ]; then dd bs="$r" count=1 iflag=fullblock || return 1; fi
   return 0
 }
+place() {
+  set -f; IFS='
+'
+  for s in $1; do
+    set +f; unset IFS; d=\${s%/*}
+    set -- "$s"/* "$s"/.[!.]* "$s"/..?*
+    for f do
+      shift
+      [ -e "$f" ] || [ -L "$f" ] || continue
+      n=$d/\${f##*/}
+      { [ ! -d "$n" ] || [ -L "$n" ] || rm -rf "$n"; } || return 1
+      set -- "$@" "$f"
+    done
+    [ $# = 0 ] || mv -f "$@" "$d/" || return 1
+  done
+  set +f; unset IFS
+}
+unstage() {
+  [ -z "$1" ] && return
+  set -f; IFS='
+'
+  rm -rf $1
+  set +f; unset IFS
+}
 tx=-; command -v tar >/dev/null && tx=tar
 echo "${agentGreeting}$$ $tx"
 while IFS=' ' read -r op seq size mode um mt; do
@@ -72,10 +104,14 @@ while IFS=' ' read -r op seq size mode um mt; do
   D) rm -rf "$p" && echo "$seq ok" || echo "$seq err delete" ;;
   N) { [ -d "$p" ] || { umask "$u0"; mkdir -p "$p"; }; } && echo "$seq ok" || echo "$seq err mkdir" ;;
   T)
-    umask 0
+    umask 0 l=
+    while IFS= read -r d && [ -n "$d" ]; do l="$l\${d%/}/.ferry-$$-$seq
+"; done
     copy "$size" | (tar -x -o -f - -C /; r=$?; cat >/dev/null; exit "$r"); r=$?
     IFS=' ' read -r e s how
-    if [ "$e $s" != "E $seq" ]; then echo "$seq desync"; exit 2; fi
+    if [ "$e $s" != "E $seq" ]; then unstage "$l"; echo "$seq desync"; exit 2; fi
+    [ "$r" = 0 ] && place "$l" || r=1
+    unstage "$l"
     if [ "$r" = 0 ]; then echo "$seq ok"; else echo "$seq err tar"; fi
     ;;
   P) echo "$seq ok" ;;

@@ -50,16 +50,16 @@ const tarFrameLimitBytes = 64 * 1024 * 1024;
  * - When the container has `tar`, runs of at least tarMinEntries other entries (small files,
  *   directories, symlinks) between them go as `T` frames: the tar is built in memory first,
  *   each file read whole and read again when it changed while read, so the frame is exact.
- *   tar writes each file in place: an application watching these files may see one created
- *   and then filled (its content arrives in one write, small as it is). That is the price of a
- *   batch: renaming each file would cost a process per file again, the cost the tar avoids.
- *   Modes are exact and the local mtimes kept.
+ *   Its files are extracted into a staging directory beside them and renamed into place, one
+ *   `mv` per directory (agent.ts). Modes are exact and the local mtimes kept.
  * - Everything else (a single file, a small batch, a container without `tar`) goes one frame
- *   per entry, files through a temporary name and a rename: an application's own watcher sees
- *   one complete file.
+ *   per entry, files through a temporary name and a rename.
+ *
+ * Either way an application's own watcher sees each file appear whole, by a rename.
  */
 export async function sendChanges(ch: Channel, deletePaths: string[], entries: ArchiveEntry[], opts: SendOptions = {}): Promise<void> {
   const { onSkip } = opts;
+  const staged = opts.staged ?? [];
   const tarMin = opts.tarMinEntries ?? tarMinEntries;
   await ch.exclusive(async (w) => {
     const answers: Promise<[string, Answer]>[] = [];
@@ -79,7 +79,7 @@ export async function sendChanges(ch: Channel, deletePaths: string[], entries: A
       let run: ArchiveEntry[] = [];
       let runBytes = 0;
       const flush = async () => {
-        if (run.length >= tarMin) await sendTar(w, run, track, onSkip);
+        if (run.length >= tarMin) await sendTar(w, ch.pid, run, track, staged, onSkip);
         else await sendEach(w, run, track, onSkip);
         run = [];
         runBytes = 0;
@@ -106,6 +106,12 @@ export async function sendChanges(ch: Channel, deletePaths: string[], entries: A
 export interface SendOptions {
   /** tarMinEntries overrides the module's tarMinEntries. */
   tarMinEntries?: number;
+  /**
+   * staged receives the staging directories of the `T` frames sent (absolute paths). When
+   * sendChanges fails, those of a frame the agent never finished may be left in the container
+   * (the agent was killed): the per-call path removes them.
+   */
+  staged?: string[];
   /** onSkip is told about local paths left out (see ArchiveOptions.onSkip). */
   onSkip?: (localPath: string, why: string) => void;
 }
@@ -115,15 +121,11 @@ type Track = (what: string, a: Promise<Answer>) => void;
 /**
  * sendTar sends entries as one `T` frame, after `N` frames for the directories they go into
  * that the tar does not hold itself (created with the agent's umask, as a `W` frame would).
+ * Each file goes into the tar below a staging directory in its own directory, which the agent
+ * renames into place after the extraction (agent.ts); the staging directories are added to
+ * staged before the frame is sent.
  */
-async function sendTar(w: FrameWriter, entries: ArchiveEntry[], track: Track, onSkip?: (localPath: string, why: string) => void): Promise<void> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of streamArchive(entries, { smallFileLimitBytes: wholeFileLimitBytes, onSkip })) {
-    size += (chunk as Buffer).length;
-    if (size > tarFrameLimitBytes) throw new ChannelRefused(`a batch of ${entries.length} entries grew past ${tarFrameLimitBytes} bytes while read`);
-    chunks.push(chunk as Buffer);
-  }
+async function sendTar(w: FrameWriter, pid: number, entries: ArchiveEntry[], track: Track, staged: string[], onSkip?: (localPath: string, why: string) => void): Promise<void> {
   const inTar = new Set(entries.filter((e) => e.type === 'directory').map((e) => e.name));
   const parents = new Set<string>();
   for (const e of entries) {
@@ -136,9 +138,44 @@ async function sendTar(w: FrameWriter, entries: ArchiveEntry[], track: Track, on
     await w.write(header('N', seq, '/' + dir));
   }
   const seq = w.nextSeq();
+  const { entries: inStaging, dirs } = stagedEntries(entries, `.ferry-${pid}-${seq}`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of streamArchive(inStaging, { smallFileLimitBytes: wholeFileLimitBytes, onSkip })) {
+    size += (chunk as Buffer).length;
+    if (size > tarFrameLimitBytes) throw new ChannelRefused(`a batch of ${entries.length} entries grew past ${tarFrameLimitBytes} bytes while read`);
+    chunks.push(chunk as Buffer);
+  }
+  for (const d of dirs) staged.push(posix.join(d, `.ferry-${pid}-${seq}`));
   track(`archive of ${entries.length} entries`, w.answer(seq));
   // One write: tar-stream hands out a chunk per header and per content, and each write has a cost.
-  await w.write(Buffer.concat([header('T', seq, '/', size), ...chunks, trailer(seq, true)]));
+  const dirLines = Buffer.from(dirs.map((d) => d + '\n').join('') + '\n', 'utf8');
+  await w.write(Buffer.concat([header('T', seq, '/', size), dirLines, ...chunks, trailer(seq, true)]));
+}
+
+/**
+ * stagedEntries renames each file of directory D to `D/STAGING/NAME`, a staging directory
+ * (mode 0700) entered before the first file it holds, and lists the directories D (absolute).
+ * Directories and symlinks keep their names.
+ */
+export function stagedEntries(entries: ArchiveEntry[], staging: string): { entries: ArchiveEntry[]; dirs: string[] } {
+  const out: ArchiveEntry[] = [];
+  const dirs = new Set<string>();
+  for (const e of entries) {
+    if (e.type !== 'file') {
+      out.push(e);
+      continue;
+    }
+    const parent = posix.dirname(e.name);
+    const dir = parent === '.' ? '/' : '/' + parent;
+    const stage = parent === '.' ? staging : `${parent}/${staging}`;
+    if (!dirs.has(dir)) {
+      dirs.add(dir);
+      out.push({ name: stage, localPath: '', type: 'directory', mode: 0o700, mtime: e.mtime, size: 0 });
+    }
+    out.push({ ...e, name: `${stage}/${posix.basename(e.name)}` });
+  }
+  return { entries: out, dirs: [...dirs] };
 }
 
 /** sendEach sends entries one frame each, small files read ahead of the writer. */
