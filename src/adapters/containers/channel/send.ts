@@ -61,6 +61,8 @@ export async function sendChanges(ch: Channel, deletePaths: string[], entries: A
   const { onSkip } = opts;
   const staged = opts.staged ?? [];
   const tarMin = opts.tarMinEntries ?? tarMinEntries;
+  // The temporary name a `W` frame writes to (agent.ts).
+  const wrote: Wrote = (p) => staged.push(posix.join(posix.dirname(p), `.${posix.basename(p)}.ferry${ch.pid}`));
   await ch.exclusive(async (w) => {
     const answers: Promise<[string, Answer]>[] = [];
     const track: Track = (what, a) => {
@@ -74,20 +76,20 @@ export async function sendChanges(ch: Channel, deletePaths: string[], entries: A
       await w.write(header('D', seq, p));
     }
     if (!ch.tar || entries.length < tarMin) {
-      await sendEach(w, entries, track, onSkip);
+      await sendEach(w, entries, track, wrote, onSkip);
     } else {
       let run: ArchiveEntry[] = [];
       let runBytes = 0;
       const flush = async () => {
         if (run.length >= tarMin) await sendTar(w, ch.pid, run, track, staged, onSkip);
-        else await sendEach(w, run, track, onSkip);
+        else await sendEach(w, run, track, wrote, onSkip);
         run = [];
         runBytes = 0;
       };
       for (const e of entries) {
         if (e.type === 'file' && e.size >= wholeFileLimitBytes) {
           await flush();
-          await sendFile(w, e, '/' + e.name, track, onSkip);
+          await sendFile(w, e, '/' + e.name, track, wrote, onSkip);
           continue;
         }
         run.push(e);
@@ -107,9 +109,10 @@ export interface SendOptions {
   /** tarMinEntries overrides the module's tarMinEntries. */
   tarMinEntries?: number;
   /**
-   * staged receives the staging directories of the `T` frames sent (absolute paths). When
-   * sendChanges fails, those of a frame the agent never finished may be left in the container
-   * (the agent was killed): the per-call path removes them.
+   * staged receives the temporary names the frames sent write to (absolute paths): the staging
+   * directories of `T` frames, the temporary files of `W` frames. When the channel dies, those
+   * of a frame the agent never finished may be left in the container: the per-call path
+   * removes them.
    */
   staged?: string[];
   /** onSkip is told about local paths left out (see ArchiveOptions.onSkip). */
@@ -117,6 +120,7 @@ export interface SendOptions {
 }
 
 type Track = (what: string, a: Promise<Answer>) => void;
+type Wrote = (path: string) => void;
 
 /**
  * sendTar sends entries as one `T` frame, after `N` frames for the directories they go into
@@ -179,7 +183,7 @@ export function stagedEntries(entries: ArchiveEntry[], staging: string): { entri
 }
 
 /** sendEach sends entries one frame each, small files read ahead of the writer. */
-async function sendEach(w: FrameWriter, entries: ArchiveEntry[], track: Track, onSkip?: (localPath: string, why: string) => void): Promise<void> {
+async function sendEach(w: FrameWriter, entries: ArchiveEntry[], track: Track, wrote: Wrote, onSkip?: (localPath: string, why: string) => void): Promise<void> {
   // Small files are read ahead of the writer, a bounded window at a time, in their order.
   const reads = new Map<number, Promise<Whole>>();
   const readAt = (i: number) => {
@@ -198,12 +202,13 @@ async function sendEach(w: FrameWriter, entries: ArchiveEntry[], track: Track, o
       reads.delete(i);
       const got = await read;
       if (got === 'changed') {
-        await sendFile(w, e, path, track, onSkip);
+        await sendFile(w, e, path, track, wrote, onSkip);
       } else if (got?.type === 'symlink') {
         track(`symlink ${path}`, symlink(w, path, got.linkname));
       } else if (got) {
         const seq = w.nextSeq();
         track(`write ${path}`, w.answer(seq));
+        wrote(path);
         await w.write(Buffer.concat([header('W', seq, path, got.data.length, got.mode, got.mtime), got.data, trailer(seq, true)]));
       }
       continue;
@@ -215,7 +220,7 @@ async function sendEach(w: FrameWriter, entries: ArchiveEntry[], track: Track, o
     } else if (e.type === 'symlink') {
       track(`symlink ${path}`, symlink(w, path, e.linkname ?? ''));
     } else {
-      await sendFile(w, e, path, track, onSkip);
+      await sendFile(w, e, path, track, wrote, onSkip);
     }
   }
 }
@@ -232,6 +237,7 @@ async function sendFile(
   e: ArchiveEntry,
   path: string,
   track: Track,
+  wrote: Wrote,
   onSkip?: (localPath: string, why: string) => void,
 ): Promise<void> {
   for (let attempt = 0; attempt < sendAttempts; attempt++) {
@@ -248,6 +254,7 @@ async function sendFile(
         if (!data || changed(st, await fh.stat())) continue;
         const seq = w.nextSeq();
         track(`write ${path}`, w.answer(seq));
+        wrote(path);
         await w.write(Buffer.concat([header('W', seq, path, data.length, mode, st.mtime), data, trailer(seq, true)]));
         return;
       }
@@ -255,6 +262,7 @@ async function sendFile(
       // aborted, one that changes in any way is aborted, then read again.
       const seq = w.nextSeq();
       const answer = w.answer(seq);
+      wrote(path);
       await w.write(header('W', seq, path, st.size, mode, st.mtime));
       let intact = true;
       const buf = Buffer.allocUnsafe(chunkBytes);
