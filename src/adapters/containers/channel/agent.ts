@@ -25,7 +25,8 @@
  *   directory in the way of a file is removed first; the names come from a glob, dotfiles
  *   included, so no process is started per file), and every staging directory is removed by
  *   one `rm -rf`, whatever happened: an application's watcher sees each file appear whole, by a
- *   rename. Whatever tar leaves unread is drained, so the next frame starts where it should
+ *   rename. A file (or a link to no directory) where D goes is removed first: not every tar
+ *   replaces a file by a directory. Whatever tar leaves unread is drained, so the next frame starts where it should
  *   even when tar fails. Directories and symlinks in the tar are extracted in place. An agent
  *   killed mid-frame leaves its staging directories: ferry removes them on the per-call path.
  * - `P` heartbeat.
@@ -105,8 +106,11 @@ while IFS=' ' read -r op seq size mode um mt; do
   N) { [ -d "$p" ] || { umask "$u0"; mkdir -p "$p"; }; } && echo "$seq ok" || echo "$seq err mkdir" ;;
   T)
     umask 0 l=
-    while IFS= read -r d && [ -n "$d" ]; do l="$l\${d%/}/.ferry-$$-$seq
-"; done
+    while IFS= read -r d && [ -n "$d" ]; do
+      l="$l\${d%/}/.ferry-$$-$seq
+"
+      [ -d "$d" ] || { [ ! -e "$d" ] && [ ! -L "$d" ]; } || rm -f "$d"
+    done
     copy "$size" | (tar -x -o -f - -C /; r=$?; cat >/dev/null; exit "$r"); r=$?
     IFS=' ' read -r e s how
     if [ "$e $s" != "E $seq" ]; then unstage "$l"; echo "$seq desync"; exit 2; fi
