@@ -2,7 +2,7 @@ import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { openPlanned, streamArchive, type ArchiveEntry } from '../../tar/archive.ts';
-import { header, trailer } from './agent.ts';
+import { header, tarHeader, trailer } from './agent.ts';
 import type { Answer, Channel, FrameWriter } from './channel.ts';
 
 /** wholeFileLimitBytes: files below it are read whole before their frame starts; larger ones are streamed. */
@@ -153,8 +153,8 @@ async function sendTar(w: FrameWriter, pid: number, entries: ArchiveEntry[], tra
   for (const d of dirs) staged.push(posix.join(d, `.ferry-${pid}-${seq}`));
   track(`archive of ${entries.length} entries`, w.answer(seq));
   // One write: tar-stream hands out a chunk per header and per content, and each write has a cost.
-  const dirLines = Buffer.from(dirs.map((d) => d + '\n').join('') + '\n', 'utf8');
-  await w.write(Buffer.concat([header('T', seq, '/', size), dirLines, ...chunks, trailer(seq, true)]));
+  const list = Buffer.from(dirs.map((d) => d + '\n').join(''), 'utf8');
+  await w.write(Buffer.concat([tarHeader(seq, size, list.length), list, ...chunks, trailer(seq, true)]));
 }
 
 /**
