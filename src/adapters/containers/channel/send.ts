@@ -24,8 +24,10 @@ export class ChannelRefused extends Error {
 /**
  * tarMinEntries: a run of at least this many entries goes as one `T` frame (one tar extracted
  * by one `tar` in the container) when the container has `tar`; shorter runs go one frame per
- * entry. The agent starts about three processes per `T` frame and two per written file (`dd`,
- * `mv`), so a tar frame pays from a handful of files (channel-crossover.measure.ts).
+ * entry. The agent starts about five processes per `T` frame (`dd` twice, `tar`, `cat`,
+ * `rm`) and one `mv` per directory that receives files, and two per written file (`dd`, `mv`),
+ * so a tar frame pays from a handful of files (channel-crossover.measure.ts; the cost per
+ * directory: channel-staging.measure.ts).
  */
 export const tarMinEntries = 8;
 /**
