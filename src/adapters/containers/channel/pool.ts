@@ -137,7 +137,8 @@ export class ChannelPool {
       await sendChanges(ch, u.deletePaths, list, { tarMinEntries: this.opts.tarMinEntries, staged });
       return true;
     } catch (err) {
-      this.emit({ kind: 'fallback', key, target: u.target, message: err instanceof Error ? err.message : String(err) });
+      // An update abandoned because ferry is stopping goes nowhere: no fallback to tell.
+      if (!signal?.aborted) this.emit({ kind: 'fallback', key, target: u.target, message: err instanceof Error ? err.message : String(err) });
       // An operation the agent refused was cleaned up by the agent; a channel that died was not.
       return err instanceof ChannelRefused ? [] : staged;
     } finally {
