@@ -91,7 +91,7 @@ export function setupControllers(mgr: Manager, s: ControllerSettings, edges: Edg
   kubernetesdiscovery.setup(mgr, { log, resolve: edges.clusters.resolver() });
   podlogstream.setup(mgr, { log, logs, podLogs: podLogs(mgr, edges.clusters) });
   kubernetesapply.setup(mgr, { log, cwd, logs, runner, connect: kubernetesTargets(edges.clusters), activity: s.activity });
-  liveupdate.setup(mgr, { log, logs, cwd, execTimeoutMs: s.execTimeoutMs, updaters: liveUpdaters(mgr, edges, { stepTimeoutMs: s.execTimeoutMs }) });
+  liveupdate.setup(mgr, { log, logs, cwd, execTimeoutMs: s.execTimeoutMs, updaters: liveUpdaters(mgr, edges, { stepTimeoutMs: s.execTimeoutMs, log }) });
   session.setup(mgr, { log, cwd });
   return {
     logs,

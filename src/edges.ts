@@ -8,7 +8,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { Cluster } from './apis/cluster.ts';
-import { kubernetesUpdaters, type ContainerUpdater } from './adapters/containers/index.ts';
+import { kubernetesUpdaters, logChannelEvents, type ContainerUpdater } from './adapters/containers/index.ts';
 import { DockerEngine, type DockerPinger } from './adapters/docker/index.ts';
 import { ClientNodeKubernetesProber, ClientNodeObjects, ClientNodePodLogs, KubeconfigClusters, type PodLogs, type ClusterConnection, type KubernetesObjects, type KubernetesProber } from './adapters/kubernetes/index.ts';
 import { LocalProcessRunner, type ProcessRunner } from './adapters/process/index.ts';
@@ -111,15 +111,19 @@ export function clusterHealth(edges: Edges): { docker: DockerPinger; kubernetes:
   return { docker: edges.docker.pinger(), kubernetes: new ClientNodeKubernetesProber({ clusters: edges.clusters }) };
 }
 
-/** liveUpdaters are LiveUpdate's container updaters over the edges; stepTimeoutMs defaults to 60,000. */
+/**
+ * liveUpdaters are LiveUpdate's container updaters over the edges; stepTimeoutMs defaults to
+ * 60,000. With log, the sync channels' fallbacks are logged (logChannelEvents).
+ */
 export function liveUpdaters(
   mgr: Manager,
   edges: Edges,
-  opts: { stepTimeoutMs?: number } = {},
+  opts: { stepTimeoutMs?: number; log?: Logger } = {},
 ): { docker: ContainerUpdater; kubernetes: (cluster: string) => ContainerUpdater | undefined } {
+  const channel = opts.log ? { onEvent: logChannelEvents(opts.log) } : undefined;
   return {
-    docker: edges.docker.containerUpdater({ clock: edges.clock, stepTimeoutMs: opts.stepTimeoutMs }),
-    kubernetes: kubernetesUpdaters({ connectionFor: clusterConnections(mgr, edges.clusters), clock: edges.clock, stepTimeoutMs: opts.stepTimeoutMs }),
+    docker: edges.docker.containerUpdater({ clock: edges.clock, stepTimeoutMs: opts.stepTimeoutMs, channel }),
+    kubernetes: kubernetesUpdaters({ connectionFor: clusterConnections(mgr, edges.clusters), clock: edges.clock, stepTimeoutMs: opts.stepTimeoutMs, channel }),
   };
 }
 

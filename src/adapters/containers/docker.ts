@@ -71,8 +71,7 @@ export class DockerContainerUpdater implements ContainerUpdater {
   }
 
   async update(full: ContainerUpdate, signal?: AbortSignal): Promise<void> {
-    const sent = (await this.channels?.send(full, signal)) ?? false;
-    const u: ContainerUpdate = sent ? { ...full, deletePaths: [], archive: undefined, entries: undefined } : full;
+    const u: ContainerUpdate = this.channels ? await this.channels.through(full, signal) : full;
     const id = u.target.containerId;
     const short = id.slice(0, 10);
     const container = this.docker.getContainer(id);

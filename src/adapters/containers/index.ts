@@ -5,3 +5,4 @@ export { ExecContainerUpdater, restartUnsupported, type ExecContainerUpdaterDeps
 export { FakeContainerUpdater, type FakeUpdateCall } from './fake.ts';
 export { kubernetesUpdaters } from './per-cluster.ts';
 export { ChannelPool, channelMaxEntries, type ChannelEvent, type ChannelPoolOptions } from './channel/pool.ts';
+export { logChannelEvents } from './channel/log.ts';

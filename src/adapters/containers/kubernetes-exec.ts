@@ -86,8 +86,7 @@ export class ExecContainerUpdater implements ContainerUpdater {
 
   async update(full: ContainerUpdate, signal?: AbortSignal): Promise<void> {
     if (full.restart) throw new Error(restartUnsupported);
-    const sent = (await this.channels?.send(full, signal)) ?? false;
-    const u: ContainerUpdate = sent ? { ...full, deletePaths: [], archive: undefined, entries: undefined } : full;
+    const u: ContainerUpdate = this.channels ? await this.channels.through(full, signal) : full;
 
     if (u.deletePaths.length > 0) {
       try {

@@ -1,5 +1,6 @@
 import type { Clock } from '../../util/clock.ts';
 import type { ClusterConnection } from '../kubernetes/clusters.ts';
+import type { ChannelSettings } from './channel/pool.ts';
 import { ExecContainerUpdater } from './kubernetes-exec.ts';
 import type { ContainerUpdater } from './updater.ts';
 
@@ -7,12 +8,14 @@ import type { ContainerUpdater } from './updater.ts';
  * kubernetesUpdaters gives the pods/exec ContainerUpdater of a cluster by name, one per
  * connection key (kubeconfig, context and server), made on first use. connectionFor resolves
  * the name; it may throw when the cluster cannot be reached, and returns undefined when it has none.
- * stepTimeoutMs bounds each deletion and copy (default 60,000).
+ * stepTimeoutMs bounds each deletion and copy (default 60,000); channel tunes the sync
+ * channels (its onEvent hears their fallbacks).
  */
 export function kubernetesUpdaters(opts: {
   connectionFor: (cluster: string) => Pick<ClusterConnection, 'key' | 'kubeConfig'> | undefined;
   clock: Clock;
   stepTimeoutMs?: number;
+  channel?: ChannelSettings;
 }): (cluster: string) => ContainerUpdater | undefined {
   const byKey = new Map<string, ContainerUpdater>();
   return (cluster) => {
@@ -20,7 +23,7 @@ export function kubernetesUpdaters(opts: {
     if (!conn) return undefined;
     let u = byKey.get(conn.key);
     if (!u) {
-      u = new ExecContainerUpdater({ kubeConfig: conn.kubeConfig, clock: opts.clock, stepTimeoutMs: opts.stepTimeoutMs });
+      u = new ExecContainerUpdater({ kubeConfig: conn.kubeConfig, clock: opts.clock, stepTimeoutMs: opts.stepTimeoutMs, channel: opts.channel });
       byKey.set(conn.key, u);
     }
     return u;

@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import type { Clock } from '../../util/clock.ts';
 import { DockerContainerUpdater } from '../containers/docker.ts';
+import type { ChannelSettings } from '../containers/channel/pool.ts';
 import type { ContainerUpdater } from '../containers/updater.ts';
 import { DockerodeImageClient, type ImageClient } from '../images/docker.ts';
 import { defaultDockerHost, resolveDockerConnection, type DockerConnection, type DockerConnectionOptions } from './connection.ts';
@@ -98,9 +99,12 @@ export class DockerEngine {
     return this.imageClient;
   }
 
-  /** containerUpdater updates files in this Engine's containers (LiveUpdate). stepTimeoutMs defaults to 60,000. */
-  containerUpdater(opts: { clock: Clock; stepTimeoutMs?: number }): ContainerUpdater {
-    return new DockerContainerUpdater({ docker: this.docker, clock: opts.clock, stepTimeoutMs: opts.stepTimeoutMs });
+  /**
+   * containerUpdater updates files in this Engine's containers (LiveUpdate). stepTimeoutMs
+   * defaults to 60,000; channel tunes the sync channels (its onEvent hears their fallbacks).
+   */
+  containerUpdater(opts: { clock: Clock; stepTimeoutMs?: number; channel?: ChannelSettings }): ContainerUpdater {
+    return new DockerContainerUpdater({ docker: this.docker, clock: opts.clock, stepTimeoutMs: opts.stepTimeoutMs, channel: opts.channel });
   }
 
   /** pinger checks Engines for the Cluster kind: this one when no host is given, else the host given. */

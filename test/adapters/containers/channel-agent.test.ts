@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import tarStream from 'tar-stream';
-import { agentCommand, header, trailer, umaskFor } from '../../../src/adapters/containers/channel/agent.ts';
+import { agentCommand, header, tarHeader, trailer, umaskFor } from '../../../src/adapters/containers/channel/agent.ts';
 
 /** run feeds frames to a local agent and returns its answers (the greeting dropped) and exit code. */
 async function run(input: Buffer[]): Promise<{ answers: string[]; code: number | null }> {
@@ -100,8 +100,8 @@ test('agent: a tar frame is extracted with exact modes and mtimes, and the strea
   const garbage = Buffer.alloc(2048, 'g');
   const { answers, code } = await run([
     header('N', 1, path.join(dir, 'made', 'deep')),
-    header('T', 2, '/', archive.length), archive, trailer(2, true),
-    header('T', 3, '/', garbage.length), garbage, trailer(3, true),
+    tarHeader(2, archive.length, 0), archive, trailer(2, true),
+    tarHeader(3, garbage.length, 0), garbage, trailer(3, true),
     header('P', 4, ''),
   ]);
   assert.deepEqual(answers, ['1 ok', '2 ok', '3 err tar', '4 ok']);

@@ -36,8 +36,8 @@ export function listingCommand(dir: string, withMtime = true): string[] {
   return [
     'sh',
     '-c',
-    `cd ${q} && export LC_ALL=C && find . -type d | sort | xargs stat -c 'd %n %a' && find . -type f | sort | xargs stat -c 'f %n %a %s${mtime}' && ` +
-      `for l in $(find . -type l | sort); do echo "l $l $(readlink "$l")"; done && find . -type f | sort | xargs md5sum`,
+    `cd ${q} && export LC_ALL=C && find . -type d -print0 | sort -z | xargs -0 stat -c 'd %n %a' && find . -type f -print0 | sort -z | xargs -0 stat -c 'f %n %a %s${mtime}' && ` +
+      `for l in $(find . -type l | sort); do echo "l $l $(readlink "$l")"; done && find . -type f -print0 | sort -z | xargs -0 md5sum`,
   ];
 }
 

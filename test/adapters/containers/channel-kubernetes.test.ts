@@ -152,6 +152,40 @@ test('kubernetes channel: batches of 200 and 2,000 files in nested directories a
   updater.retain('default/batch', []);
 });
 
+test('kubernetes channel: a batch arrives by renames into place (moved_to, never a write on the final name), nothing staged left', async () => {
+  const t = await pod('chan-rename', testImages.busybox);
+  const id = t.containerId;
+  await execIn(docker, id, ['sh', '-c', 'mkdir -p /app/w/was-dir/deep && echo old > /app/w/old.txt && echo f > /app/w/was-file']);
+  updater.retain('default/rename', [t]);
+  const src = path.join(dir, 'rename');
+  const names = ['a0.txt', 'a1.txt', 'old.txt', '.env', '..dots', 'with space.txt', '.hidden file', 'was-dir', 'was-file/inner', 'was-file/.inner'];
+  for (const [i, n] of names.entries()) {
+    await fsp.mkdir(path.dirname(path.join(src, n)), { recursive: true });
+    await fsp.writeFile(path.join(src, n), `${n}\n`.repeat(i + 1), { mode: i % 2 ? 0o755 : 0o644 });
+  }
+  const watching = execIn(docker, id, ['sh', '-c', 'echo $$ > /tmp/watcher; exec inotifyd - /app/w:wyn > /tmp/events']);
+  await new Promise((r) => setTimeout(r, 300)); // its watch set
+  try {
+    await updater.update(await changes(t, [{ localPath: src, containerPath: '/app/w' }]));
+    const top = names.filter((n) => !n.includes('/'));
+    const lines = await waitFor(
+      async () => {
+        const all = (await execIn(docker, id, ['cat', '/tmp/events'])).stdout.split('\n').filter(Boolean).map((l) => l.split('\t'));
+        return top.every((n) => all.some(([ev, , name]) => ev === 'y' && name === n)) ? all : undefined;
+      },
+      { message: 'every file renamed into place' },
+    );
+    for (const n of top) assert.deepEqual(lines.filter(([ev, , name]) => name === n && ev !== 'y'), [], `only a rename on ${n}`);
+  } finally {
+    await execIn(docker, id, ['sh', '-c', 'kill $(cat /tmp/watcher)']);
+    await watching;
+  }
+  assert.deepEqual(kindsFor(t), ['opened']);
+  assert.equal((await execIn(docker, id, listingCommand('/app/w'))).stdout, await localListing(src));
+  assert.equal((await execIn(docker, id, ['find', '/app', '-name', '.ferry-*'])).stdout, '');
+  updater.retain('default/rename', []);
+});
+
 test('kubernetes channel: the agent killed in the middle of a batch, and the batch arrives through tar by exec', async () => {
   const t = await pod('chan-batch-kill', testImages.busybox);
   updater.retain('default/batch-kill', [t]);
@@ -167,6 +201,7 @@ test('kubernetes channel: the agent killed in the middle of a batch, and the bat
   await sending;
   assert.ok(kindsFor(t).includes('fallback'));
   assert.equal((await execIn(docker, t.containerId, listingCommand('/app/tree'))).stdout, await localListing(src));
+  assert.equal((await execIn(docker, t.containerId, ['find', '/app', '-name', '.ferry-*'])).stdout, '', 'no staging directory left');
   updater.retain('default/batch-kill', []);
 });
 

@@ -28,7 +28,7 @@ function recorder(onWrite: (data: Buffer, count: number) => void, tar = false) {
       if (other) waiting.get(Number(other[1]))?.('ok');
     },
   };
-  const ch = { tar, exclusive: <T>(fn: (w: FrameWriter) => Promise<T>) => fn(writer) } as unknown as Channel;
+  const ch = { tar, pid: 42, exclusive: <T>(fn: (w: FrameWriter) => Promise<T>) => fn(writer) } as unknown as Channel;
   return { ch, writes };
 }
 
@@ -86,11 +86,14 @@ test('send: with tar, a run of small entries goes as one tar frame after the dir
   await sendChanges(ch, [], (await planArchive(mappings)).entries);
   const heads = writes.map((w) => w.subarray(0, 80).toString('latin1').split('\n').slice(0, 2).join(' '));
   assert.equal(heads[0], 'N 1 0 0000 - - /app/sub', 'the directory the files go into');
-  assert.match(heads[1]!, /^T 2 \d+ 0000 - - \/$/);
+  // Its header gives the tar's size and the length of the list of directories receiving files.
+  assert.match(heads[1]!, /^T 2 \d+ 9 - - \/$/);
   assert.match(heads[2]!, /^W 3 2097152 0644 0133 \d+ \/app\/big.bin$/);
-  // The tar frame holds every small file, read back with tar-stream.
+  // The tar frame holds every small file in a staging directory beside it, read back with tar-stream.
   const frame = writes[1]!;
-  const body = frame.subarray(frame.indexOf('\n/\n') + 3, frame.length - 'E 2 ok\n'.length);
+  const listAt = frame.indexOf('\n/\n') + 3;
+  assert.equal(frame.toString('utf8', listAt, listAt + 9), '/app/sub\n');
+  const body = frame.subarray(listAt + 9, frame.length - 'E 2 ok\n'.length);
   assert.equal(body.length, Number(heads[1]!.split(' ')[2]));
   const names: string[] = [];
   const extract = tarStream.extract();
@@ -102,7 +105,8 @@ test('send: with tar, a run of small entries goes as one tar frame after the dir
   const done = new Promise<void>((resolve) => extract.on('finish', () => resolve()));
   extract.end(body);
   await done;
-  assert.deepEqual(names.sort(), mappings.slice(0, -1).map((m) => m.containerPath.slice(1)).sort());
+  const staged = mappings.slice(0, -1).map((m) => m.containerPath.slice(1).replace('app/sub/', 'app/sub/.ferry-42-2/'));
+  assert.deepEqual(names.sort(), ['app/sub/.ferry-42-2', ...staged].sort());
 
   const few = recorder(() => undefined, true);
   await sendChanges(few.ch, [], (await planArchive(mappings.slice(0, 3))).entries);

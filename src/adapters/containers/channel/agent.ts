@@ -15,11 +15,22 @@
  * - `D` delete (`rm -rf`).
  * - `N` make sure a directory exists (`mkdir -p` with the agent's umask when it does not; no
  *   process started when it does).
- * - `T` extract a tar: SIZE bytes of a tar stream (the path line is unused), then the trailer
- *   `E SEQ ok`, extracted at `/` by one `tar -x -o` under umask 0 (exact modes, the archive's
- *   mtimes, the agent's user as owner). Whatever tar leaves unread is drained, so the next
- *   frame starts where it should even when tar fails. tar writes each file in place (no
- *   temporary name): see send.ts for which batches take this path.
+ * - `T` extract a tar: the header's MODE is the byte length of the list of directories that
+ *   receive files (`/app/src`, one a line) that follows the path line (unused); then SIZE bytes
+ *   of a tar stream, then the trailer `E SEQ ok`. The tar holds each file of directory D as
+ *   `D/.ferry-PID-SEQ/NAME` (PID the agent's, SEQ the frame's): a staging directory inside D,
+ *   so a rename stays on one filesystem and no two frames or agents share a name. It is
+ *   extracted at `/` by one `tar -x -o` under umask 0 (exact modes, the archive's mtimes, the
+ *   agent's user as owner); then each staging directory's entries are renamed into D by one
+ *   `mv -f` (and one more for dotfiles when there are: the names come from globs, so no
+ *   process is started per file), and every staging directory is removed by one `rm -rf`,
+ *   whatever happened: an application's watcher sees each file appear whole, by a rename.
+ *   Where `mv` fails (a directory in the way of a file), the directories in the way are removed
+ *   and it is tried once more. A file (or a link to no directory) where D goes is removed
+ *   before the extraction: not every tar replaces a file by a directory. Whatever tar leaves
+ *   unread is drained, so the next frame starts where it should even when tar fails.
+ *   Directories and symlinks in the tar are extracted in place. An agent killed mid-frame
+ *   leaves its staging directories: ferry removes them on the per-call path.
  * - `P` heartbeat.
  *
  * Answers: `SEQ ok`, `SEQ err WHAT`, `SEQ aborted`; `SEQ desync` (a trailer that does not match
@@ -48,6 +59,35 @@ copy() {
   if [ "$r" -gt 0 ]; then dd bs="$r" count=1 iflag=fullblock || return 1; fi
   return 0
 }
+place() {
+  set -f; IFS='
+'
+  for d in $1; do
+    set +f; unset IFS; d=\${d%/} s=\${d%/}/.ferry-$$-$seq
+    movein || { unblock && movein; } || return 1
+  done
+  set +f; unset IFS
+}
+movein() {
+  k=0
+  set -- "$s"/*; if [ -e "$1" ] || [ -L "$1" ]; then mv -f "$@" "$d/" || k=1; fi
+  set -- "$s"/.[!.]*; if [ -e "$1" ] || [ -L "$1" ]; then mv -f "$@" "$d/" || k=1; fi
+  set -- "$s"/..?*; if [ -e "$1" ] || [ -L "$1" ]; then mv -f "$@" "$d/" || k=1; fi
+  return "$k"
+}
+unblock() {
+  for f in "$s"/* "$s"/.[!.]* "$s"/..?*; do
+    n=$d/\${f##*/}
+    if [ -d "$n" ] && [ ! -L "$n" ] && { [ -e "$f" ] || [ -L "$f" ]; }; then rm -rf "$n" || return 1; fi
+  done
+}
+unstage() {
+  [ -z "$1" ] && return
+  set -f; IFS='
+'
+  rm -rf $1
+  set +f; unset IFS
+}
 tx=-; command -v tar >/dev/null && tx=tar
 echo "${agentGreeting}$$ $tx"
 while IFS=' ' read -r op seq size mode um mt; do
@@ -72,10 +112,21 @@ while IFS=' ' read -r op seq size mode um mt; do
   D) rm -rf "$p" && echo "$seq ok" || echo "$seq err delete" ;;
   N) { [ -d "$p" ] || { umask "$u0"; mkdir -p "$p"; }; } && echo "$seq ok" || echo "$seq err mkdir" ;;
   T)
-    umask 0
+    umask 0 l= u=
+    if [ "$mode" != 0 ]; then l=$(dd bs="$mode" count=1 iflag=fullblock); fi
+    set -f; IFS='
+'
+    for d in $l; do
+      u="$u\${d%/}/.ferry-$$-$seq
+"
+      [ -d "$d" ] || { [ ! -e "$d" ] && [ ! -L "$d" ]; } || rm -f "$d"
+    done
+    set +f; unset IFS
     copy "$size" | (tar -x -o -f - -C /; r=$?; cat >/dev/null; exit "$r"); r=$?
     IFS=' ' read -r e s how
-    if [ "$e $s" != "E $seq" ]; then echo "$seq desync"; exit 2; fi
+    if [ "$e $s" != "E $seq" ]; then unstage "$u"; echo "$seq desync"; exit 2; fi
+    [ "$r" = 0 ] && place "$l" || r=1
+    unstage "$u"
     if [ "$r" = 0 ]; then echo "$seq ok"; else echo "$seq err tar"; fi
     ;;
   P) echo "$seq ok" ;;
@@ -101,8 +152,13 @@ export function umaskFor(mode: number): string {
   return octal(~mode & 0o777);
 }
 
+/** tarHeader is a `T` frame's first two lines: a tar of size bytes after a directory list of listBytes. */
+export function tarHeader(seq: number, size: number, listBytes: number): Buffer {
+  return Buffer.from(`T ${seq} ${size} ${listBytes} - -\n/\n`, 'utf8');
+}
+
 /** header is a frame's first two lines. */
-export function header(op: 'W' | 'M' | 'N' | 'L' | 'D' | 'T' | 'P', seq: number, path: string, size = 0, mode = 0, mtime?: Date): Buffer {
+export function header(op: 'W' | 'M' | 'N' | 'L' | 'D' | 'P', seq: number, path: string, size = 0, mode = 0, mtime?: Date): Buffer {
   const um = op === 'W' ? umaskFor(mode) : '-';
   const mt = mtime ? String(Math.floor(mtime.getTime() / 1000)) : '-';
   return Buffer.from(`${op} ${seq} ${size} ${octal(mode)} ${um} ${mt}\n${path}\n`, 'utf8');

@@ -3,7 +3,7 @@ import type { ArchiveEntry } from '../../tar/archive.ts';
 import type { ContainerTarget, ContainerUpdate } from '../updater.ts';
 import { framable } from './agent.ts';
 import { Channel, NoAgentError, type ChannelTimings } from './channel.ts';
-import { sendChanges } from './send.ts';
+import { ChannelRefused, sendChanges } from './send.ts';
 import type { AgentTransport } from './transport.ts';
 
 /**
@@ -54,6 +54,8 @@ export type ChannelSettings = Omit<ChannelPoolOptions, 'transport' | 'clock'>;
 export interface ChannelEvent {
   kind: 'opened' | 'unsupported' | 'open-failed' | 'fallback' | 'closed';
   key: string;
+  /** target is the container. */
+  target: ContainerTarget;
   message?: string;
 }
 
@@ -100,25 +102,45 @@ export class ChannelPool {
    * path sends everything again).
    */
   async send(u: ContainerUpdate, signal?: AbortSignal): Promise<boolean> {
+    return (await this.attempt(u, signal)) === true;
+  }
+
+  /**
+   * through sends u's deletions and files through the target's channel where it can (see
+   * send) and returns what is left for the per-call path: u without its deletions and files
+   * once they were sent; otherwise u itself, deleting first the temporary names a channel that
+   * died mid-frame may have left behind (agent.ts).
+   */
+  async through(u: ContainerUpdate, signal?: AbortSignal): Promise<ContainerUpdate> {
+    const r = await this.attempt(u, signal);
+    if (r === true) return { ...u, deletePaths: [], archive: undefined, entries: undefined };
+    return r.length > 0 ? { ...u, deletePaths: [...r, ...u.deletePaths] } : u;
+  }
+
+  /** attempt is send's work: true once sent, else the temporary names to remove on the per-call path. */
+  private async attempt(u: ContainerUpdate, signal?: AbortSignal): Promise<true | string[]> {
     const entries: ArchiveEntry[] | undefined = u.entries;
-    if (u.archive && !entries) return false;
+    if (u.archive && !entries) return [];
     const list = entries ?? [];
     if (list.length === 0 && u.deletePaths.length === 0) return true;
-    if (!u.deletePaths.every(framable) || !list.every((e) => framable(e.name) && framable(e.linkname ?? ''))) return false;
+    if (!u.deletePaths.every(framable) || !list.every((e) => framable(e.name) && framable(e.linkname ?? ''))) return [];
     const key = this.opts.transport.key(u.target);
-    if (!this.retained().has(key) || this.noAgent.has(key) || signal?.aborted) return false;
+    if (!this.retained().has(key) || this.noAgent.has(key) || signal?.aborted) return [];
     const ch = await this.channelFor(key, u.target);
-    if (!ch) return false;
-    if (!ch.tar && list.length + u.deletePaths.length > (this.opts.maxEntries ?? channelMaxEntries)) return false;
+    if (!ch) return [];
+    if (!ch.tar && list.length + u.deletePaths.length > (this.opts.maxEntries ?? channelMaxEntries)) return [];
     // Stopping ferry abandons a send under way: the channel is killed, the per-call path refuses.
     const onAbort = () => ch.kill('live update aborted: ferry is stopping');
     signal?.addEventListener('abort', onAbort);
+    const staged: string[] = [];
     try {
-      await sendChanges(ch, u.deletePaths, list, { tarMinEntries: this.opts.tarMinEntries });
+      await sendChanges(ch, u.deletePaths, list, { tarMinEntries: this.opts.tarMinEntries, staged });
       return true;
     } catch (err) {
-      this.opts.onEvent?.({ kind: 'fallback', key, message: err instanceof Error ? err.message : String(err) });
-      return false;
+      // An update abandoned because ferry is stopping goes nowhere: no fallback to tell.
+      if (!signal?.aborted) this.emit({ kind: 'fallback', key, target: u.target, message: err instanceof Error ? err.message : String(err) });
+      // An operation the agent refused was cleaned up by the agent; a channel that died was not.
+      return err instanceof ChannelRefused ? [] : staged;
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
@@ -128,6 +150,10 @@ export class ChannelPool {
   async close(): Promise<void> {
     this.owners.clear();
     await Promise.all([...this.slots].map(([key, slot]) => this.release(key, slot)));
+  }
+
+  private emit(e: ChannelEvent): void {
+    this.opts.onEvent?.(e);
   }
 
   private retained(): Map<string, ContainerTarget> {
@@ -160,15 +186,15 @@ export class ChannelPool {
           return undefined;
         }
         s.channel = ch;
-        this.opts.onEvent?.({ kind: 'opened', key, message: ch.tar ? 'with tar' : 'without tar' });
-        void ch.closed.then((why) => this.opts.onEvent?.({ kind: 'closed', key, message: why }));
+        this.emit({ kind: 'opened', key, target, message: ch.tar ? 'with tar' : 'without tar' });
+        void ch.closed.then((why) => this.emit({ kind: 'closed', key, target, message: why }));
         return ch;
       },
       (err: unknown) => {
         s.opening = undefined;
         const message = err instanceof Error ? err.message : String(err);
         if (err instanceof NoAgentError) this.noAgent.set(key, message);
-        this.opts.onEvent?.({ kind: err instanceof NoAgentError ? 'unsupported' : 'open-failed', key, message });
+        this.emit({ kind: err instanceof NoAgentError ? 'unsupported' : 'open-failed', key, target, message });
         return undefined;
       },
     );

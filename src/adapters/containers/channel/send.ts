@@ -2,7 +2,7 @@ import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { openPlanned, streamArchive, type ArchiveEntry } from '../../tar/archive.ts';
-import { header, trailer } from './agent.ts';
+import { header, tarHeader, trailer } from './agent.ts';
 import type { Answer, Channel, FrameWriter } from './channel.ts';
 
 /** wholeFileLimitBytes: files below it are read whole before their frame starts; larger ones are streamed. */
@@ -24,8 +24,10 @@ export class ChannelRefused extends Error {
 /**
  * tarMinEntries: a run of at least this many entries goes as one `T` frame (one tar extracted
  * by one `tar` in the container) when the container has `tar`; shorter runs go one frame per
- * entry. The agent starts about three processes per `T` frame and two per written file (`dd`,
- * `mv`), so a tar frame pays from a handful of files (channel-crossover.measure.ts).
+ * entry. The agent starts about five processes per `T` frame (`dd` twice, `tar`, `cat`,
+ * `rm`) and one `mv` per directory that receives files, and two per written file (`dd`, `mv`),
+ * so a tar frame pays from a handful of files (channel-crossover.measure.ts; the cost per
+ * directory: channel-staging.measure.ts).
  */
 export const tarMinEntries = 8;
 /**
@@ -50,17 +52,19 @@ const tarFrameLimitBytes = 64 * 1024 * 1024;
  * - When the container has `tar`, runs of at least tarMinEntries other entries (small files,
  *   directories, symlinks) between them go as `T` frames: the tar is built in memory first,
  *   each file read whole and read again when it changed while read, so the frame is exact.
- *   tar writes each file in place: an application watching these files may see one created
- *   and then filled (its content arrives in one write, small as it is). That is the price of a
- *   batch: renaming each file would cost a process per file again, the cost the tar avoids.
- *   Modes are exact and the local mtimes kept.
+ *   Its files are extracted into a staging directory beside them and renamed into place, one
+ *   `mv` per directory (agent.ts). Modes are exact and the local mtimes kept.
  * - Everything else (a single file, a small batch, a container without `tar`) goes one frame
- *   per entry, files through a temporary name and a rename: an application's own watcher sees
- *   one complete file.
+ *   per entry, files through a temporary name and a rename.
+ *
+ * Either way an application's own watcher sees each file appear whole, by a rename.
  */
 export async function sendChanges(ch: Channel, deletePaths: string[], entries: ArchiveEntry[], opts: SendOptions = {}): Promise<void> {
   const { onSkip } = opts;
+  const staged = opts.staged ?? [];
   const tarMin = opts.tarMinEntries ?? tarMinEntries;
+  // The temporary name a `W` frame writes to (agent.ts).
+  const wrote: Wrote = (p) => staged.push(posix.join(posix.dirname(p), `.${posix.basename(p)}.ferry${ch.pid}`));
   await ch.exclusive(async (w) => {
     const answers: Promise<[string, Answer]>[] = [];
     const track: Track = (what, a) => {
@@ -74,20 +78,20 @@ export async function sendChanges(ch: Channel, deletePaths: string[], entries: A
       await w.write(header('D', seq, p));
     }
     if (!ch.tar || entries.length < tarMin) {
-      await sendEach(w, entries, track, onSkip);
+      await sendEach(w, entries, track, wrote, onSkip);
     } else {
       let run: ArchiveEntry[] = [];
       let runBytes = 0;
       const flush = async () => {
-        if (run.length >= tarMin) await sendTar(w, run, track, onSkip);
-        else await sendEach(w, run, track, onSkip);
+        if (run.length >= tarMin) await sendTar(w, ch.pid, run, track, staged, onSkip);
+        else await sendEach(w, run, track, wrote, onSkip);
         run = [];
         runBytes = 0;
       };
       for (const e of entries) {
         if (e.type === 'file' && e.size >= wholeFileLimitBytes) {
           await flush();
-          await sendFile(w, e, '/' + e.name, track, onSkip);
+          await sendFile(w, e, '/' + e.name, track, wrote, onSkip);
           continue;
         }
         run.push(e);
@@ -106,24 +110,28 @@ export async function sendChanges(ch: Channel, deletePaths: string[], entries: A
 export interface SendOptions {
   /** tarMinEntries overrides the module's tarMinEntries. */
   tarMinEntries?: number;
+  /**
+   * staged receives the temporary names the frames sent write to (absolute paths): the staging
+   * directories of `T` frames, the temporary files of `W` frames. When the channel dies, those
+   * of a frame the agent never finished may be left in the container: the per-call path
+   * removes them.
+   */
+  staged?: string[];
   /** onSkip is told about local paths left out (see ArchiveOptions.onSkip). */
   onSkip?: (localPath: string, why: string) => void;
 }
 
 type Track = (what: string, a: Promise<Answer>) => void;
+type Wrote = (path: string) => void;
 
 /**
  * sendTar sends entries as one `T` frame, after `N` frames for the directories they go into
  * that the tar does not hold itself (created with the agent's umask, as a `W` frame would).
+ * Each file goes into the tar below a staging directory in its own directory, which the agent
+ * renames into place after the extraction (agent.ts); the staging directories are added to
+ * staged before the frame is sent.
  */
-async function sendTar(w: FrameWriter, entries: ArchiveEntry[], track: Track, onSkip?: (localPath: string, why: string) => void): Promise<void> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of streamArchive(entries, { smallFileLimitBytes: wholeFileLimitBytes, onSkip })) {
-    size += (chunk as Buffer).length;
-    if (size > tarFrameLimitBytes) throw new ChannelRefused(`a batch of ${entries.length} entries grew past ${tarFrameLimitBytes} bytes while read`);
-    chunks.push(chunk as Buffer);
-  }
+async function sendTar(w: FrameWriter, pid: number, entries: ArchiveEntry[], track: Track, staged: string[], onSkip?: (localPath: string, why: string) => void): Promise<void> {
   const inTar = new Set(entries.filter((e) => e.type === 'directory').map((e) => e.name));
   const parents = new Set<string>();
   for (const e of entries) {
@@ -136,13 +144,48 @@ async function sendTar(w: FrameWriter, entries: ArchiveEntry[], track: Track, on
     await w.write(header('N', seq, '/' + dir));
   }
   const seq = w.nextSeq();
+  const { entries: inStaging, dirs } = stagedEntries(entries, `.ferry-${pid}-${seq}`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of streamArchive(inStaging, { smallFileLimitBytes: wholeFileLimitBytes, onSkip })) {
+    size += (chunk as Buffer).length;
+    if (size > tarFrameLimitBytes) throw new ChannelRefused(`a batch of ${entries.length} entries grew past ${tarFrameLimitBytes} bytes while read`);
+    chunks.push(chunk as Buffer);
+  }
+  for (const d of dirs) staged.push(posix.join(d, `.ferry-${pid}-${seq}`));
   track(`archive of ${entries.length} entries`, w.answer(seq));
   // One write: tar-stream hands out a chunk per header and per content, and each write has a cost.
-  await w.write(Buffer.concat([header('T', seq, '/', size), ...chunks, trailer(seq, true)]));
+  const list = Buffer.from(dirs.map((d) => d + '\n').join(''), 'utf8');
+  await w.write(Buffer.concat([tarHeader(seq, size, list.length), list, ...chunks, trailer(seq, true)]));
+}
+
+/**
+ * stagedEntries renames each file of directory D to `D/STAGING/NAME`, a staging directory
+ * (mode 0700) entered before the first file it holds, and lists the directories D (absolute).
+ * Directories and symlinks keep their names.
+ */
+export function stagedEntries(entries: ArchiveEntry[], staging: string): { entries: ArchiveEntry[]; dirs: string[] } {
+  const out: ArchiveEntry[] = [];
+  const dirs = new Set<string>();
+  for (const e of entries) {
+    if (e.type !== 'file') {
+      out.push(e);
+      continue;
+    }
+    const parent = posix.dirname(e.name);
+    const dir = parent === '.' ? '/' : '/' + parent;
+    const stage = parent === '.' ? staging : `${parent}/${staging}`;
+    if (!dirs.has(dir)) {
+      dirs.add(dir);
+      out.push({ name: stage, localPath: '', type: 'directory', mode: 0o700, mtime: e.mtime, size: 0 });
+    }
+    out.push({ ...e, name: `${stage}/${posix.basename(e.name)}` });
+  }
+  return { entries: out, dirs: [...dirs] };
 }
 
 /** sendEach sends entries one frame each, small files read ahead of the writer. */
-async function sendEach(w: FrameWriter, entries: ArchiveEntry[], track: Track, onSkip?: (localPath: string, why: string) => void): Promise<void> {
+async function sendEach(w: FrameWriter, entries: ArchiveEntry[], track: Track, wrote: Wrote, onSkip?: (localPath: string, why: string) => void): Promise<void> {
   // Small files are read ahead of the writer, a bounded window at a time, in their order.
   const reads = new Map<number, Promise<Whole>>();
   const readAt = (i: number) => {
@@ -161,12 +204,13 @@ async function sendEach(w: FrameWriter, entries: ArchiveEntry[], track: Track, o
       reads.delete(i);
       const got = await read;
       if (got === 'changed') {
-        await sendFile(w, e, path, track, onSkip);
+        await sendFile(w, e, path, track, wrote, onSkip);
       } else if (got?.type === 'symlink') {
         track(`symlink ${path}`, symlink(w, path, got.linkname));
       } else if (got) {
         const seq = w.nextSeq();
         track(`write ${path}`, w.answer(seq));
+        wrote(path);
         await w.write(Buffer.concat([header('W', seq, path, got.data.length, got.mode, got.mtime), got.data, trailer(seq, true)]));
       }
       continue;
@@ -178,7 +222,7 @@ async function sendEach(w: FrameWriter, entries: ArchiveEntry[], track: Track, o
     } else if (e.type === 'symlink') {
       track(`symlink ${path}`, symlink(w, path, e.linkname ?? ''));
     } else {
-      await sendFile(w, e, path, track, onSkip);
+      await sendFile(w, e, path, track, wrote, onSkip);
     }
   }
 }
@@ -195,6 +239,7 @@ async function sendFile(
   e: ArchiveEntry,
   path: string,
   track: Track,
+  wrote: Wrote,
   onSkip?: (localPath: string, why: string) => void,
 ): Promise<void> {
   for (let attempt = 0; attempt < sendAttempts; attempt++) {
@@ -211,6 +256,7 @@ async function sendFile(
         if (!data || changed(st, await fh.stat())) continue;
         const seq = w.nextSeq();
         track(`write ${path}`, w.answer(seq));
+        wrote(path);
         await w.write(Buffer.concat([header('W', seq, path, data.length, mode, st.mtime), data, trailer(seq, true)]));
         return;
       }
@@ -218,6 +264,7 @@ async function sendFile(
       // aborted, one that changes in any way is aborted, then read again.
       const seq = w.nextSeq();
       const answer = w.answer(seq);
+      wrote(path);
       await w.write(header('W', seq, path, st.size, mode, st.mtime));
       let intact = true;
       const buf = Buffer.allocUnsafe(chunkBytes);
