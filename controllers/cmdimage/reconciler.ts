@@ -327,7 +327,8 @@ export class CmdImageReconciler implements Reconciler {
     const now = this.deps.clock.now();
     const startedAt = toMicroTime(now);
     entry.status = { building: { reason, startedAt } };
-    entry.last = { generation: ci.metadata.generation ?? 0, depImages: currentDepImages(inputs), startedAt };
+    const last: BuildMemory = { generation: ci.metadata.generation ?? 0, depImages: currentDepImages(inputs), startedAt };
+    entry.last = last;
     entry.triggered = false;
     entry.imageMap = undefined;
 
@@ -390,6 +391,7 @@ export class CmdImageReconciler implements Reconciler {
       if (cancelled === 'Timeout' && !outcome) {
         const error = `Build timed out after ${formatGoDuration(timeoutMs)} (ferry serve --build-timeout); its processes were killed`;
         entry.status = { completed: { reason: timeoutReason, error, startedAt, finishedAt } };
+        last.failed = true;
         onLine(`Build failed: ${error}`, 'ferry');
         this.deps.onBuildDone?.({ durationMs, ok: false });
       } else if (outcome) {
@@ -403,6 +405,7 @@ export class CmdImageReconciler implements Reconciler {
         await this.prune(outcome.localRef.familiarString()).catch((err) => log.debug('Old images not pruned', { error: errorText(err) }));
       } else {
         entry.status = { completed: { reason, error, startedAt, finishedAt } };
+        last.failed = true;
         // The command's output is already in the log above: its summary line is enough here.
         const summary = (error ?? '').split('\n', 1)[0];
         onLine(`Build failed: ${summary}`, 'ferry');

@@ -106,6 +106,11 @@ export interface BuildMemory {
   depImages: Record<string, string>;
   /** startedAt is the build's start (MicroTime). */
   startedAt: string;
+  /**
+   * failed is true once the build has ended in an error: no container runs its image, so no
+   * LiveUpdate can apply a later change, and a file change builds again.
+   */
+  failed?: boolean;
 }
 
 /** BuildInputs are the objects the decision reads. */
@@ -157,7 +162,7 @@ export function currentDepImages(inputs: BuildInputs): Record<string, string> {
  * - DependencyChanged: an ImageMap of spec.imageMaps has a new image;
  * - Triggered: the trigger queue named its resource;
  * - FileChanged: a FileWatch for its image saw changes after the last build started, and no
- *   LiveUpdate uses its ImageMap;
+ *   LiveUpdate uses its ImageMap, or that build failed (a fix of a broken build builds again);
  * - LiveUpdateFailed: the same changes, and a LiveUpdate using its ImageMap has failed since the
  *   image it runs was built (so it cannot apply them); not when it only waits for a missing
  *   dependency (ObjectNotFound) or for its Docker Compose service to be up.
@@ -176,7 +181,7 @@ export function buildReasonsFor(inputs: BuildInputs, memory: BuildMemory | undef
   const started = microTimeValue(memory.startedAt);
   const changed = inputs.fileWatches.some((fw) => microTimeValue(fw.status?.lastEventTime) > started);
   if (changed) {
-    if (inputs.liveUpdates.length === 0) {
+    if (inputs.liveUpdates.length === 0 || memory.failed) {
       reasons.push('FileChanged');
     } else {
       const imageBuilt = microTimeValue(inputs.target?.status?.buildStartTime);

@@ -103,6 +103,12 @@ describe('buildReasonsFor', () => {
     assert.deepEqual(buildReasonsFor(inputs({ fileWatches: [fw(t(9))], liveUpdates: [lu(t(7))] }), m), ['LiveUpdateFailed']);
   });
 
+  it('rebuilds on a change after a failed build, whatever the LiveUpdates say', () => {
+    const m = { ...memory, failed: true };
+    assert.deepEqual(buildReasonsFor(inputs({ fileWatches: [fw(t(6))], liveUpdates: [lu()] }), m), ['FileChanged']);
+    assert.deepEqual(buildReasonsFor(inputs({ fileWatches: [fw(t(4))], liveUpdates: [lu()] }), m), [], 'no change since that build');
+  });
+
   it('lists several reasons, most important first', () => {
     const c = ci({ metadata: { name: 'app', generation: 3 } });
     assert.deepEqual(buildReasonsFor(inputs({ cmdImage: c, triggered: true, fileWatches: [fw(t(9))] }), memory), ['SpecChanged', 'Triggered', 'FileChanged']);
