@@ -442,11 +442,15 @@ export class CmdImageReconciler implements Reconciler {
     const repo = parseRef(ref).nameOnly().familiarString();
     const [list, inUse, current] = await Promise.all([images.list(repo), images.imagesInUse(), images.inspect(ref)]);
     const mayRemove = this.deps.pruneOwnOnly ? (tag: string) => this.made.has(`${repo}:${tag}`) : undefined;
-    for (const tag of planPrune(list, { keep, inUse, protect: new Set([current.id]), mayRemove })) {
+    const removed: string[] = [];
+    for (const tag of planPrune(list, { keep, inUse, repository: repo, protect: new Set([current.id]), mayRemove })) {
       await images.untag(`${repo}:${tag}`);
       this.made.delete(`${repo}:${tag}`);
-      this.deps.log.info('Removed old image tag', { ref: `${repo}:${tag}` });
+      removed.push(`${repo}:${tag}`);
     }
+    // An old build pruned is worth a line; the previous stamp of an image built again unchanged is not.
+    if (removed.some((ref) => !/:tilt-build-\d+$/.test(ref))) this.deps.log.info('Removed old image tags', { refs: removed });
+    else if (removed.length) this.deps.log.debug('Removed old image tags', { refs: removed });
   }
 
   /**
