@@ -205,7 +205,7 @@ export class CmdImageReconciler implements Reconciler {
         if (wait) {
           entry.status = { waiting: { reason: wait.reason } };
           if (entry.waitLogged !== wait.message) {
-            ctx.log.info('Build waiting', { reason: wait.reason, message: wait.message });
+            ctx.log.info('Build waiting', { reason: wait.reason, detail: wait.message });
             entry.waitLogged = wait.message;
           }
         } else {
