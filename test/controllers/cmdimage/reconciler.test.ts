@@ -186,7 +186,7 @@ describe('CmdImageReconciler', () => {
     await f.clock.advance(1000);
     await f.liveUpdate('app-lu', 'app', '2024-01-01T00:00:02.000000Z');
     const c = await f.waitBuilt('app', first.status!.completed!.startedAt);
-    assert.equal(c.status!.completed!.reason, 'LiveUpdateFailed');
+    assert.equal(c.status!.completed!.reason, 'LiveUpdateStopped');
     const im = await f.imageMap('app');
     assert.equal(im!.status!.buildStartTime, c.status!.completed!.startedAt);
     await f.assertSteady(assert.equal);
