@@ -16,8 +16,19 @@ export interface LoggerOptions {
   stream?: NodeJS.WritableStream;
 }
 
+/**
+ * outputSources are the messages that carry one line a command printed (field `line`), with the
+ * source `ferry logs` shows them under: on a terminal they read as there, `web build │ <line>`.
+ */
+const outputSources: Record<string, string> = { 'Build output': 'build', 'Compose output': 'build', 'Command output': 'sync' };
+
 const pretty = winston.format.printf(({ level, message, timestamp, ...fields }) => {
   const { component, object, ...rest } = fields as Record<string, unknown>;
+  const source = outputSources[String(message)];
+  const owner = rest.resource ?? rest.name;
+  if (source && typeof rest.line === 'string' && typeof owner === 'string') {
+    return `${String(timestamp).slice(11, 23)} ${level.padEnd(5)} ${owner} ${source} │ ${rest.line}`;
+  }
   const who = [component, object].filter(Boolean).join(' ');
   const extra = Object.entries(rest)
     .filter(([k]) => typeof k === 'string')

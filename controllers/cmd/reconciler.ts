@@ -207,7 +207,7 @@ export class CmdReconciler implements Reconciler {
         run.prober = new Prober(probe, { clock: this.deps.clock, context: { clock: this.deps.clock, runner: this.deps.runner, dir, env } }, (ready, result) => {
           if (run.state.exited) return;
           run.state.ready = ready;
-          log.info(ready ? 'Cmd ready' : 'Cmd not ready', result.message ? { message: result.message } : {});
+          log.info(ready ? 'Cmd ready' : 'Cmd not ready', result.message ? { detail: result.message } : {});
           this.wake.enqueue(name);
         });
         run.prober.start();

@@ -205,7 +205,7 @@ export class CmdImageReconciler implements Reconciler {
         if (wait) {
           entry.status = { waiting: { reason: wait.reason } };
           if (entry.waitLogged !== wait.message) {
-            ctx.log.info('Build waiting', { reason: wait.reason, message: wait.message });
+            ctx.log.info('Build waiting', { reason: wait.reason, detail: wait.message });
             entry.waitLogged = wait.message;
           }
         } else {
@@ -327,7 +327,8 @@ export class CmdImageReconciler implements Reconciler {
     const now = this.deps.clock.now();
     const startedAt = toMicroTime(now);
     entry.status = { building: { reason, startedAt } };
-    entry.last = { generation: ci.metadata.generation ?? 0, depImages: currentDepImages(inputs), startedAt };
+    const last: BuildMemory = { generation: ci.metadata.generation ?? 0, depImages: currentDepImages(inputs), startedAt };
+    entry.last = last;
     entry.triggered = false;
     entry.imageMap = undefined;
 
@@ -390,6 +391,7 @@ export class CmdImageReconciler implements Reconciler {
       if (cancelled === 'Timeout' && !outcome) {
         const error = `Build timed out after ${formatGoDuration(timeoutMs)} (ferry serve --build-timeout); its processes were killed`;
         entry.status = { completed: { reason: timeoutReason, error, startedAt, finishedAt } };
+        last.failed = true;
         onLine(`Build failed: ${error}`, 'ferry');
         this.deps.onBuildDone?.({ durationMs, ok: false });
       } else if (outcome) {
@@ -403,6 +405,7 @@ export class CmdImageReconciler implements Reconciler {
         await this.prune(outcome.localRef.familiarString()).catch((err) => log.debug('Old images not pruned', { error: errorText(err) }));
       } else {
         entry.status = { completed: { reason, error, startedAt, finishedAt } };
+        last.failed = true;
         // The command's output is already in the log above: its summary line is enough here.
         const summary = (error ?? '').split('\n', 1)[0];
         onLine(`Build failed: ${summary}`, 'ferry');
@@ -439,11 +442,15 @@ export class CmdImageReconciler implements Reconciler {
     const repo = parseRef(ref).nameOnly().familiarString();
     const [list, inUse, current] = await Promise.all([images.list(repo), images.imagesInUse(), images.inspect(ref)]);
     const mayRemove = this.deps.pruneOwnOnly ? (tag: string) => this.made.has(`${repo}:${tag}`) : undefined;
-    for (const tag of planPrune(list, { keep, inUse, protect: new Set([current.id]), mayRemove })) {
+    const removed: string[] = [];
+    for (const tag of planPrune(list, { keep, inUse, repository: repo, protect: new Set([current.id]), mayRemove })) {
       await images.untag(`${repo}:${tag}`);
       this.made.delete(`${repo}:${tag}`);
-      this.deps.log.info('Removed old image tag', { ref: `${repo}:${tag}` });
+      removed.push(`${repo}:${tag}`);
     }
+    // An old build pruned is worth a line; the previous stamp of an image built again unchanged is not.
+    if (removed.some((ref) => !/:tilt-build-\d+$/.test(ref))) this.deps.log.info('Removed old image tags', { refs: removed });
+    else if (removed.length) this.deps.log.debug('Removed old image tags', { refs: removed });
   }
 
   /**

@@ -19,6 +19,7 @@ export const buildReasons = [
   'DependencyChanged',
   'Triggered',
   'FileChanged',
+  'LiveUpdateStopped',
   'LiveUpdateFailed',
 ] as const;
 export type BuildReason = (typeof buildReasons)[number];
@@ -106,6 +107,11 @@ export interface BuildMemory {
   depImages: Record<string, string>;
   /** startedAt is the build's start (MicroTime). */
   startedAt: string;
+  /**
+   * failed is true once the build has ended in an error: no container runs its image, so no
+   * LiveUpdate can apply a later change, and a file change builds again.
+   */
+  failed?: boolean;
 }
 
 /** BuildInputs are the objects the decision reads. */
@@ -157,10 +163,12 @@ export function currentDepImages(inputs: BuildInputs): Record<string, string> {
  * - DependencyChanged: an ImageMap of spec.imageMaps has a new image;
  * - Triggered: the trigger queue named its resource;
  * - FileChanged: a FileWatch for its image saw changes after the last build started, and no
- *   LiveUpdate uses its ImageMap;
- * - LiveUpdateFailed: the same changes, and a LiveUpdate using its ImageMap has failed since the
- *   image it runs was built (so it cannot apply them); not when it only waits for a missing
- *   dependency (ObjectNotFound) or for its Docker Compose service to be up.
+ *   LiveUpdate uses its ImageMap, or that build failed (a fix of a broken build builds again);
+ * - LiveUpdateStopped: the same changes, and a LiveUpdate using its ImageMap stopped for them
+ *   since the image it runs was built (UpdateStopped: a stop path, a file outside its syncs), so
+ *   the image is built again, as Tilt falls back to a full build;
+ * - LiveUpdateFailed: the same, and a LiveUpdate failed otherwise (an exec, a copy); not when it
+ *   only waits for a missing dependency (ObjectNotFound) or for its Docker Compose service to be up.
  */
 export function buildReasonsFor(inputs: BuildInputs, memory: BuildMemory | undefined): BuildReason[] {
   const ci = inputs.cmdImage;
@@ -176,19 +184,19 @@ export function buildReasonsFor(inputs: BuildInputs, memory: BuildMemory | undef
   const started = microTimeValue(memory.startedAt);
   const changed = inputs.fileWatches.some((fw) => microTimeValue(fw.status?.lastEventTime) > started);
   if (changed) {
-    if (inputs.liveUpdates.length === 0) {
+    if (inputs.liveUpdates.length === 0 || memory.failed) {
       reasons.push('FileChanged');
     } else {
       const imageBuilt = microTimeValue(inputs.target?.status?.buildStartTime);
       const builtAt = Number.isNaN(imageBuilt) ? -Infinity : imageBuilt;
-      const failed = inputs.liveUpdates.some((lu) => {
+      const failed = inputs.liveUpdates.filter((lu) => {
         const f = lu.status?.failed;
         // A missing dependency, or a service not up yet, is a wait that no rebuild ends.
         if (!f || f.reason === 'ObjectNotFound' || f.message === liveUpdateMessages.noDockerComposeStatus) return false;
         const at = microTimeValue(f.lastTransitionTime);
         return Number.isNaN(at) || at > builtAt;
       });
-      if (failed) reasons.push('LiveUpdateFailed');
+      if (failed.length) reasons.push(failed.every((lu) => lu.status?.failed?.reason === 'UpdateStopped') ? 'LiveUpdateStopped' : 'LiveUpdateFailed');
     }
   }
   return reasons;

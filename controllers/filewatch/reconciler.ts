@@ -182,7 +182,7 @@ export class FileWatchReconciler implements Reconciler {
     });
     let watcher: FileWatcher;
     try {
-      if (poll) this.deps.log.info('Watching by polling', { name, reason: poll.reason, message: poll.message });
+      if (poll) this.deps.log.info('Watching by polling', { name, reason: poll.reason, detail: poll.message });
       watcher = (poll ? this.newPollingWatcher : this.newWatcher)({
         paths: run.watchedPaths,
         ignore: createIgnoreMatcher(spec.ignores ?? []),

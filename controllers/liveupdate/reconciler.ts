@@ -478,7 +478,7 @@ function isReportable(f: { reason?: string; message?: string }): boolean {
  * information, not a warning.
  */
 function reportFailure(log: Logger, name: string, f: { reason?: string; message?: string }): void {
-  if (f.reason === 'UpdateStopped') log.info('LiveUpdate stopped for a rebuild', { liveUpdate: name, reason: f.reason, message: f.message });
+  if (f.reason === 'UpdateStopped') log.info('LiveUpdate stopped for a rebuild', { liveUpdate: name, reason: f.reason, detail: f.message });
   else log.warn('LiveUpdate failed', { liveUpdate: name, reason: f.reason, error: f.message });
 }
 

@@ -64,15 +64,7 @@ const notFound = (def: KindNames, name: string) => new CliError(`Error from serv
 
 export async function get(client: CliClient, kindName: string, name: string | undefined, opts: GetOptions = {}): Promise<void> {
   const kinds = kindName.split(',').filter(Boolean);
-  if (kinds.length > 1) {
-    if (opts.watch) throw new CliError('error: you may only specify a single resource type when watching');
-    const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
-    for (const [i, k] of kinds.entries()) {
-      if (i > 0) out('');
-      await get(client, k, name, { ...opts, err: () => undefined });
-    }
-    return;
-  }
+  if (kinds.length > 1) return getKinds(client, kinds, name, opts);
   const def = await kindOrThrow(client, kindName);
   const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
   const err = opts.err ?? ((l: string) => process.stderr.write(l + '\n'));
@@ -143,6 +135,45 @@ export async function get(client: CliClient, kindName: string, name: string | un
         });
       }, reject);
   });
+}
+
+/**
+ * getKinds is `get` of several kinds (`fw,lu`), as kubectl prints it: the tables of the kinds
+ * that have objects, a blank line apart, or one List of every object with -o yaml|json; and
+ * `No resources found` once when no kind has any.
+ */
+async function getKinds(client: CliClient, kinds: string[], name: string | undefined, opts: GetOptions): Promise<void> {
+  if (opts.watch) throw new CliError('error: you may only specify a single resource type when watching');
+  const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
+  const err = opts.err ?? ((l: string) => process.stderr.write(l + '\n'));
+  const format = opts.output ?? 'table';
+  if (format === 'yaml' || format === 'json') {
+    const items: KubeObject[] = [];
+    let def: KindNames | undefined;
+    for (const k of kinds) {
+      def = await kindOrThrow(client, k);
+      if (name) {
+        const obj = await client.get(def.kind, name);
+        if (!obj) throw notFound(def, name);
+        items.push(obj);
+      } else {
+        items.push(...(await client.list(def.kind, { labelSelector: opts.selector })).items);
+      }
+    }
+    if (items.length === 0) err('No resources found');
+    out(render(def!, items, format, false));
+    return;
+  }
+  let printed = false;
+  for (const k of kinds) {
+    const lines: string[] = [];
+    await get(client, k, name, { ...opts, out: (l) => lines.push(l), err: () => undefined });
+    if (lines.length === 0) continue;
+    if (printed && format !== 'name') out('');
+    for (const l of lines) out(l);
+    printed = true;
+  }
+  if (!printed) err('No resources found');
 }
 
 /** describe prints an object the way kubectl describe prints a custom resource (see describe.ts). */

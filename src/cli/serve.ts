@@ -2,6 +2,7 @@
  * `ferry serve`: starts the daemon in this process, says where it listens, and stops it
  * gracefully on SIGINT or SIGTERM.
  */
+import fs from 'node:fs';
 import { createLogger, type LogFormat } from '../log.ts';
 import { startDaemon } from '../daemon.ts';
 import { exposureWarning } from '../apiserver/server.ts';
@@ -51,6 +52,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   }
   const filewatchQuietMs = Number(o.filewatchQuietMs);
   if (o.filewatchQuietMs.trim() === '' || !(filewatchQuietMs >= 0)) throw new CliError(`--filewatch-quiet-ms must be a number of milliseconds, got "${o.filewatchQuietMs}"`);
+  if (o.kubeconfig && !fs.existsSync(o.kubeconfig)) throw new CliError(`cannot read kubeconfig ${o.kubeconfig}: no such file`);
   let keepImages: number | undefined;
   if (o.keepImages !== undefined) {
     if (!/^\d+$/.test(o.keepImages.trim())) throw new CliError(`--keep-images must be a whole number (0 keeps all), got "${o.keepImages}"`);
@@ -62,6 +64,10 @@ export async function serve(o: ServeOptions): Promise<void> {
   const statusLine = process.stderr.isTTY && format !== 'json' ? new StatusLine((t) => process.stderr.write(t), () => process.stderr.columns) : undefined;
   const log = createLogger({ format, level: o.logLevel, stream: statusLine ? statusLineStream(statusLine) : undefined });
   const out = statusLine ? (line: string) => statusLine.above(() => o.out(line)) : o.out;
+  if (o.clusterKubeconfig && !fs.existsSync(o.clusterKubeconfig)) {
+    // Read at each use, so a cluster made later is found; a typo would otherwise go unnoticed.
+    log.warn('The dev cluster\'s kubeconfig does not exist: Cluster default appears once it does', { clusterKubeconfig: o.clusterKubeconfig });
+  }
   const activity = new ActivityRegistry();
   const view = new ActivityView({ activity, clock: realClock, statusLine, log: log.child({ component: 'progress' }) });
   view.start();

@@ -43,6 +43,29 @@ describe('ferry get', () => {
     await done;
   });
 
+  it('several kinds: the tables of those with objects, one List with -o yaml, and No resources found once', async () => {
+    const run = async (kinds: string, output?: 'yaml' | 'name') => {
+      const out: string[] = [];
+      const err: string[] = [];
+      await get(cli, kinds, undefined, { output, out: (l) => out.push(...l.split('\n')), err: (l) => err.push(l) });
+      return { out, err };
+    };
+    assert.deepEqual(await run('podlogstreams,kd,im'), { out: [], err: ['No resources found'] });
+    await client.create<ImageMap>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'ImageMap', metadata: { name: 'm' }, spec: { selector: 'app' } });
+    try {
+      const tables = await run('kd,im,pls');
+      assert.deepEqual(tables.err, []);
+      assert.equal(tables.out.length, 2, `one table, no blank lines for the empty kinds: ${JSON.stringify(tables.out)}`);
+      assert.match(tables.out[1], /^m\s+app/);
+      const yaml = await run('kd,im', 'yaml');
+      assert.match(yaml.out.join('\n'), /^apiVersion: v1\nkind: List\nitems:\n  - apiVersion: tilt.dev\/v1alpha1\n    kind: ImageMap/);
+      assert.equal(yaml.out.filter((l) => l === 'kind: List').length, 1, 'one List');
+      assert.deepEqual((await run('kd,im', 'name')).out, ['imagemap.tilt.dev/m']);
+    } finally {
+      await client.delete('ImageMap', 'm');
+    }
+  });
+
   it('renders names, YAML and JSON lists', () => {
     const objs: ImageMap[] = [{ apiVersion: 'tilt.dev/v1alpha1', kind: 'ImageMap', metadata: { name: 'x' }, spec: { selector: 's' } }];
     assert.equal(render(imageMapKind, objs, 'name', false), 'imagemap.tilt.dev/x');

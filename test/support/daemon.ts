@@ -10,6 +10,22 @@ import { waitFor } from './wait.ts';
 
 export const ferryBin = path.resolve(import.meta.dirname, '../../bin/ferry.js');
 
+/**
+ * madeDataDirs are the data directories startFerryProcess made. A test may start a daemon again
+ * on one after a stop, so they go when the test process exits, not at stop.
+ */
+const madeDataDirs: string[] = [];
+process.once('exit', () => {
+  for (const dir of madeDataDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** newDataDir makes a data directory that is removed when the test process exits. */
+export function newDataDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-proc-'));
+  madeDataDirs.push(dir);
+  return dir;
+}
+
 export interface FerryProcess {
   proc: ChildProcess;
   dataDir: string;
@@ -24,7 +40,7 @@ export interface FerryProcess {
 export async function startFerryProcess(
   opts: { dataDir?: string; args?: string[]; cwd?: string; env?: Record<string, string>; kubeconfig?: string } = {},
 ): Promise<FerryProcess> {
-  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-proc-'));
+  const dataDir = opts.dataDir ?? newDataDir();
   const kubeconfigPath = opts.kubeconfig ?? path.join(dataDir, 'kubeconfig');
   if (!opts.kubeconfig) fs.rmSync(kubeconfigPath, { force: true });
   const external = opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : [];

@@ -2,7 +2,7 @@
  * Pruning old builds: every build leaves tags on its image (`tilt-build-<seconds>`, the content
  * tag `tilt-<hex>`). planPrune keeps the newest few images of a repository and names the tags
  * of the others to remove, never those of an image a container uses, and never tags ferry did
- * not make (`latest`, a user's own).
+ * not make (`latest`, a user's own); an image it keeps keeps one build stamp, its newest.
  */
 
 /** TaggedImage is one local image of a repository, with that repository's tags on it. */
@@ -27,10 +27,15 @@ export function isBuildTag(tag: string): boolean {
 export interface PruneOptions {
   /** keep is how many of the newest images keep their tags (at least 1). */
   keep: number;
-  /** inUse are the ids of images a container (running or not) was made from: their tags stay. */
+  /**
+   * inUse are the ids of images a container (running or not) was made from, and the references
+   * it was created with: those images keep their newest build tag and every tag a container names.
+   */
   inUse: ReadonlySet<string>;
   /** protect are image ids that keep their tags whatever their age (the build just made). */
   protect?: ReadonlySet<string>;
+  /** repository is the images' repository, to know the tags of `inUse` (`<repository>:<tag>`). */
+  repository?: string;
   /** mayRemove limits removal to these tags (`ferry ci` removes only what it made). Default: every build tag. */
   mayRemove?: (tag: string) => boolean;
 }
@@ -38,7 +43,9 @@ export interface PruneOptions {
 /**
  * planPrune returns the tags to remove from a repository's images: the build tags of every image
  * but the `keep` newest (newest by its latest `tilt-build-` tag, else by creation), except images
- * in use or protected.
+ * in use or protected; and on the images that stay, every `tilt-build-` tag but the newest (an
+ * image built again unchanged would otherwise gather one per build). A tag a container was
+ * created with (`inUse` holds `<repository>:<tag>`) always stays.
  */
 export function planPrune(images: TaggedImage[], opts: PruneOptions): string[] {
   const built = images
@@ -52,10 +59,18 @@ export function planPrune(images: TaggedImage[], opts: PruneOptions): string[] {
     .filter((b) => b.tags.length > 0)
     .sort((a, b) => b.at - a.at);
   const keep = Math.max(1, opts.keep);
+  const used = (tag: string) => opts.repository !== undefined && opts.inUse.has(`${opts.repository}:${tag}`);
   const remove: string[] = [];
-  for (const b of built.slice(keep)) {
-    if (opts.inUse.has(b.img.id) || opts.protect?.has(b.img.id)) continue;
-    for (const t of b.tags) if (!opts.mayRemove || opts.mayRemove(t)) remove.push(t);
+  for (const [i, b] of built.entries()) {
+    const stays = i < keep || opts.inUse.has(b.img.id) || !!opts.protect?.has(b.img.id);
+    const drop = stays ? olderStamps(b.tags) : b.tags;
+    for (const t of drop) if ((!opts.mayRemove || opts.mayRemove(t)) && !used(t)) remove.push(t);
   }
   return remove;
+}
+
+/** olderStamps are the `tilt-build-` tags among tags but the newest one. */
+function olderStamps(tags: string[]): string[] {
+  const stamped = tags.filter((t) => buildTag.test(t)).sort((a, b) => Number(buildTag.exec(b)![1]) - Number(buildTag.exec(a)![1]));
+  return stamped.slice(1);
 }

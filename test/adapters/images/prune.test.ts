@@ -36,6 +36,14 @@ describe('planPrune', () => {
     assert.deepEqual(planPrune(images, { keep: 4, inUse: new Set() }), []);
   });
 
+  it('leaves an image it keeps one build stamp, its newest, and every tag a container names', () => {
+    // One image built five times unchanged, and an older one a container runs.
+    const rebuilt: TaggedImage = { id: 'r', created: 1, tags: ['tilt-build-10', 'tilt-build-50', 'tilt-build-30', `tilt-r${'0'.repeat(15)}`, 'latest'] };
+    const running: TaggedImage = { id: 'u', created: 1, tags: ['tilt-build-3', 'tilt-build-5', 'tilt-build-4'] };
+    const remove = planPrune([rebuilt, running], { keep: 1, inUse: new Set(['u', 'app:tilt-build-4']), repository: 'app', protect: new Set(['r']) });
+    assert.deepEqual(remove.sort(), ['tilt-build-10', 'tilt-build-3', 'tilt-build-30']);
+  });
+
   it('knows ferry\'s build tags', () => {
     assert.ok(isBuildTag('tilt-build-1796424134'));
     assert.ok(isBuildTag('tilt-0f167e093e2dc398'));

@@ -25,6 +25,7 @@ describe('a LiveUpdate that only waits never asks for a rebuild', () => {
   });
 
   it('a change the LiveUpdate cannot apply still rebuilds', () => {
-    assert.deepEqual(buildReasonsFor(inputs({ reason: 'UpdateStopped', message: 'Detected change to stop file "/x/Dockerfile"', lastTransitionTime: t(7) }), memory), ['LiveUpdateFailed']);
+    assert.deepEqual(buildReasonsFor(inputs({ reason: 'UpdateStopped', message: 'Detected change to stop file "/x/Dockerfile"', lastTransitionTime: t(7) }), memory), ['LiveUpdateStopped']);
+    assert.deepEqual(buildReasonsFor(inputs({ reason: 'UpdateFailed', message: 'exec failed', lastTransitionTime: t(7) }), memory), ['LiveUpdateFailed']);
   });
 });

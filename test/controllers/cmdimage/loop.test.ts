@@ -127,7 +127,7 @@ test('loop: a stop-path change rebuilds the image, recreates the service, and li
   await write({ 'src/stop.txt': 'stop' });
   await event(['src/stop.txt']);
   const rebuilt = await h.waitStatus<CmdImage>('CmdImage', 'app', (s) => !!s.completed && s.completed.startedAt! > first.status!.completed!.startedAt!, 'the rebuild', 60_000);
-  assert.equal(rebuilt.status!.completed!.reason, 'LiveUpdateFailed');
+  assert.equal(rebuilt.status!.completed!.reason, 'LiveUpdateStopped');
   assert.equal(rebuilt.status!.completed!.error, undefined, rebuilt.status!.completed!.error);
   const secondImage = (await get<ImageMap>('ImageMap', 'app'))!.status!.imageFromLocal!;
   assert.notEqual(secondImage, firstImage);

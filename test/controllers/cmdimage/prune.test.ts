@@ -74,4 +74,27 @@ describe('CmdImage prunes old builds', () => {
     assert.deepEqual(tags.get(ids[0]), ['mine'], 'only ferry\'s tags are removed from an old image');
     assert.equal((await docker.getContainer(container).inspect()).State.Running, true);
   });
+
+  it('keeps one build stamp on an image built again unchanged', async (t) => {
+    const h = await ControllerHarness.start(t, {
+      api: await sharedServer(),
+      dirPrefix: 'ferry-cmdimage-prune-',
+      setup: (mgr, env) => setup(mgr, { images: new DockerodeImageClient(docker), cwd: env.dir, keepImages: 2 }),
+    });
+    // The same Dockerfile each time: every build gives the same image a new tilt-build- tag.
+    const now = Math.floor(Date.now() / 1000);
+    const id = build('same', now - 100);
+    execFileSync('docker', ['tag', id, `${repo}:tilt-build-${now - 90}`]);
+    await h.create<CmdImage>({
+      kind: 'CmdImage',
+      metadata: { name: 'same' },
+      spec: { ref: repo, args: ['sh', '-c', `printf 'FROM ${testImages.busybox}\\nLABEL n=same\\n' | DOCKER_BUILDKIT=0 docker build -q -t "$EXPECTED_REF" -`] },
+    });
+    const done = await h.waitStatus<CmdImage>('CmdImage', 'same', (s) => !!s.completed, 'completed', 60_000);
+    assert.ok(!done.status?.completed?.error, done.status?.completed?.error);
+    await h.mgr.getController('cmdimage')?.idle();
+    const stamps = (tagsOf().get(id) ?? []).filter((tag) => tag.startsWith('tilt-build-'));
+    assert.equal(stamps.length, 1, `one build stamp left: ${stamps.join(' ')}`);
+    assert.ok(Number(stamps[0].slice('tilt-build-'.length)) >= now, 'the newest one');
+  });
 });

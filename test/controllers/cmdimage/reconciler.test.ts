@@ -186,9 +186,24 @@ describe('CmdImageReconciler', () => {
     await f.clock.advance(1000);
     await f.liveUpdate('app-lu', 'app', '2024-01-01T00:00:02.000000Z');
     const c = await f.waitBuilt('app', first.status!.completed!.startedAt);
-    assert.equal(c.status!.completed!.reason, 'LiveUpdateFailed');
+    assert.equal(c.status!.completed!.reason, 'LiveUpdateStopped');
     const im = await f.imageMap('app');
     assert.equal(im!.status!.buildStartTime, c.status!.completed!.startedAt);
+    await f.assertSteady(assert.equal);
+  });
+
+  it('rebuilds on a file change after a failed build, though a LiveUpdate uses the image', async (t) => {
+    // The first build fails: no container runs the image, so no LiveUpdate can apply the fix.
+    const f = await newFixture(t);
+    await f.liveUpdate('app-lu', 'app');
+    f.runner.enqueue({ lines: ['error: syntax'], exitCode: 1 });
+    await f.cmdImage('app');
+    const failed = await f.waitStatus('app', (s) => !!s.completed?.error, 'failed');
+    await f.clock.advance(1000);
+    await f.fileEvent('app-fw', 'app');
+    const c = await f.waitBuilt('app', failed.status!.completed!.startedAt);
+    assert.equal(c.status!.completed!.reason, 'FileChanged');
+    assert.equal(f.runner.calls.length, 2);
     await f.assertSteady(assert.equal);
   });
 

@@ -93,14 +93,22 @@ describe('buildReasonsFor', () => {
   it('leaves file changes to a healthy LiveUpdate, rebuilds when it failed since the image was built', () => {
     assert.deepEqual(buildReasonsFor(inputs({ fileWatches: [fw(t(6))], liveUpdates: [lu()] }), memory), []);
     assert.deepEqual(buildReasonsFor(inputs({ fileWatches: [fw(t(6))], liveUpdates: [lu(t(4))] }), memory), [], 'failed before the image');
-    assert.deepEqual(buildReasonsFor(inputs({ fileWatches: [fw(t(6))], liveUpdates: [lu(t(7))] }), memory), ['LiveUpdateFailed']);
+    assert.deepEqual(buildReasonsFor(inputs({ fileWatches: [fw(t(6))], liveUpdates: [lu(t(7))] }), memory), ['LiveUpdateStopped'], 'stopped for a change it cannot apply');
+    const failedExec: LiveUpdate = { ...lu(), status: { failed: { reason: 'UpdateFailed', lastTransitionTime: t(7) } } };
+    assert.deepEqual(buildReasonsFor(inputs({ fileWatches: [fw(t(6))], liveUpdates: [lu(t(7)), failedExec] }), memory), ['LiveUpdateFailed'], 'failed otherwise');
     assert.deepEqual(buildReasonsFor(inputs({ fileWatches: [fw(t(4))], liveUpdates: [lu(t(7))] }), memory), [], 'no change since the last build');
   });
 
   it('after a failed rebuild, a new change rebuilds while the LiveUpdate stays failed', () => {
     // image built at 5, LiveUpdate failed at 7, a rebuild started at 8 and failed, then a change at 9.
     const m = { ...memory, startedAt: t(8) };
-    assert.deepEqual(buildReasonsFor(inputs({ fileWatches: [fw(t(9))], liveUpdates: [lu(t(7))] }), m), ['LiveUpdateFailed']);
+    assert.deepEqual(buildReasonsFor(inputs({ fileWatches: [fw(t(9))], liveUpdates: [lu(t(7))] }), m), ['LiveUpdateStopped']);
+  });
+
+  it('rebuilds on a change after a failed build, whatever the LiveUpdates say', () => {
+    const m = { ...memory, failed: true };
+    assert.deepEqual(buildReasonsFor(inputs({ fileWatches: [fw(t(6))], liveUpdates: [lu()] }), m), ['FileChanged']);
+    assert.deepEqual(buildReasonsFor(inputs({ fileWatches: [fw(t(4))], liveUpdates: [lu()] }), m), [], 'no change since that build');
   });
 
   it('lists several reasons, most important first', () => {
