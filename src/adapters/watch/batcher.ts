@@ -12,6 +12,12 @@ export const defaultQuietMs = 10;
 export const tiltQuietMs = 200;
 /** defaultMaxBatchMs bounds a batch: it is flushed 10 s after its first change at the latest. */
 export const defaultMaxBatchMs = 10_000;
+/**
+ * lateToleranceMs: a quiet timer that fires later than this after its time found the process
+ * stalled (a busy CPU, a long task), and changes the kernel reported meanwhile are not read
+ * yet: Node runs due timers before it reads I/O.
+ */
+const lateToleranceMs = 2;
 
 /** EventBatcherDeps configure an EventBatcher. */
 export interface EventBatcherDeps {
@@ -43,6 +49,10 @@ export interface EventBatcherDeps {
  *
  * While the watcher says it is busy (catching up after a burst) the quiet period does not end
  * the batch; the maximum still does.
+ *
+ * A quiet period that ends late (the process was stalled) ends the batch one event-loop turn
+ * later, after the changes that arrived during the stall are read: an editor's save made while
+ * the process was stalled is still one batch.
  */
 export class EventBatcher {
   private readonly clock: Clock;
@@ -62,6 +72,8 @@ export class EventBatcher {
   /** lastChangeMs is the clock time of the pending batch's last change. */
   private lastChangeMs = 0;
   private lastChangeUs = 0;
+  /** quietDueMs is the clock time the armed quiet timer is due. */
+  private quietDueMs = 0;
 
   constructor(deps: EventBatcherDeps) {
     this.clock = deps.clock;
@@ -124,7 +136,16 @@ export class EventBatcher {
 
   private armQuiet(): void {
     this.clearQuiet();
-    if (!this.busy) this.quietTimer = this.clock.setTimeout(() => this.flush(), this.windowMs);
+    if (this.busy) return;
+    this.quietDueMs = this.clock.now().getTime() + this.windowMs;
+    this.quietTimer = this.clock.setTimeout(() => this.quietEnded(), this.windowMs);
+  }
+
+  /** quietEnded flushes, or when the timer fired late, re-checks once pending I/O was read. */
+  private quietEnded(): void {
+    if (this.clock.now().getTime() - this.quietDueMs <= lateToleranceMs) return this.flush();
+    // A change read in this turn re-arms the timer (add clears this one).
+    this.quietTimer = this.clock.setTimeout(() => this.flush(), 0);
   }
 
   private clearQuiet(): void {

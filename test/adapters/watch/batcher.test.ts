@@ -1,7 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { EventBatcher } from '../../../src/adapters/watch/batcher.ts';
 import { FakeClock } from '../../../src/runtime/index.ts';
+import { realClock } from '../../../src/util/clock.ts';
+import { tempDir } from './helpers.ts';
 
 /** fixture batches with Tilt's fixed 200 ms unless told otherwise. */
 function fixture(quietMs = 200, adaptive = false) {
@@ -167,5 +171,26 @@ describe('EventBatcher', () => {
     await clock.advance(20_000);
     assert.deepEqual(batches, []);
     assert.equal(clock.pendingTimers(), 0);
+  });
+
+  it('keeps a change the kernel reported while the process was stalled in the batch', async (t) => {
+    // Node runs a due timer before it reads I/O: after a stall, the quiet period would end the
+    // batch before the second half of a save (reported during the stall) is read.
+    const dir = tempDir(t);
+    const batches: string[][] = [];
+    const b = new EventBatcher({ clock: realClock, quietMs: 10, onBatch: (ps) => batches.push(ps) });
+    t.after(() => b.close());
+    const watcher = fs.watch(dir, (_type, name) => b.add([String(name)]));
+    t.after(() => watcher.close());
+    b.add(['first']);
+    fs.writeFileSync(path.join(dir, 'second'), 'x');
+    const until = Date.now() + 40;
+    while (Date.now() < until) {
+      // The stall: longer than the quiet period, with the kernel's event waiting.
+    }
+    while (batches.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(batches.length, 1, `one batch: ${JSON.stringify(batches)}`);
+    assert.deepEqual(batches[0]!.slice(0, 2), ['first', 'second']);
   });
 });
