@@ -134,7 +134,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
   const health = opts.healthAddr ? await serveHealth(opts.healthAddr, manager, metrics) : undefined;
   if (health) log.info('Health endpoints listening', { address: health.address });
-  log.info('ferry is ready', { kubeconfig: kubeconfigPath, external: !!opts.kubeconfig });
+  log.debug('ferry is ready', { kubeconfig: kubeconfigPath, external: !!opts.kubeconfig });
   let stopping: Promise<void> | undefined;
   return {
     api,

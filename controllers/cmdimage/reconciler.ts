@@ -23,7 +23,7 @@ import {
 } from '../../src/apis/index.ts';
 import { RefError, isBuildTag, parseRef, planPrune, type ImageClient } from '../../src/adapters/images/index.ts';
 import type { OutputStream, ProcessRunner } from '../../src/adapters/process/index.ts';
-import { isAlreadyExists, updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request } from '../../src/runtime/index.ts';
+import { isAlreadyExists, updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request, type Result } from '../../src/runtime/index.ts';
 import { evaluateDisableSource, removeFromTriggerQueue, triggerQueueResources } from '../../src/tilt/index.ts';
 import type { LogBuffer } from '../../src/util/log-buffer.ts';
 import { formatGoDuration } from '../../src/apis/go.ts';
@@ -139,7 +139,18 @@ interface Entry {
   triggered: boolean;
   /** waitLogged is the last wait message logged, so each wait is logged once. */
   waitLogged?: string;
+  /** hadTarget is set once the target ImageMap existed: its absence later means it was deleted. */
+  hadTarget?: boolean;
+  /** recreateAt is when a deleted target ImageMap is made again (ms on the clock). */
+  recreateAt?: number;
 }
+
+/**
+ * imageMapRecreateDelayMs is how long a CmdImage waits before making again a target ImageMap that
+ * was deleted: a delete of both (`ferry delete -f`, the ImageMap first) deletes the CmdImage in
+ * that time, and then nothing is made again.
+ */
+export const imageMapRecreateDelayMs = 2_000;
 
 export class CmdImageReconciler implements Reconciler {
   /** wake asks for a reconcile of a CmdImage (a build ended, another CmdImage's changed). */
@@ -156,7 +167,7 @@ export class CmdImageReconciler implements Reconciler {
     this.wake = deps.wake ?? new Wake();
   }
 
-  async reconcile(req: Request, ctx: ReconcileContext): Promise<void> {
+  async reconcile(req: Request, ctx: ReconcileContext): Promise<Result | void> {
     const { cache } = this.deps;
     const ci = cache.get<CmdImage>(kind, req.name);
     if (!ci || ci.metadata.deletionTimestamp) {
@@ -175,8 +186,17 @@ export class CmdImageReconciler implements Reconciler {
 
     const targetName = targetImageMapName(ci);
     let target = cache.get<ImageMap>('ImageMap', targetName);
-    if (!target) target = await this.createImageMap(ci, targetName, ctx.log);
-    else target = await this.syncOwnedImageMap(ci, target, ctx.log);
+    if (!target) {
+      const now = this.deps.clock.now().getTime();
+      if (entry.hadTarget) entry.recreateAt ??= now + imageMapRecreateDelayMs;
+      if (entry.recreateAt !== undefined && now < entry.recreateAt) return { requeueAfterMs: entry.recreateAt - now };
+      target = await this.createImageMap(ci, targetName, ctx.log);
+    } else {
+      // Seen in the cache (not just created, which the cache may not show yet): gone later means deleted.
+      entry.hadTarget = true;
+      target = await this.syncOwnedImageMap(ci, target, ctx.log);
+    }
+    entry.recreateAt = undefined;
 
     const removeTrigger = this.consumeTrigger(ci);
     try {

@@ -19,7 +19,7 @@ import {
 import type { DockerClient } from '../../src/adapters/docker/index.ts';
 import type { ActivityRegistry } from '../../src/runtime/activity.ts';
 import { configInputsHash, plainServiceConfig, ProjectFiles, projectName } from './project.ts';
-import { applyInputsHash, containerFields, pickContainer, planImage, type ServiceToInject } from './status.ts';
+import { applyInputsHash, containerFields, pickContainer, planImage, waitLogLevel, type ServiceToInject } from './status.ts';
 
 export const kind = 'DockerComposeService';
 
@@ -186,7 +186,8 @@ export class DockerComposeServiceReconciler implements Reconciler {
     }
     const plan = planImage(service, names, imageMaps);
     if (plan.kind === 'waiting') {
-      if (status.applyError !== undefined || state.appliedHash !== 'waiting') ctx.log.info('Waiting for images', { imageMaps: plan.imageMaps });
+      const level = waitLogLevel(state.appliedHash, status.applyError);
+      if (level) ctx.log.log(level, 'Waiting for images', { imageMaps: plan.imageMaps });
       state.appliedHash = 'waiting';
       const { applyError: _e, ...rest } = status;
       state.apply = { lastApplyStartTime: status.lastApplyStartTime, lastApplyFinishTime: status.lastApplyFinishTime };

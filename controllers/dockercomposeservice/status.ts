@@ -32,6 +32,19 @@ export type ImagePlan =
   | { kind: 'error'; error: string };
 
 /**
+ * waitLogLevel is how a service starting to wait for its images is logged, from the hash of what
+ * it last applied (`waiting` while it waits) and its apply error: info when it was not up (its
+ * first start, or after a failed apply); debug when a service that was up waits again, which is
+ * an ImageMap going away (deleted, as by `ferry delete -f`) while the service keeps running;
+ * undefined when it already waits.
+ */
+export function waitLogLevel(appliedHash: string | undefined, applyError: string | undefined): 'info' | 'debug' | undefined {
+  if (applyError !== undefined) return 'info';
+  if (appliedHash === 'waiting') return undefined;
+  return appliedHash === undefined ? 'info' : 'debug';
+}
+
+/**
  * planImage injects the ImageMaps of the spec, in order, into the service as the injector does
  * for Kubernetes (see src/adapters/images/inject.ts): a matching service image (by name, or
  * exactly with matchExact) becomes the ImageMap's `status.imageFromLocal`, matching environment

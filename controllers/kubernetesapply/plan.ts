@@ -170,6 +170,14 @@ export function deletableObjects(applied: KubeResource[]): ObjectRef[] {
 }
 
 /**
+ * objectLogFields are the log fields naming an object: `Kind/name`, and its namespace when it has
+ * one (a cluster-scoped object has none).
+ */
+export function objectLogFields(ref: ObjectRef): { object: string; namespace?: string } {
+  return { object: `${ref.kind}/${ref.name}`, ...(ref.namespace ? { namespace: ref.namespace } : {}) };
+}
+
+/**
  * applyCmdEnv is the environment of an apply or delete command, after the daemon's: the spec's
  * `env`, then `TILT_IMAGE_MAP_<i>` / `TILT_IMAGE_<i>` for each ImageMap (its name and its image
  * as the cluster sees it), then `KUBECONFIG` when known.

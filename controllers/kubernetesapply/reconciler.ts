@@ -51,6 +51,7 @@ import {
   discoverySpec,
   imageMapWait,
   inputHash,
+  objectLogFields,
   overflowEllipsis,
   parseYamlObjects,
   refKey,
@@ -398,7 +399,7 @@ export class KubernetesApplyReconciler implements Reconciler {
         seen.add(key);
         try {
           await target.objects.delete(ref, { signal: abort.signal });
-          log.info('Deleted applied object', { object: `${ref.kind}/${ref.name}`, namespace: ref.namespace });
+          log.info('Deleted applied object', objectLogFields(ref));
         } catch (err) {
           log.warn('Deleting an applied object failed', { object: `${ref.kind}/${ref.name}`, error: kubernetesErrorText(err) });
         }

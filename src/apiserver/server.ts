@@ -153,7 +153,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const kubeconfig = kubeconfigYAML(url, creds.caCert, creds.token);
   const kubeconfigPath = path.join(opts.dataDir, 'kubeconfig');
   if (opts.writeKubeconfig !== false) writePrivate(kubeconfigPath, kubeconfig);
-  log.info('API server listening', { url, urls, storage: opts.storage ?? 'sqlite', kubeconfig: kubeconfigPath });
+  log.debug('API server listening', { url, urls, storage: opts.storage ?? 'sqlite', kubeconfig: kubeconfigPath });
   if (!isLoopbackHost(host)) log.warn('API server reachable beyond this machine', { urls, warning: exposureWarning });
 
   let closing: Promise<void> | undefined;

@@ -24,6 +24,7 @@ import { CliError } from './context.ts';
 import { kubeConfigFor } from './node-client.ts';
 import { readManifests } from './manifests.ts';
 import { formatLogLine, streamLogs } from './logs.ts';
+import type { LogLine } from '../util/log-buffer.ts';
 import { formatGoDuration } from '../apis/go.ts';
 import { CiNamespace } from './ci-kubernetes.ts';
 import { StatusLine } from './progress.ts';
@@ -67,14 +68,26 @@ function firstLine(text: string): string {
   return text.split('\n', 1)[0];
 }
 
+/**
+ * targetState is a target's state in a word or two. A failed target is `error`: the run states
+ * the error itself once, as its last line.
+ */
 function targetState(t: Target): string {
   const s = t.state;
   if (s.disabled) return 'disabled';
   if (s.waiting) return `waiting: ${s.waiting.waitReason}`;
   // A job (a build) is running until it is done; readiness is a server's.
   if (s.active) return s.active.ready ? 'ready' : t.type === 'job' ? 'running' : 'running, not ready';
-  if (s.terminated) return s.terminated.error ? `error: ${firstLine(s.terminated.error)}` : 'done';
+  if (s.terminated) return s.terminated.error ? 'error' : 'done';
   return 'inactive';
+}
+
+/**
+ * repeatsTheError is a log line ci leaves out: the daemon's `Build failed: …` summary, which the
+ * run's last line (`Error: …`) states again. The build's own output stays.
+ */
+export function repeatsTheError(l: LogLine): boolean {
+  return l.stream === 'ferry' && l.line.startsWith('Build failed: ');
 }
 
 /** summary renders the targets as a table, as the run ends. */
@@ -168,7 +181,7 @@ export async function runCi(opts: CiOptions): Promise<number> {
   if (opts.kubeconfig) {
     const kc = kubeConfigFor({ kubeconfig: opts.kubeconfig, context: opts.context });
     client = new FerryClient(kc);
-    streamLogs(kc, { follow: true, out, signal: stopLogs.signal }).catch(() => undefined);
+    streamLogs(kc, { follow: true, out, signal: stopLogs.signal, skip: repeatsTheError }).catch(() => undefined);
   } else {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-ci-'));
     daemon = await startDaemon({
@@ -184,7 +197,9 @@ export async function runCi(opts: CiOptions): Promise<number> {
       ownImagesOnly: true,
     });
     client = new FerryClient(daemon.kubeConfig);
-    const unsubscribe = daemon.logs.subscribe((l) => out(formatLogLine(l, true)));
+    const unsubscribe = daemon.logs.subscribe((l) => {
+      if (!repeatsTheError(l)) out(formatLogLine(l, true));
+    });
     stopLogs.signal.addEventListener('abort', unsubscribe);
   }
 

@@ -22,6 +22,15 @@ export function fieldTitle(key: string): string {
   return words.map((w) => (w === 'uid' ? 'UID' : w[0].toUpperCase() + w.slice(1))).join(' ');
 }
 
+/**
+ * fieldTitles names fields whose generic title reads wrong, by kind and path. A CmdImage's
+ * building and completed `reason` is why the build started (a trigger, a changed file), not why
+ * it failed: beside a failed build's error it would read as the failure's cause.
+ */
+const fieldTitles: Record<string, Record<string, string>> = {
+  CmdImage: { 'status.building.reason': 'Build Reason', 'status.completed.reason': 'Build Reason' },
+};
+
 /** DescribeOptions: `now` for ages (default the clock). */
 export interface DescribeOptions {
   now?: number;
@@ -52,18 +61,19 @@ export function describeObject(obj: KubeObject, opts: DescribeOptions = {}): str
     resourceVersion: m.resourceVersion,
     uid: m.uid,
   };
-  const section = (title: string, value: unknown) => {
+  const titles = fieldTitles[obj.kind ?? ''] ?? {};
+  const section = (title: string, value: unknown, path: string) => {
     if (value === undefined || value === null) return;
     if (isEmpty(value)) return lines.push(`${title}:  <none>`);
     lines.push(`${title}:`);
-    lines.push(...render(value, 2, now));
+    lines.push(...render(value, 2, now, { path, titles }));
   };
-  section('Metadata', metadata);
+  section('Metadata', metadata, 'metadata');
   for (const [k, v] of Object.entries(obj)) {
-    if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(k)) section(fieldTitle(k), v);
+    if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(k)) section(fieldTitle(k), v, k);
   }
-  section('Spec', obj.spec);
-  section('Status', obj.status);
+  section('Spec', obj.spec, 'spec');
+  section('Status', obj.status, 'status');
   lines.push('Events:       <none>');
   return lines.join('\n');
 }
@@ -105,8 +115,14 @@ function textLines(v: string, pad: string): string[] {
   return out;
 }
 
+/** Where render is: the dotted path of the value (list items share their list's path) and the kind's own titles. */
+interface RenderAt {
+  path: string;
+  titles: Record<string, string>;
+}
+
 /** render lays out a value at an indent: a mapping's scalars aligned, nested values below their field. */
-function render(value: unknown, indent: number, now: number): string[] {
+function render(value: unknown, indent: number, now: number, at: RenderAt): string[] {
   const pad = ' '.repeat(indent);
   if (Array.isArray(value)) {
     const out: string[] = [];
@@ -117,7 +133,7 @@ function render(value: unknown, indent: number, now: number): string[] {
         else out.push(`${pad}${s}`);
       } else {
         // Each item of a list of objects starts with a dash, its fields aligned after it.
-        const inner = render(item, indent + 2, now);
+        const inner = render(item, indent + 2, now, at);
         if (inner.length) inner[0] = `${pad}- ${inner[0].slice(indent + 2)}`;
         out.push(...inner);
       }
@@ -126,10 +142,11 @@ function render(value: unknown, indent: number, now: number): string[] {
   }
   if (!value || typeof value !== 'object') return [`${pad}${scalar(value, now)}`];
   const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-  const width = Math.max(0, ...entries.filter(([, v]) => isScalar(v) || isEmpty(v)).map(([k]) => fieldTitle(k).length + 1));
+  const title = (k: string) => at.titles[`${at.path}.${k}`] ?? fieldTitle(k);
+  const width = Math.max(0, ...entries.filter(([, v]) => isScalar(v) || isEmpty(v)).map(([k]) => title(k).length + 1));
   const out: string[] = [];
   for (const [k, v] of entries) {
-    const label = `${fieldTitle(k)}:`;
+    const label = `${title(k)}:`;
     if (typeof v === 'string' && v.includes('\n')) {
       // Text (a build's error and output): the first line beside the field, the rest below it.
       const [first, ...rest] = v.split('\n');
@@ -137,7 +154,7 @@ function render(value: unknown, indent: number, now: number): string[] {
       if (rest.length) out.push(...textLines(rest.join('\n'), pad + '  '));
     } else if (isScalar(v)) out.push(`${pad}${label.padEnd(width)}  ${scalar(v, now)}`.trimEnd());
     else if (isEmpty(v)) out.push(`${pad}${label.padEnd(width)}  <none>`);
-    else out.push(`${pad}${label}`, ...render(v, indent + 2, now));
+    else out.push(`${pad}${label}`, ...render(v, indent + 2, now, { ...at, path: `${at.path}.${k}` }));
   }
   return out;
 }

@@ -10,6 +10,7 @@ import { logCategories, logCategory, type LogCategory, type LogLine } from '../u
 import { logResourcesHeader, logsPath } from '../util/log-route.ts';
 import { CliError } from './context.ts';
 import { LineSplitter } from '../util/lines.ts';
+import { unknownResourceMessage } from './resources.ts';
 
 /** parseSince reads kubectl-style durations for --since: 30s, 5m, 1h. */
 export function parseSince(s: string): number {
@@ -62,6 +63,8 @@ export interface LogsOptions {
   sinceMs?: number;
   /** color paints the prefixes. Default false. */
   color?: boolean;
+  /** skip leaves out the lines it returns true for. Default: none. */
+  skip?: (l: LogLine) => boolean;
   out: (s: string) => void;
   signal?: AbortSignal;
 }
@@ -91,19 +94,22 @@ export async function streamLogs(kc: ServerConfig, opts: LogsOptions): Promise<v
       }
       const withLines = new Set(String(res.headers[logResourcesHeader] ?? '').split(',').filter(Boolean).map(decodeURIComponent));
       const quiet = wanted.filter((r) => !withLines.has(r));
-      const checked = quiet.length ? unknownResources(cluster.server, httpsOpts, quiet) : Promise.resolve([]);
+      const checked = quiet.length ? sessionResources(cluster.server, httpsOpts) : Promise.resolve(new Set<string>());
       // Lines are held until the names are checked, so an unknown name prints nothing else.
       const held: string[] = [];
       let checkedOk = quiet.length === 0;
       const print = (s: string) => (checkedOk ? opts.out(s) : held.push(s));
       const lines = new LineSplitter((line) => {
-        if (line) print(formatLogLine(JSON.parse(line) as LogLine, true, { color: opts.color }));
+        if (!line) return;
+        const l = JSON.parse(line) as LogLine;
+        if (!opts.skip?.(l)) print(formatLogLine(l, true, { color: opts.color }));
       });
       checked.then(
-        (unknown) => {
+        (known) => {
+          const unknown = quiet.filter((r) => !known.has(r));
           if (unknown.length) {
             res.destroy();
-            reject(new CliError(`no resource named ${unknown.map((u) => `"${u}"`).join(', ')}`));
+            reject(new CliError(unknownResourceMessage(unknown, [...known, ...withLines])));
             return;
           }
           checkedOk = true;
@@ -123,10 +129,10 @@ export async function streamLogs(kc: ServerConfig, opts: LogsOptions): Promise<v
 }
 
 /**
- * unknownResources returns the names among `names` that no Session target lists: resources
- * without lines yet are known when the daemon's Session reports them.
+ * sessionResources returns the resources the daemon's Session targets list: resources without
+ * lines yet are known when the Session reports them.
  */
-async function unknownResources(server: string, httpsOpts: https.RequestOptions, names: string[]): Promise<string[]> {
+async function sessionResources(server: string, httpsOpts: https.RequestOptions): Promise<Set<string>> {
   const body = await new Promise<string>((resolve, reject) => {
     https
       .get(new URL('/apis/tilt.dev/v1alpha1/sessions', server), httpsOpts, (res) => {
@@ -141,5 +147,5 @@ async function unknownResources(server: string, httpsOpts: https.RequestOptions,
   const known = new Set<string>();
   const list = JSON.parse(body) as { items?: Array<{ status?: { targets?: Array<{ resources?: string[] }> } }> };
   for (const s of list.items ?? []) for (const t of s.status?.targets ?? []) for (const r of t.resources ?? []) known.add(r);
-  return names.filter((n) => !known.has(n));
+  return known;
 }

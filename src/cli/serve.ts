@@ -3,6 +3,7 @@
  * gracefully on SIGINT or SIGTERM.
  */
 import fs from 'node:fs';
+import { Writable } from 'node:stream';
 import { createLogger, type LogFormat } from '../log.ts';
 import { startDaemon } from '../daemon.ts';
 import { exposureWarning } from '../apiserver/server.ts';
@@ -39,6 +40,29 @@ export interface ServeOptions {
   out: (line: string) => void;
 }
 
+/**
+ * heldLog is a log stream that holds what is written until release, then writes it (and all
+ * later lines) to `write`: the daemon's start is logged below the banner, not above it.
+ */
+function heldLog(write: (text: string) => void): { stream: Writable; release(): void } {
+  let held: string[] | undefined = [];
+  const stream = new Writable({
+    decodeStrings: false,
+    write(chunk: string | Buffer, _encoding, callback) {
+      const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+      if (held) held.push(text);
+      else write(text);
+      callback();
+    },
+  });
+  const release = () => {
+    const lines = held ?? [];
+    held = undefined;
+    for (const text of lines) write(text);
+  };
+  return { stream, release };
+}
+
 /** serve runs the daemon until a signal stops it. */
 export async function serve(o: ServeOptions): Promise<void> {
   const port = Number(o.port);
@@ -62,7 +86,10 @@ export async function serve(o: ServeOptions): Promise<void> {
   // terminal, and as plain log lines elsewhere (or with JSON logs).
   const format = (o.logFormat as LogFormat | undefined) ?? (process.stderr.isTTY ? 'pretty' : 'json');
   const statusLine = process.stderr.isTTY && format !== 'json' ? new StatusLine((t) => process.stderr.write(t), () => process.stderr.columns) : undefined;
-  const log = createLogger({ format, level: o.logLevel, stream: statusLine ? statusLineStream(statusLine) : undefined });
+  const logStream = statusLine ? statusLineStream(statusLine) : process.stderr;
+  // The banner comes first: what the daemon logs while it starts waits below it.
+  const held = heldLog((text) => logStream.write(text));
+  const log = createLogger({ format, level: o.logLevel, stream: held.stream });
   const out = statusLine ? (line: string) => statusLine.above(() => o.out(line)) : o.out;
   if (o.clusterKubeconfig && !fs.existsSync(o.clusterKubeconfig)) {
     // Read at each use, so a cluster made later is found; a typo would otherwise go unnoticed.
@@ -91,6 +118,8 @@ export async function serve(o: ServeOptions): Promise<void> {
     cwd: process.cwd(),
     version: o.version,
   }).catch((err: unknown) => {
+    // A start that fails shows what was logged before the error.
+    held.release();
     // The API's port only: the dashboard says for itself when its port is taken.
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && (err as { port?: number }).port === port) {
       throw new CliError(
@@ -108,6 +137,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     }
   } else out(`ferry ${o.version} is running its controllers against ${daemon.kubeConfig.getCurrentCluster()?.server}`);
   if (daemon.dashboard) out(`dashboard: ${daemon.dashboard.loginUrl()}\n  (a one-time link; \`ferry ui\` prints a new one)`);
+  held.release();
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info('Signal received', { signal });

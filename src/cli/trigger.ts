@@ -6,6 +6,7 @@ import type { Client } from '../client/client.ts';
 import { resourceName } from '../apis/names.ts';
 import { addToTriggerQueue, reasonCodeTriggerCli } from '../tilt/trigger-queue.ts';
 import { CliError } from './context.ts';
+import { unknownResourceMessage } from './resources.ts';
 
 /** triggerableKinds are the kinds whose objects act on the trigger queue: a resource is one of their objects' resources. */
 export const triggerableKinds = ['CmdImage', 'Cmd', 'KubernetesApply', 'DockerComposeService', 'LiveUpdate'] as const;
@@ -42,7 +43,7 @@ export async function triggerKnownResource(client: Client, resource: string): Pr
   if (!resource) throw new CliError('error: a resource name is required');
   const known = await knownResources(client);
   if (!known.includes(resource)) {
-    throw new CliError(`error: no resource "${resource}"${known.length ? ` (resources: ${known.join(', ')})` : ': no object belongs to any resource yet'}`);
+    throw new CliError(unknownResourceMessage([resource], known));
   }
   return triggerResource(client, resource);
 }

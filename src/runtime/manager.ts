@@ -116,7 +116,7 @@ export class Manager {
     for (const c of this.controllers.values()) c.start();
     this.state = 'running';
     for (const r of this.runnables) await r.start();
-    this.log.info('Controllers started', { controllers: [...this.controllers.keys()], kinds: this.cache.kinds() });
+    this.log.debug('Controllers started', { controllers: [...this.controllers.keys()], kinds: this.cache.kinds() });
   }
 
   /** ready is true once the caches have synced and the controllers run (for /readyz). */

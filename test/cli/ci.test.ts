@@ -84,6 +84,10 @@ ${dcs('broken', 'compose.yaml', ['ferry-ci-broken'])}`,
     assert.match(r.text, /Error: .*exit status 7/);
     // The output line itself (not the command that prints it), once: in the log, not again in the targets, summary and error.
     assert.equal(r.text.match(/^(.*│ )?syntax error at line 3$/gm)?.length, 1, `the build output is shown once:\n${r.text}`);
+    // The error itself, once: the last line; the targets and the summary say which failed.
+    assert.equal(r.text.match(/exit status 7/g)?.length, 1, `the error is stated once:\n${r.text}`);
+    assert.match(r.text, /^broken:update\s+job\s+error$/m);
+    assert.match(r.text, /\nError: .*exit status 7$/);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -103,7 +103,7 @@ spec:
   it('says a resource is unknown and exits 1', async () => {
     const r = await ferryLogs('nope');
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /no resource named "nope"/);
+    assert.match(r.stderr, /error: no resource "nope" \(resources: .*web.*\)/);
     assert.equal(r.stdout, '');
     const mixed = await ferryLogs('web', 'nope');
     assert.equal(mixed.code, 1);

@@ -67,7 +67,7 @@ describe('ferry logs', () => {
 
   it('says so when a resource is unknown, and prints nothing', async () => {
     const got: string[] = [];
-    await assert.rejects(streamLogs(daemon.kubeConfig, { resources: ['web', 'nope'], out: (l) => got.push(l) }), /no resource named "nope"/);
+    await assert.rejects(streamLogs(daemon.kubeConfig, { resources: ['web', 'nope'], out: (l) => got.push(l) }), /error: no resource "nope" \(resources: .*web.*\)$/);
     assert.deepEqual(got, []);
   });
 

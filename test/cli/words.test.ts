@@ -55,6 +55,9 @@ describe('what the CLI says', () => {
     // The build's output is text: one line each, not escaped, below the error.
     assert.match(out, /^ {6}step 5: doing "things"\n {6}error: COPY failed: file not found$/m);
     assert.match(out, /^ {4}Finished At:\s+\S+ \(\d+s ago\)$/m);
+    // Why the build started, labelled so, not read as why it failed.
+    assert.match(out, /^ {4}Build Reason:\s+\S+$/m);
+    assert.doesNotMatch(out, /^\s*Reason:/m);
     assert.doesNotMatch(out, /^\s*(completed|finishedAt|startedAt|reason|args):|^ {4}error:/m, 'no raw lower-case YAML');
     assert.doesNotMatch(out, /\\n/, 'no escaped newlines');
     assert.match(out, /^Events:\s+<none>$/m);
@@ -83,6 +86,14 @@ describe('what the CLI says', () => {
     const web = await ferryCmd(['trigger', 'web']);
     assert.equal(web.code, 0, web.stderr);
     assert.match(web.stdout, /^web (triggered|was already queued)$/m);
+  });
+
+  it('logs of an unknown resource says so in the words trigger uses', async () => {
+    const trigger = await ferryCmd(['trigger', 'nope']);
+    const logs = await ferryCmd(['logs', 'nope']);
+    assert.equal(logs.code, 1);
+    assert.equal(logs.stdout, '');
+    assert.equal(logs.stderr, trigger.stderr);
   });
 
   it('get --help names only kinds that get accepts', async () => {

@@ -126,6 +126,12 @@ export function shows(output: string, expected: string[]): boolean {
   return true;
 }
 
+/** opens is true when output begins with the expected lines, one for one (as `ferry serve` begins with its banner). */
+export function opens(output: string, expected: string[]): boolean {
+  const lines = output.split(/\r?\n/);
+  return expected.every((e, i) => i < lines.length && lineMatches(e, lines[i]));
+}
+
 /**
  * Shell is one long-lived bash, fed one command at a time: the first terminal. Each command's
  * exit status is kept for the next one (`echo $?` shows it).
@@ -319,7 +325,8 @@ describe('the README walkthroughs, as written', () => {
         const script = block.steps.map((s) => s.command).join('\n');
         // The terminal's folder outlives the command, for the next start.
         const cwdFile = path.join(state, 'terminal-2-cwd');
-        const proc = spawn('bash', ['-c', `${script}\n__readme_rc=$?\npwd > '${cwdFile}'\nexit $__readme_rc`], { cwd: terminal2Cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+        // One stream, as a terminal shows it: what the daemon logs comes in order with what it prints.
+        const proc = spawn('bash', ['-c', `exec 2>&1\n${script}\n__readme_rc=$?\npwd > '${cwdFile}'\nexit $__readme_rc`], { cwd: terminal2Cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
         let out = '';
         proc.stdout!.on('data', (d) => (out += d));
         proc.stderr!.on('data', (d) => (out += d));
@@ -327,6 +334,8 @@ describe('the README walkthroughs, as written', () => {
         terminal2 = { proc, output: () => out, exited };
         const expected = block.steps.flatMap((s) => s.expected);
         await waitFor(() => shows(out, expected), { timeoutMs: 60_000, message: `README.md:${block.line}: the second terminal to print:\n${expected.join('\n')}\n(it printed:\n${out})` });
+        // What the README shows first is what the terminal shows first: no log lines above it.
+        assert.ok(opens(out, expected), `README.md:${block.line}: the second terminal to begin with:\n${expected.join('\n')}\n(it printed:\n${out})`);
       } else if (block.marker === 'stop terminal 2') {
         assert.ok(terminal2, 'a second terminal to stop');
         process.kill(-terminal2.proc.pid!, 'SIGINT'); // Ctrl-C: to the whole foreground group

@@ -4,6 +4,7 @@ import type { Cluster, ConfigMap, ImageMap } from '../../../src/apis/index.ts';
 import { triggerResource } from '../../../src/cli/trigger.ts';
 import { waitFor } from '../../support/wait.ts';
 import { closeSharedServer, contentTagOf, newFixture } from './fixture.ts';
+import { imageMapRecreateDelayMs } from '../../../controllers/cmdimage/reconciler.ts';
 
 after(closeSharedServer);
 
@@ -281,6 +282,31 @@ describe('CmdImageReconciler', () => {
     await waitFor(() => killedSeen, { message: 'build stopped' });
     await f.quiesce();
     assert.equal(f.reconciler.building('app'), false);
+  });
+
+  it('makes a deleted ImageMap again only when the CmdImage stays, not while both are deleted', async (t) => {
+    const f = await newFixture(t);
+    await f.cmdImage('app');
+    await f.waitBuilt('app');
+    await f.quiesce();
+    // `ferry delete -f` of a file holding both: the ImageMap, then the CmdImage.
+    await f.client.delete('ImageMap', 'app');
+    await f.quiesce();
+    assert.equal(await f.imageMap('app'), undefined, 'not made again at once');
+    await f.clock.advance(imageMapRecreateDelayMs);
+    await f.quiesce();
+    assert.ok(await f.imageMap('app'), 'made again once the CmdImage stays');
+
+    await f.cmdImage('other');
+    await f.waitBuilt('other');
+    await f.quiesce();
+    await f.client.delete('ImageMap', 'other');
+    await f.quiesce();
+    await f.client.delete('CmdImage', 'other');
+    await f.quiesce();
+    await f.clock.advance(imageMapRecreateDelayMs);
+    await f.quiesce();
+    assert.equal(await f.imageMap('other'), undefined, 'a deleted CmdImage makes nothing');
   });
 
   it('keeps a stored result across a restart of the controller', async (t) => {

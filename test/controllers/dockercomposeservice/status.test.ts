@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { DockerComposeService } from '../../../src/apis/dockercomposeservice.ts';
 import type { ImageMap } from '../../../src/apis/imagemap.ts';
-import { applyInputsHash, containerFields, pickContainer, planImage } from '../../../controllers/dockercomposeservice/status.ts';
+import { applyInputsHash, containerFields, pickContainer, planImage, waitLogLevel } from '../../../controllers/dockercomposeservice/status.ts';
 import { plainServiceConfig, projectName } from '../../../controllers/dockercomposeservice/project.ts';
 import { overrideYaml } from '../../../src/adapters/compose/index.ts';
 import type { ContainerSummary } from '../../../src/adapters/docker/index.ts';
@@ -145,4 +145,11 @@ describe('DockerComposeService override file', () => {
       'services:\n  web:\n    image: app:b\n    entrypoint:\n      - /bin/sh\n      - -c\n    command:\n      - echo $$IMG $${X}\n    environment:\n      IMG: app:b\n',
     );
   });
+});
+
+test('waitLogLevel: a wait is news before the service is up, not when a running one loses its ImageMap', () => {
+  assert.equal(waitLogLevel(undefined, undefined), 'info', 'first start');
+  assert.equal(waitLogLevel('abc/def', 'up failed'), 'info', 'after a failed apply');
+  assert.equal(waitLogLevel('abc/def', undefined), 'debug', 'was up: its ImageMap went away (being deleted)');
+  assert.equal(waitLogLevel('waiting', undefined), undefined, 'already waiting');
 });

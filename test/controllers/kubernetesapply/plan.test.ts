@@ -6,6 +6,7 @@ import {
   applyReason,
   danglingObjects,
   deletableObjects,
+  objectLogFields,
   discoverySpec,
   imageMapWait,
   inputHash,
@@ -133,4 +134,10 @@ test('a client-side apply patch sets the new configuration and removes what the 
 test('sortForApply puts namespaces and configuration before workloads, keeping the YAML order within a kind', () => {
   const objs = ['Deployment/a', 'Widget/w', 'Service/s', 'Namespace/n', 'ConfigMap/c', 'Deployment/b'].map((k) => ({ kind: k.split('/')[0], name: k.split('/')[1] }));
   assert.deepEqual(sortForApply(objs).map((o) => `${o.kind}/${o.name}`), ['Namespace/n', 'ConfigMap/c', 'Service/s', 'Deployment/a', 'Deployment/b', 'Widget/w']);
+});
+
+test('objectLogFields names the namespace only of an object that has one', () => {
+  assert.deepEqual(objectLogFields({ apiVersion: 'v1', kind: 'Namespace', name: 'n' }), { object: 'Namespace/n' });
+  assert.deepEqual(objectLogFields({ apiVersion: 'v1', kind: 'Namespace', name: 'n', namespace: '' }), { object: 'Namespace/n' });
+  assert.deepEqual(objectLogFields({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'a', namespace: 'n' }), { object: 'Deployment/a', namespace: 'n' });
 });
