@@ -425,6 +425,7 @@ export class LiveUpdateReconciler implements Reconciler {
       execs: p.execs.map((e) => ({ args: e.args, timeoutMs: e.timeoutSeconds ? e.timeoutSeconds * 1000 : this.execTimeoutMs })),
       restart: spec.restart === 'always',
       onOutput: (text: string) => output.write(text),
+      onNotice: say,
     };
     let ackUs: number | undefined;
     try {

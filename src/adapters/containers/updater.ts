@@ -40,6 +40,8 @@ export interface ContainerUpdate {
   restart: boolean;
   /** onOutput receives the output of the execs as it comes. */
   onOutput?: (text: string) => void;
+  /** onNotice receives a line for the sync log when the update's files leave the channel for the per-call path. */
+  onNotice?: (line: string) => void;
 }
 
 /** ContainerUpdater is what the LiveUpdate reconciler needs from a container runtime. */

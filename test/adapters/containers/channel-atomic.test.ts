@@ -181,9 +181,12 @@ test('channel batch: a tar that fails leaves no staging directory; the batch goe
   }
   await fsp.symlink('nowhere', path.join(dir, 'zlink'));
   mappings.push({ localPath: path.join(dir, 'zlink'), containerPath: '/app/ok/zlink' });
-  const u = await changes(c.id, mappings);
+  const notices: string[] = [];
+  const u = { ...(await changes(c.id, mappings)), onNotice: (line: string) => notices.push(line) };
   assert.equal(await pool.send(u), false, 'the channel refused the batch');
   assert.match(events.find((e) => e.kind === 'fallback')?.message ?? '', /err tar/);
+  assert.equal(notices.length, 1, 'one line for the sync log');
+  assert.match(notices[0]!, /^Copying per call: the sync channel failed \(.*err tar.*\)$/);
   assert.equal(await leftovers(docker, c.id, '/app'), '', 'no staging directory left');
   // The channel is still there, and the batch without the link arrives whole.
   assert.equal(await pool.send({ ...u, entries: u.entries!.filter((e) => e.type !== 'symlink') }), true);

@@ -138,7 +138,11 @@ export class ChannelPool {
       return true;
     } catch (err) {
       // An update abandoned because ferry is stopping goes nowhere: no fallback to tell.
-      if (!signal?.aborted) this.emit({ kind: 'fallback', key, target: u.target, message: err instanceof Error ? err.message : String(err) });
+      if (!signal?.aborted) {
+        const message = err instanceof Error ? err.message : String(err);
+        this.emit({ kind: 'fallback', key, target: u.target, message });
+        u.onNotice?.(`Copying per call: the sync channel failed (${message})`);
+      }
       // An operation the agent refused was cleaned up by the agent; a channel that died was not.
       return err instanceof ChannelRefused ? [] : staged;
     } finally {
