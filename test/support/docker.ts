@@ -185,12 +185,17 @@ export async function execIn(
   docker.modem.demuxStream(stream, out, err);
   if (withStdin) stream.end(options.stdin);
   await ended;
+  // The output ended: the process is done. Its exit code may take a moment to be recorded; an
+  // exec the Engine already forgot (404) has an unknown code (-1), its output is still whole.
   const exitCode = await waitFor(
     async () => {
-      const info = await exec.inspect();
+      const info = await exec.inspect().catch((err: { statusCode?: number }) => {
+        if (err?.statusCode === 404) return { Running: false, ExitCode: -1 };
+        throw err;
+      });
       return info.Running ? undefined : (info.ExitCode ?? undefined);
     },
-    { timeoutMs: 5_000, intervalMs: 20, message: `exit of ${argv.join(' ')}` },
+    { timeoutMs: 15_000, intervalMs: 20, message: `exit of ${argv.join(' ')}` },
   );
   return {
     exitCode,
