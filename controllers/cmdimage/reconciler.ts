@@ -21,7 +21,7 @@ import {
   type ImageMapStatus,
   type LiveUpdate,
 } from '../../src/apis/index.ts';
-import { RefError, isBuildTag, parseRef, planPrune, type ImageClient } from '../../src/adapters/images/index.ts';
+import { RefError, isBuildTag, isStampTag, parseRef, planPrune, type ImageClient } from '../../src/adapters/images/index.ts';
 import type { OutputStream, ProcessRunner } from '../../src/adapters/process/index.ts';
 import { isAlreadyExists, updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request, type Result } from '../../src/runtime/index.ts';
 import { evaluateDisableSource, removeFromTriggerQueue, triggerQueueResources } from '../../src/tilt/index.ts';
@@ -463,13 +463,15 @@ export class CmdImageReconciler implements Reconciler {
     const [list, inUse, current] = await Promise.all([images.list(repo), images.imagesInUse(), images.inspect(ref)]);
     const mayRemove = this.deps.pruneOwnOnly ? (tag: string) => this.made.has(`${repo}:${tag}`) : undefined;
     const removed: string[] = [];
+    let stampsOnly = true;
     for (const tag of planPrune(list, { keep, inUse, repository: repo, protect: new Set([current.id]), mayRemove })) {
       await images.untag(`${repo}:${tag}`);
       this.made.delete(`${repo}:${tag}`);
       removed.push(`${repo}:${tag}`);
+      stampsOnly &&= isStampTag(tag);
     }
     // An old build pruned is worth a line; the previous stamp of an image built again unchanged is not.
-    if (removed.some((ref) => !/:tilt-build-\d+$/.test(ref))) this.deps.log.info('Removed old image tags', { refs: removed });
+    if (!stampsOnly) this.deps.log.info('Removed old image tags', { refs: removed });
     else if (removed.length) this.deps.log.debug('Removed old image tags', { refs: removed });
   }
 

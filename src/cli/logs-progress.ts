@@ -7,6 +7,7 @@
 import https from 'node:https';
 import type { ServerConfig } from '../client/config.ts';
 import { activityPath, type ActivitySnapshot } from '../runtime/activity.ts';
+import { getText } from './logs.ts';
 import { StatusLine, statusText } from './progress.ts';
 
 /** ActivityFollowOptions say what to show and where. */
@@ -64,23 +65,8 @@ async function readActivity(kc: ServerConfig, signal: AbortSignal): Promise<Acti
   if (!cluster) return 'missing';
   const httpsOpts: https.RequestOptions = {};
   await kc.applyToHTTPSOptions(httpsOpts);
-  return new Promise((resolve, reject) => {
-    https
-      .get(new URL(activityPath, cluster.server), { ...httpsOpts, signal }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => {
-          if (res.statusCode === 404) return resolve('missing');
-          if (res.statusCode !== 200) return reject(new Error(`the daemon answered ${res.statusCode} for ${activityPath}`));
-          try {
-            resolve(JSON.parse(text) as ActivitySnapshot);
-          } catch (err) {
-            reject(err);
-          }
-        });
-        res.on('error', reject);
-      })
-      .on('error', reject);
-  });
+  const { status, text } = await getText(cluster.server, activityPath, httpsOpts, signal);
+  if (status === 404) return 'missing';
+  if (status !== 200) throw new Error(`the daemon answered ${status} for ${activityPath}`);
+  return JSON.parse(text) as ActivitySnapshot;
 }

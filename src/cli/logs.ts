@@ -133,19 +133,25 @@ export async function streamLogs(kc: ServerConfig, opts: LogsOptions): Promise<v
  * lines yet are known when the Session reports them.
  */
 async function sessionResources(server: string, httpsOpts: https.RequestOptions): Promise<Set<string>> {
-  const body = await new Promise<string>((resolve, reject) => {
+  const { status, text } = await getText(server, '/apis/tilt.dev/v1alpha1/sessions', httpsOpts);
+  if (status !== 200) throw new CliError(`the daemon answered ${status} listing sessions`);
+  const known = new Set<string>();
+  const list = JSON.parse(text) as { items?: Array<{ status?: { targets?: Array<{ resources?: string[] }> } }> };
+  for (const s of list.items ?? []) for (const t of s.status?.targets ?? []) for (const r of t.resources ?? []) known.add(r);
+  return known;
+}
+
+/** getText GETs path from the daemon with the kubeconfig's TLS options and resolves with the status and the body. */
+export function getText(server: string, path: string, httpsOpts: https.RequestOptions, signal?: AbortSignal): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
     https
-      .get(new URL('/apis/tilt.dev/v1alpha1/sessions', server), httpsOpts, (res) => {
+      .get(new URL(path, server), { ...httpsOpts, signal }, (res) => {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (d: string) => (text += d));
-        res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new CliError(`the daemon answered ${res.statusCode} listing sessions`))));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
         res.on('error', reject);
       })
       .on('error', reject);
   });
-  const known = new Set<string>();
-  const list = JSON.parse(body) as { items?: Array<{ status?: { targets?: Array<{ resources?: string[] }> } }> };
-  for (const s of list.items ?? []) for (const t of s.status?.targets ?? []) for (const r of t.resources ?? []) known.add(r);
-  return known;
 }

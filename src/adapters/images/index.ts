@@ -49,4 +49,4 @@ export {
 export { JSONPath, JSONPathError, type JSONPlace } from './jsonpath.ts';
 export { type ImageClient, type ImageInfo, ImageNotFoundError, DockerodeImageClient } from './docker.ts';
 export { FakeImageClient } from './fake.ts';
-export { planPrune, isBuildTag, type TaggedImage, type PruneOptions } from './prune.ts';
+export { planPrune, isBuildTag, isStampTag, type TaggedImage, type PruneOptions } from './prune.ts';

@@ -18,6 +18,11 @@ export interface TaggedImage {
 const buildTag = /^tilt-build-(\d+)$/;
 const contentTagRe = /^tilt-[0-9a-f]{16}$/;
 
+/** isStampTag is true for a build's time stamp tag, `tilt-build-<seconds>` (a build of unchanged content adds one). */
+export function isStampTag(tag: string): boolean {
+  return buildTag.test(tag);
+}
+
 /** isBuildTag is true for a tag ferry gives a build: `tilt-build-<seconds>` or `tilt-<16 hex>`. */
 export function isBuildTag(tag: string): boolean {
   return buildTag.test(tag) || contentTagRe.test(tag);
