@@ -10,6 +10,7 @@ import { FerryClient } from './client/index.ts';
 import type { ClusterConnection, KubeconfigClusters } from './adapters/kubernetes/index.ts';
 import type { LogBuffer } from './util/log-buffer.ts';
 import type { ActivityRegistry } from './runtime/activity.ts';
+import { FileBatches } from './tilt/index.ts';
 import { buildEdges, clusterHealth, kubernetesTargets, liveUpdaters, podLogs, type Edges } from './edges.ts';
 import { setupClusterController } from '../controllers/cluster/setup.ts';
 import { ensureDefaultClusters } from '../controllers/cluster/defaults.ts';
@@ -73,7 +74,9 @@ export function setupControllers(mgr: Manager, s: ControllerSettings, edges: Edg
   const cwd = s.cwd ?? process.cwd();
   const log = s.log;
   setupClusterController(mgr, clusterHealth(edges));
-  filewatch.setup(mgr, { log, quietMs: s.filewatchQuietMs, poll: s.filewatchPoll });
+  // The exact paths of large batches, from the FileWatches to the LiveUpdates of this daemon.
+  const batches = new FileBatches();
+  filewatch.setup(mgr, { log, quietMs: s.filewatchQuietMs, poll: s.filewatchPoll, batches });
   imagemap.setup(mgr, {});
   const builds = cmdimage.setup(mgr, { log, cwd, logs, runner, images: edges.docker.images(), buildTimeoutMs: s.buildTimeoutMs,
     keepImages: s.keepImages ?? keepImagesFromEnv(), pruneOwnOnly: s.ownImagesOnly, activity: s.activity });
@@ -91,7 +94,7 @@ export function setupControllers(mgr: Manager, s: ControllerSettings, edges: Edg
   kubernetesdiscovery.setup(mgr, { log, resolve: edges.clusters.resolver() });
   podlogstream.setup(mgr, { log, logs, podLogs: podLogs(mgr, edges.clusters) });
   kubernetesapply.setup(mgr, { log, cwd, logs, runner, connect: kubernetesTargets(edges.clusters), activity: s.activity });
-  liveupdate.setup(mgr, { log, logs, cwd, execTimeoutMs: s.execTimeoutMs, updaters: liveUpdaters(mgr, edges, { stepTimeoutMs: s.execTimeoutMs, log }) });
+  liveupdate.setup(mgr, { log, logs, cwd, batches, execTimeoutMs: s.execTimeoutMs, updaters: liveUpdaters(mgr, edges, { stepTimeoutMs: s.execTimeoutMs, log }) });
   session.setup(mgr, { log, cwd });
   return {
     logs,

@@ -3,7 +3,7 @@ import type { Logger } from 'winston';
 import { defaultQuietMs } from '../../src/adapters/watch/batcher.ts';
 import type { FileWatcherFactory } from '../../src/adapters/watch/file-watcher.ts';
 import { type Clock, type Controller, type Manager } from '../../src/runtime/index.ts';
-import { disableSourceMapper } from '../../src/tilt/index.ts';
+import { disableSourceMapper, type FileBatches } from '../../src/tilt/index.ts';
 import { FileWatchReconciler, kind } from './reconciler.ts';
 import { Wake } from '../../src/runtime/index.ts';
 
@@ -32,6 +32,8 @@ export interface FileWatchSetupDeps {
   newPollingWatcher?: FileWatcherFactory;
   /** detectNoEvents finds paths on filesystems without kernel events. Default: /proc/self/mountinfo. */
   detectNoEvents?: (paths: readonly string[]) => string | undefined;
+  /** batches receives the exact paths of batches whose seenFiles were shortened (for this daemon's LiveUpdates). */
+  batches?: FileBatches;
   /** newWatcher builds the OS watcher. Default: FsWatchWatcher. */
   newWatcher?: FileWatcherFactory;
   /** concurrency is how many FileWatches are reconciled at once. Default 4. */
@@ -58,6 +60,7 @@ export function setup(mgr: Manager, deps: FileWatchSetupDeps = {}): { controller
     pollIntervalMs: deps.pollIntervalMs,
     newPollingWatcher: deps.newPollingWatcher,
     detectNoEvents: deps.detectNoEvents,
+    batches: deps.batches,
     wake,
   });
   const controller = mgr

@@ -8,7 +8,7 @@ import { FsWatchWatcher } from '../../src/adapters/watch/fs-watch-watcher.ts';
 import { ChokidarWatcher, defaultPollIntervalMs } from '../../src/adapters/watch/chokidar-watcher.ts';
 import { pollingReason } from '../../src/adapters/watch/filesystem.ts';
 import { read, updateStatusIfChanged, type Cache, type Client, type Clock, type ReconcileContext, type Reconciler, type Request, type Result } from '../../src/runtime/index.ts';
-import { disableStatusFor } from '../../src/tilt/index.ts';
+import { disableStatusFor, type FileBatches } from '../../src/tilt/index.ts';
 import {
   changedSinceMs,
   errorTexts,
@@ -54,11 +54,18 @@ export interface FileWatchReconcilerDeps {
    * events), or undefined. Default: pollingReason (reads /proc/self/mountinfo).
    */
   detectNoEvents?: (paths: readonly string[]) => string | undefined;
+  /**
+   * batches receives the exact paths of each batch whose seenFiles were shortened to fit the
+   * status, for the LiveUpdates of this daemon (see FileBatches). Default: none kept.
+   */
+  batches?: FileBatches;
 }
 
 /** Running is one FileWatch's live watcher and what it has seen. */
 interface Running {
   specKey: string;
+  /** uid is the FileWatch's, for the batches kept in FileBatches. */
+  uid?: string;
   /** polling is set when this watcher polls, with why. */
   polling?: PollingState;
   watchedPaths: string[];
@@ -74,6 +81,16 @@ interface Running {
   backoffMs: number;
   /** reported is the last error logged, so a failure is logged when it changes. */
   reported?: string;
+}
+
+/** keepExact records a batch's exact paths when its event (the newest in history) lists fewer or others. */
+function keepExact(batches: FileBatches | undefined, uid: string, history: WatchHistory, paths: readonly string[]): void {
+  const ev = history.fileEvents.at(-1);
+  if (!batches || !ev) return;
+  const exact = [...new Set(paths)];
+  const seen = ev.seenFiles ?? [];
+  if (seen.length === exact.length && seen.every((p, i) => p === exact[i])) return;
+  batches.record(uid, ev.time, seen, exact);
 }
 
 /**
@@ -108,7 +125,9 @@ export class FileWatchReconciler implements Reconciler {
     // last status write makes that write conflict, and updateStatusIfChanged then reads afresh.
     const fw = await read<FileWatch>(this.deps.cache, kind, req.name);
     if (!fw || fw.metadata.deletionTimestamp) {
+      const uid = this.running.get(req.name)?.uid ?? fw?.metadata.uid;
       await this.stop(req.name);
+      if (uid) this.deps.batches?.forget(uid);
       return;
     }
     const now = this.deps.clock.now();
@@ -130,6 +149,7 @@ export class FileWatchReconciler implements Reconciler {
       else run = await this.start(req.name, fw, run, changedSinceMs(fw, startedMs));
     }
 
+    run.uid = fw.metadata.uid;
     if (run.error && run.error !== run.reported) this.deps.log.warn('FileWatch failed', { name: req.name, error: run.error });
     run.reported = run.error;
     await updateStatusIfChanged(this.deps.client, fw, fileWatchStatus(disableStatus, run, run.history));
@@ -158,6 +178,7 @@ export class FileWatchReconciler implements Reconciler {
     const poll = pollingDecision(fw, !!this.deps.poll, this.deps.detectNoEvents ?? ((paths) => pollingReason(paths)), this.pollIntervalMs);
     const run: Running = {
       specKey,
+      uid: fw.metadata.uid,
       watchedPaths: [...(spec.watchedPaths ?? [])],
       history: prev?.history ?? { fileEvents: [] },
       done: false,
@@ -176,6 +197,7 @@ export class FileWatchReconciler implements Reconciler {
       onBatch: (paths, lastChangeUs) => {
         if (this.running.get(name) !== run) return;
         run.history = recordBatch(run.history, paths, lastChangeUs, run.watchedPaths);
+        if (paths.length > 0 && run.uid) keepExact(this.deps.batches, run.uid, run.history, paths);
         run.error = undefined;
         this.deps.wake.enqueue(name);
       },

@@ -3,6 +3,7 @@ import { Histogram } from 'prom-client';
 import type { Logger } from 'winston';
 import { resourceName, triggerQueueName, type ConfigMap, type KubeObject, type LiveUpdate } from '../../src/apis/index.ts';
 import type { Clock, Controller, Manager } from '../../src/runtime/index.ts';
+import type { FileBatches } from '../../src/tilt/index.ts';
 import type { LogBuffer } from '../../src/util/log-buffer.ts';
 import { LiveUpdateReconciler, type Updaters } from './reconciler.ts';
 import { sourcesOf } from './monitor.ts';
@@ -32,6 +33,8 @@ export interface LiveUpdateSetupDeps {
   concurrency?: number;
   /** cwd is where file lists in messages are shown from. Default process.cwd(). */
   cwd?: string;
+  /** batches holds the exact paths of FileWatch batches shortened in status, from this daemon's FileWatch controller. */
+  batches?: FileBatches;
 }
 
 const depsIndex = 'liveupdate-deps';
@@ -85,6 +88,7 @@ export function setup(mgr: Manager, deps: LiveUpdateSetupDeps): { controller: Co
     updaters: deps.updaters,
     execTimeoutMs: deps.execTimeoutMs,
     cwd: deps.cwd,
+    batches: deps.batches,
     onLog: deps.logs ? (resource, line) => deps.logs!.append(resource, { source: 'LiveUpdate', line }) : undefined,
     onSynced: (t) => syncLatency.observe({ namespace: t.namespace, name: t.name }, t.latencyMs / 1000),
   });

@@ -96,9 +96,17 @@ export class Monitor {
 
   /**
    * recordFileWatch takes in a FileWatch's events (and its ImageMap's status) and says whether
-   * anything changed. Events older than the image's build start are already in the image.
+   * anything changed. Events older than the image's build start are already in the image. An
+   * event's paths are exactPaths(ev) when it gives them (the batch's own paths, where seenFiles
+   * were shortened to directories: FileBatches), else its seenFiles.
    */
-  recordFileWatch(src: SourceState, events: FileEvent[], ignores: IgnoreDef[], imageStatus: ImageMapStatus | undefined): boolean {
+  recordFileWatch(
+    src: SourceState,
+    events: FileEvent[],
+    ignores: IgnoreDef[],
+    imageStatus: ImageMapStatus | undefined,
+    exactPaths: (ev: FileEvent) => readonly string[] | undefined = () => undefined,
+  ): boolean {
     src.ignores = ignores;
     if (events.length === 0) return false;
     const imageChanged = !jsonEqual(src.lastImageStatus ?? null, imageStatus ?? null);
@@ -112,7 +120,7 @@ export class Monitor {
         const t = microTimeValue(ev.time);
         if (Number.isNaN(t)) continue;
         if (buildStart && buildStart > t) continue;
-        for (const p of ev.seenFiles ?? []) {
+        for (const p of exactPaths(ev) ?? ev.seenFiles ?? []) {
           const prev = src.modTimeByPath.get(p);
           if (prev === undefined || t > prev) src.modTimeByPath.set(p, t);
         }

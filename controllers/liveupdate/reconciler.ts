@@ -7,6 +7,7 @@ import {
   triggerQueueName,
   type ConfigMap,
   type DockerComposeService,
+  type FileEvent,
   type FileWatch,
   type ImageMap,
   type KubeObject,
@@ -30,7 +31,7 @@ import {
 } from '../../src/runtime/index.ts';
 import { errorText } from '../../src/util/errors.ts';
 import { LineSplitter } from '../../src/util/lines.ts';
-import { liveUpdateMessages } from '../../src/tilt/index.ts';
+import { liveUpdateMessages, type FileBatches } from '../../src/tilt/index.ts';
 import type { PlannedArchive } from '../../src/adapters/tar/archive.ts';
 import { RunStepFailure, displayCommand, type ContainerTarget, type ContainerUpdater } from '../../src/adapters/containers/index.ts';
 import { formatGoDuration } from '../../src/apis/go.ts';
@@ -93,6 +94,8 @@ export interface LiveUpdateReconcilerDeps {
   onLog?: (resource: string, line: string) => void;
   /** onSynced receives the latency of every sync of changed files (not initial syncs). */
   onSynced?: (t: SyncTiming) => void;
+  /** batches holds the exact paths of FileWatch batches this daemon shortened in status (FileBatches). */
+  batches?: FileBatches;
 }
 
 /** Retained is what a LiveUpdate last told its updater it selects. */
@@ -160,7 +163,8 @@ export class LiveUpdateReconciler implements Reconciler {
         const fw = await this.mustGet<FileWatch>('FileWatch', ref.fileWatch);
         const im = ref.imageMap ? await this.mustGet<ImageMap>('ImageMap', ref.imageMap) : undefined;
         const src = mon.source({ fileWatch: ref.fileWatch, imageMap: ref.imageMap });
-        if (mon.recordFileWatch(src, fw.status?.fileEvents ?? [], fw.spec?.ignores ?? [], im?.status)) changed = true;
+        const exact = (ev: FileEvent) => this.deps.batches?.pathsOf(fw.metadata.uid, ev);
+        if (mon.recordFileWatch(src, fw.status?.fileEvents ?? [], fw.spec?.ignores ?? [], im?.status, exact)) changed = true;
       }
       const k8s = spec.selector.kubernetes;
       if (k8s) {

@@ -28,4 +28,5 @@ export {
   type CmdImageWaitReason,
 } from './reasons.ts';
 export { lastRestartEventUs } from './restart-on.ts';
+export { FileBatches, type FileBatchesOptions } from './file-batches.ts';
 export { addToTriggerQueue, removeFromTriggerQueue, triggerQueueResources, reasonCodeTriggerCli } from './trigger-queue.ts';

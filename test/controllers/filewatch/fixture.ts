@@ -3,6 +3,7 @@ import type { ConfigMap, FileWatch, FileWatchSpec } from '../../../src/apis/inde
 import type { Clock, Controller, Manager } from '../../../src/runtime/index.ts';
 import type { FileWatcher, FileWatcherFactory, FileWatcherOptions } from '../../../src/adapters/watch/file-watcher.ts';
 import { setup, type FileWatchReconciler } from '../../../controllers/filewatch/index.ts';
+import type { FileBatches } from '../../../src/tilt/index.ts';
 import { ControllerHarness } from '../../support/controllers.ts';
 
 /**
@@ -21,6 +22,7 @@ export class Fixture {
       adaptiveQuiet?: boolean;
       poll?: boolean;
       detectNoEvents?: (paths: readonly string[]) => string | undefined;
+      batches?: FileBatches;
     } = {},
   ): Promise<Fixture> {
     const h = await ControllerHarness.start(t, {
@@ -33,6 +35,7 @@ export class Fixture {
           adaptiveQuiet: opts.adaptiveQuiet,
           poll: opts.poll,
           detectNoEvents: opts.detectNoEvents,
+          batches: opts.batches,
         }),
     });
     return new Fixture(h);

@@ -7,6 +7,7 @@ import { inotifyWatchesUnder } from '../../../src/adapters/watch/inotify.ts';
 import { Fixture, FakeWatchers } from './fixture.ts';
 import { tempDir, write } from '../../adapters/watch/helpers.ts';
 import { waitFor } from '../../support/wait.ts';
+import { FileBatches } from '../../../src/tilt/index.ts';
 
 const seen = Fixture.seen;
 
@@ -123,6 +124,28 @@ describe('FileWatchReconciler with real files', () => {
     const fw = await f.waitStatus('burst', (o) => seen(o).includes(path.join(dir, 'last.txt')), 'last.txt seen');
     for (const e of fw.status!.fileEvents!) assert.equal(new Set(e.seenFiles).size, e.seenFiles.length, `no duplicates in ${JSON.stringify(e.seenFiles)}`);
     assert.ok(seen(fw).includes(file));
+  });
+
+  it('keeps the exact paths of a batch too large for its status, for the daemon\'s LiveUpdates, and forgets them on delete', async (t) => {
+    const batches = new FileBatches();
+    const f = await Fixture.start(t, { batches });
+    const dir = tempDir(t);
+    write(path.join(dir, 'src', 'unchanged.txt'));
+    // Older than the FileWatch, and than a rescan's window (a second before its burst): never reported.
+    await new Promise((r) => setTimeout(r, 1200));
+    const created = await f.create('big', { watchedPaths: [dir] });
+    await f.waitStatus('big', (o) => !!o.status?.monitorStartTime, 'started');
+    // 400 names of 100 characters: past the 32 KiB of seenFiles a batch may take.
+    const names = Array.from({ length: 400 }, (_, i) => path.join(dir, 'src', `${String(i).padStart(4, '0')}-${'n'.repeat(95)}`));
+    for (const p of names) write(p);
+    const fw = await f.waitStatus('big', (o) => (o.status?.fileEvents ?? []).length > 0 && seen(o).includes(path.join(dir, 'src')), 'a shortened batch');
+    const events = fw.status!.fileEvents!;
+    const exact = new Set(events.flatMap((ev) => batches.pathsOf(created.metadata.uid, ev) ?? ev.seenFiles));
+    for (const p of names) assert.ok(exact.has(p), `${p} is listed`);
+    assert.ok(!exact.has(path.join(dir, 'src', 'unchanged.txt')), 'a file that did not change is not');
+    assert.ok(!exact.has(path.join(dir, 'src')), 'nor the directory the status names');
+    await f.mgr.client.delete('FileWatch', 'big');
+    await waitFor(() => batches.size === 0, { message: 'the records forgotten' });
   });
 
   it('picks up a watched path created later', async (t) => {

@@ -22,6 +22,7 @@ import {
 import { FakeContainerUpdater } from '../../../src/adapters/containers/index.ts';
 import { LiveUpdateReconciler } from '../../../controllers/liveupdate/reconciler.ts';
 import { setup as setupLiveUpdate } from '../../../controllers/liveupdate/index.ts';
+import type { FileBatches } from '../../../src/tilt/index.ts';
 import { ControllerHarness } from '../../support/controllers.ts';
 import { DockerContainerUpdater } from '../../../src/adapters/containers/index.ts';
 import { requireDocker, runContainer, testImages } from '../../support/docker.ts';
@@ -63,7 +64,7 @@ export interface Fixture {
   steadyState(name?: string): Promise<void>;
 }
 
-export async function newFixture(t: TestContext): Promise<Fixture> {
+export async function newFixture(t: TestContext, opts: { batches?: FileBatches } = {}): Promise<Fixture> {
   const clock = new FakeClock(new Date('2024-01-01T00:00:00Z'));
   const updater = new FakeContainerUpdater();
   const logs: LogLine[] = [];
@@ -85,7 +86,7 @@ export async function newFixture(t: TestContext): Promise<Fixture> {
     clock,
     log,
     dirPrefix: 'ferry-lu-',
-    setup: (mgr, env) => setupLiveUpdate(mgr, { log, clock, updaters: { docker: updater, kubernetes: () => updater }, cwd: env.dir }),
+    setup: (mgr, env) => setupLiveUpdate(mgr, { log, clock, updaters: { docker: updater, kubernetes: () => updater }, cwd: env.dir, batches: opts.batches }),
   });
   const { client, dir } = h;
 

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import type { ConfigMap, KubernetesDiscovery, LiveUpdate } from '../../../src/apis/index.ts';
+import { toMicroTime, type ConfigMap, type FileWatch, type KubernetesDiscovery, type LiveUpdate } from '../../../src/apis/index.ts';
+import { FileBatches } from '../../../src/tilt/index.ts';
 import { RunStepFailure } from '../../../src/adapters/containers/index.ts';
 import { newFixture, tarEntries } from './fixture.ts';
 
@@ -490,5 +491,33 @@ test('kubernetes: a pod replaced by a new one is resynced with the tracked chang
   await f.reconcile();
   assert.deepEqual(f.updater.calls.map((c) => `${c.update.target.podName}/${c.update.target.containerId}`), ['p1/w1', 'p2/w9']);
   assert.deepEqual((await f.get()).status!.containers!.map((c) => c.podName), ['p2']);
+  await f.steadyState();
+});
+
+test('a batch whose seenFiles were shortened to a directory copies the files it changed, when the daemon kept them', async (t) => {
+  const batches = new FileBatches();
+  const f = await newFixture(t, { batches });
+  await f.fileWatch();
+  await f.dockerCompose('c1');
+  await f.write({ 'src/old.txt': 'O', 'src/new/a.txt': 'A', 'src/new/b.txt': 'B' });
+  await f.liveUpdate();
+  await f.reconcile();
+  const uid = (await f.client.get<FileWatch>('FileWatch', 'fw'))!.metadata.uid!;
+
+  // Kept: the exact paths, including a deletion, and nothing else of src.
+  await f.clock.advance(1000);
+  const time = toMicroTime(new Date(f.clock.now().getTime() + 1000));
+  batches.record(uid, time, [path.join(f.dir, 'src')], ['src/new/a.txt', 'src/new/b.txt', 'src/gone.txt'].map((p) => path.join(f.dir, p)));
+  assert.equal(await f.event(['src']), time);
+  await f.reconcile();
+  assert.equal(f.updater.calls.length, 1);
+  assert.deepEqual(await fileEntries(f.updater.calls[0]!.archiveBytes), { 'app/new/a.txt': 'A', 'app/new/b.txt': 'B' });
+  assert.deepEqual(f.updater.calls[0]!.update.deletePaths, ['/app/gone.txt']);
+
+  // Not kept (another process wrote the status, or the daemon restarted): the whole directory.
+  await f.event(['src']);
+  await f.reconcile();
+  assert.equal(f.updater.calls.length, 2);
+  assert.deepEqual(Object.keys(await fileEntries(f.updater.calls[1]!.archiveBytes)).sort(), ['app/new/a.txt', 'app/new/b.txt', 'app/old.txt']);
   await f.steadyState();
 });
