@@ -41,8 +41,9 @@
  * Content is read with `dd iflag=fullblock`, which reads exactly the bytes asked for from a
  * pipe. busybox's `head -c` reads ahead through stdio and swallows the next frames (measured:
  * `printf abcdef | head -c 2 >/dev/null; cat` prints nothing), so it cannot be used; plain `dd`
- * without fullblock stops at a short read of the pipe. Files are copied 64 KiB at a time, so a
- * large file is never held whole. An image whose `dd` lacks fullblock says so at start and
+ * without fullblock stops at a short read of the pipe. Up to 1 MiB is copied by one `dd` (one
+ * process for a whole small file or tar frame); more, 64 KiB at a time, so a large file is never
+ * held whole. An image whose `dd` lacks fullblock says so at start and
  * gets the per-call path.
  */
 
@@ -54,6 +55,10 @@ export const agentScript = `exec 2>/dev/null
 dd if=/dev/null of=/dev/null bs=1 count=0 iflag=fullblock || { echo 'ferry-agent unsupported dd'; exit 3; }
 u0=$(umask)
 copy() {
+  if [ "$1" -le 1048576 ]; then
+    [ "$1" -eq 0 ] || dd bs="$1" count=1 iflag=fullblock || return 1
+    return 0
+  fi
   q=$(($1 / 65536)) r=$(($1 % 65536))
   if [ "$q" -gt 0 ]; then dd bs=65536 count="$q" iflag=fullblock || return 1; fi
   if [ "$r" -gt 0 ]; then dd bs="$r" count=1 iflag=fullblock || return 1; fi
