@@ -293,155 +293,164 @@ export async function runSyncBench(opts: { runsScale?: number; kubernetes?: bool
   let stopWatch = () => {};
   let result: SyncBenchResult;
   try {
-    await client.create<FileWatch>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name: 'app' }, spec: { watchedPaths: [src] } });
-    const yaml = [
-      'services:',
-      '  app:',
-      `    image: ${image}`,
-      '    init: true',
-      `    command: ["sh", "-c", "mkdir -p ${inContainerDir} && exec sleep 36000"]`,
-    ].join('\n');
-    await client.create<DockerComposeService>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'DockerComposeService', metadata: { name: 'app' }, spec: { service: 'app', project: { name: project, yaml } } });
-    await client.create<LiveUpdate>({
-      apiVersion: 'tilt.dev/v1alpha1',
-      kind: 'LiveUpdate',
-      metadata: { name: 'app' },
-      spec: { basePath: dir, selector: { dockerCompose: { service: 'app' } }, sources: [{ fileWatch: 'app' }], syncs: [{ localPath: 'src', containerPath: inContainerDir }] },
-    });
-    let id = '';
-    for (let i = 0; i < 600 && !id; i++) {
-      const lu = await client.get<LiveUpdate>('LiveUpdate', 'app');
-      id = lu?.status?.containers?.[0]?.containerID ?? '';
-      if (!id) await sleep(100);
-    }
-    if (!id) throw new Error('the LiveUpdate never selected the Compose container');
-    const container = docker.getContainer(id);
-    for (let i = 0; i < 100; i++) {
-      const r = await container.inspect();
-      if (r.State.Running) break;
-      await sleep(100);
-    }
-    const { v, stop } = await Visibility.start(docker, id, inContainerDir);
-    stopWatch = stop;
-
-    // Warm up: the first sync pays for connections and code being compiled.
-    await writeFiles(src, ['warm-0', 'warm-1'], Buffer.from('w'));
-    await v.allSeen(['warm-0', 'warm-1']);
-
-    const figures: SyncFigures[] = [];
-    for (const c of cases) {
-      const runs = Math.max(1, Math.round(c.runs * scale));
-      const content = Buffer.alloc(c.bytes, 'x');
-      const ferry: number[] = [];
-      const exec: number[] = [];
-      const put: number[] = [];
-      const tilt: number[] = [];
-      const compose: number[] = [];
-      for (let r = 0; r < runs; r++) {
-        const names = (kind: string) => Array.from({ length: c.files }, (_, k) => `${kind}-${c.files}-${c.bytes}-${r}-${k}`);
-
-        // Every measurement starts from a settled Engine: the previous copy's process is gone.
-        const settle = () => sleep(c.files > 1000 ? 2000 : 300);
-        // The raw copies write into a folder ferry does not watch.
-        const rawDir = path.join(dir, 'raw');
-        await fsp.mkdir(rawDir, { recursive: true });
-        const rawMappings = (ns: string[]) => ns.map((n) => ({ localPath: path.join(rawDir, n), containerPath: `${inContainerDir}/${n}` }));
-
-        const variants: (() => Promise<void>)[] = [
-          // ferry: write, then wait until the container has every file.
-          async () => {
-            await settle();
-            const ferryNames = names('ferry');
-            await saves.write(src, ferryNames, c.bytes);
-            const saved = performance.now();
-            ferry.push((await v.allSeen(ferryNames, 120_000)) - saved);
-          },
-          async () => {
-            const execNames = names('exec');
-            await writeFiles(rawDir, execNames, content);
-            const plan = await planArchive(rawMappings(execNames));
-            await settle();
-            const t0 = performance.now();
-            await execTar(docker, id, plan.stream() as unknown as NodeJS.ReadableStream);
-            exec.push((await v.allSeen(execNames, 120_000)) - t0);
-          },
-          async () => {
-            const putNames = names('put');
-            await writeFiles(rawDir, putNames, content);
-            const plan = await planArchive(rawMappings(putNames));
-            await settle();
-            const t0 = performance.now();
-            await container.putArchive(plan.stream() as unknown as NodeJS.ReadableStream, { path: '/', copyUIDGID: true });
-            put.push((await v.allSeen(putNames, 120_000)) - t0);
-          },
-          async () => {
-            const tiltNames = names('tilt');
-            await writeFiles(rawDir, tiltNames, content);
-            await settle();
-            const t0 = performance.now();
-            await sleep(200);
-            const plan = await planArchive(rawMappings(tiltNames));
-            await execTar(docker, id, plan.stream() as unknown as NodeJS.ReadableStream);
-            tilt.push((await v.allSeen(tiltNames, 120_000)) - t0);
-          },
-          async () => {
-            const composeNames = names('compose');
-            await writeFiles(rawDir, composeNames, content);
-            await settle();
-            const t0 = performance.now();
-            await sleep(500);
-            const plan = await planArchive(rawMappings(composeNames));
-            await container.putArchive(plan.stream() as unknown as NodeJS.ReadableStream, { path: '/', copyUIDGID: true });
-            compose.push((await v.allSeen(composeNames, 120_000)) - t0);
-          },
-        ];
-        // Each run starts with another variant: what the first copy into the container pays
-        // (a growing directory, the host writing back earlier files) is shared by all of them.
-        for (let k = 0; k < variants.length; k++) await variants[(r + k) % variants.length]!();
-      }
-      const f = quantile(ferry, 0.5);
-      figures.push({
-        case: c.name,
-        files: c.files,
-        bytesPerFile: c.bytes,
-        runs,
-        ferryMs: round(f),
-        ferryP90Ms: round(quantile(ferry, 0.9)),
-        execTarMs: round(quantile(exec, 0.5)),
-        putArchiveMs: round(quantile(put, 0.5)),
-        tiltLikeMs: round(quantile(tilt, 0.5)),
-        composeWatchLikeMs: round(quantile(compose, 0.5)),
-        ratioToPerCall: Math.round((f / Math.min(quantile(exec, 0.5), quantile(put, 0.5))) * 100) / 100,
+    try {
+      await client.create<FileWatch>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'FileWatch', metadata: { name: 'app' }, spec: { watchedPaths: [src] } });
+      const yaml = [
+        'services:',
+        '  app:',
+        `    image: ${image}`,
+        '    init: true',
+        `    command: ["sh", "-c", "mkdir -p ${inContainerDir} && exec sleep 36000"]`,
+      ].join('\n');
+      await client.create<DockerComposeService>({ apiVersion: 'tilt.dev/v1alpha1', kind: 'DockerComposeService', metadata: { name: 'app' }, spec: { service: 'app', project: { name: project, yaml } } });
+      await client.create<LiveUpdate>({
+        apiVersion: 'tilt.dev/v1alpha1',
+        kind: 'LiveUpdate',
+        metadata: { name: 'app' },
+        spec: { basePath: dir, selector: { dockerCompose: { service: 'app' } }, sources: [{ fileWatch: 'app' }], syncs: [{ localPath: 'src', containerPath: inContainerDir }] },
       });
-      process.stderr.write(`sync ${c.name}: ${JSON.stringify(figures.at(-1))}\n`);
-    }
+      let id = '';
+      for (let i = 0; i < 600 && !id; i++) {
+        const lu = await client.get<LiveUpdate>('LiveUpdate', 'app');
+        id = lu?.status?.containers?.[0]?.containerID ?? '';
+        if (!id) await sleep(100);
+      }
+      if (!id) throw new Error('the LiveUpdate never selected the Compose container');
+      const container = docker.getContainer(id);
+      for (let i = 0; i < 100; i++) {
+        const r = await container.inspect();
+        if (r.State.Running) break;
+        await sleep(100);
+      }
+      const { v, stop } = await Visibility.start(docker, id, inContainerDir);
+      stopWatch = stop;
 
-    const lastSyncLatency = (await client.get<LiveUpdate>('LiveUpdate', 'app'))?.status?.lastSyncLatency;
-    await sleep(2000);
-    const before = process.cpuUsage();
-    await sleep(10_000);
-    const idle = process.cpuUsage(before);
-    result = {
-      image,
-      quietWindow: '10 ms base, adaptive (the default)',
-      figures,
-      idleCpuMs: Math.round((idle.user + idle.system) / 1000),
-      lastSyncLatency,
-    };
-  } finally {
-    stopWatch();
-    await client.delete('DockerComposeService', 'app').catch(() => undefined);
-    for (let i = 0; i < 100; i++) {
-      if (!(await client.get('DockerComposeService', 'app').catch(() => undefined))) break;
-      await sleep(100);
+      // Warm up: the first sync pays for connections and code being compiled.
+      await writeFiles(src, ['warm-0', 'warm-1'], Buffer.from('w'));
+      await v.allSeen(['warm-0', 'warm-1']);
+
+      const figures: SyncFigures[] = [];
+      for (const c of cases) {
+        const runs = Math.max(1, Math.round(c.runs * scale));
+        const content = Buffer.alloc(c.bytes, 'x');
+        const ferry: number[] = [];
+        const exec: number[] = [];
+        const put: number[] = [];
+        const tilt: number[] = [];
+        const compose: number[] = [];
+        for (let r = 0; r < runs; r++) {
+          const names = (kind: string) => Array.from({ length: c.files }, (_, k) => `${kind}-${c.files}-${c.bytes}-${r}-${k}`);
+
+          // Every measurement starts from a settled Engine: the previous copy's process is gone.
+          const settle = () => sleep(c.files > 1000 ? 2000 : 300);
+          // The raw copies write into a folder ferry does not watch.
+          const rawDir = path.join(dir, 'raw');
+          await fsp.mkdir(rawDir, { recursive: true });
+          const rawMappings = (ns: string[]) => ns.map((n) => ({ localPath: path.join(rawDir, n), containerPath: `${inContainerDir}/${n}` }));
+
+          const variants: (() => Promise<void>)[] = [
+            // ferry: write, then wait until the container has every file.
+            async () => {
+              await settle();
+              const ferryNames = names('ferry');
+              await saves.write(src, ferryNames, c.bytes);
+              const saved = performance.now();
+              ferry.push((await v.allSeen(ferryNames, 120_000)) - saved);
+            },
+            async () => {
+              const execNames = names('exec');
+              await writeFiles(rawDir, execNames, content);
+              const plan = await planArchive(rawMappings(execNames));
+              await settle();
+              const t0 = performance.now();
+              await execTar(docker, id, plan.stream() as unknown as NodeJS.ReadableStream);
+              exec.push((await v.allSeen(execNames, 120_000)) - t0);
+            },
+            async () => {
+              const putNames = names('put');
+              await writeFiles(rawDir, putNames, content);
+              const plan = await planArchive(rawMappings(putNames));
+              await settle();
+              const t0 = performance.now();
+              await container.putArchive(plan.stream() as unknown as NodeJS.ReadableStream, { path: '/', copyUIDGID: true });
+              put.push((await v.allSeen(putNames, 120_000)) - t0);
+            },
+            async () => {
+              const tiltNames = names('tilt');
+              await writeFiles(rawDir, tiltNames, content);
+              await settle();
+              const t0 = performance.now();
+              await sleep(200);
+              const plan = await planArchive(rawMappings(tiltNames));
+              await execTar(docker, id, plan.stream() as unknown as NodeJS.ReadableStream);
+              tilt.push((await v.allSeen(tiltNames, 120_000)) - t0);
+            },
+            async () => {
+              const composeNames = names('compose');
+              await writeFiles(rawDir, composeNames, content);
+              await settle();
+              const t0 = performance.now();
+              await sleep(500);
+              const plan = await planArchive(rawMappings(composeNames));
+              await container.putArchive(plan.stream() as unknown as NodeJS.ReadableStream, { path: '/', copyUIDGID: true });
+              compose.push((await v.allSeen(composeNames, 120_000)) - t0);
+            },
+          ];
+          // Each run starts with another variant: what the first copy into the container pays
+          // (a growing directory, the host writing back earlier files) is shared by all of them.
+          for (let k = 0; k < variants.length; k++) await variants[(r + k) % variants.length]!();
+        }
+        const f = quantile(ferry, 0.5);
+        figures.push({
+          case: c.name,
+          files: c.files,
+          bytesPerFile: c.bytes,
+          runs,
+          ferryMs: round(f),
+          ferryP90Ms: round(quantile(ferry, 0.9)),
+          execTarMs: round(quantile(exec, 0.5)),
+          putArchiveMs: round(quantile(put, 0.5)),
+          tiltLikeMs: round(quantile(tilt, 0.5)),
+          composeWatchLikeMs: round(quantile(compose, 0.5)),
+          ratioToPerCall: Math.round((f / Math.min(quantile(exec, 0.5), quantile(put, 0.5))) * 100) / 100,
+        });
+        process.stderr.write(`sync ${c.name}: ${JSON.stringify(figures.at(-1))}\n`);
+      }
+
+      const lastSyncLatency = (await client.get<LiveUpdate>('LiveUpdate', 'app'))?.status?.lastSyncLatency;
+      await sleep(2000);
+      const before = process.cpuUsage();
+      await sleep(10_000);
+      const idle = process.cpuUsage(before);
+      result = {
+        image,
+        quietWindow: '10 ms base, adaptive (the default)',
+        figures,
+        idleCpuMs: Math.round((idle.user + idle.system) / 1000),
+        lastSyncLatency,
+      };
+    } finally {
+      stopWatch();
+      client.close();
+      await daemon.stop();
     }
-    client.close();
-    await daemon.stop();
+    // The Kubernetes path after the Docker daemon has stopped (one daemon at a time), and before
+    // the Docker path's files are deleted: on a filesystem without a journal, ext4 keeps deleted
+    // inodes out of use for one to six minutes and scans past them on every file created, so a
+    // mass deletion would slow down every copy measured after it (BENCHMARKS.md).
+    if (opts.kubernetes !== false) result.kubernetes = await runKubernetesSync(docker, scale);
+  } finally {
+    await removeComposeProject(docker, project);
     await fsp.rm(dir, { recursive: true, force: true });
   }
-  // The Kubernetes path after the Docker daemon has stopped: one daemon at a time.
-  if (opts.kubernetes !== false) result.kubernetes = await runKubernetesSync(docker, scale);
   return result;
+}
+
+/** removeComposeProject removes the containers and networks of a Compose project the daemon left up. */
+async function removeComposeProject(docker: Docker, name: string): Promise<void> {
+  const label = `com.docker.compose.project=${name}`;
+  for (const c of await docker.listContainers({ all: true, filters: { label: [label] } })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+  for (const n of await docker.listNetworks({ filters: { label: [label] } })) await docker.getNetwork(n.Id).remove().catch(() => undefined);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

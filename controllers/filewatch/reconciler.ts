@@ -83,10 +83,14 @@ interface Running {
   reported?: string;
 }
 
-/** keepExact records a batch's exact paths when its event (the newest in history) lists fewer or others. */
+/**
+ * keepExact records a batch's exact paths when its event (the newest in history) lists fewer or
+ * others, and drops the records of events no longer in history.
+ */
 function keepExact(batches: FileBatches | undefined, uid: string, history: WatchHistory, paths: readonly string[]): void {
   const ev = history.fileEvents.at(-1);
   if (!batches || !ev) return;
+  batches.retain(uid, history.fileEvents.map((e) => e.time));
   const exact = [...new Set(paths)];
   const seen = ev.seenFiles ?? [];
   if (seen.length === exact.length && seen.every((p, i) => p === exact[i])) return;
@@ -133,7 +137,9 @@ export class FileWatchReconciler implements Reconciler {
     const now = this.deps.clock.now();
     const disableStatus = disableStatusFor(this.deps.cache, fw, now);
     if (disableStatus.state === 'Disabled') {
+      const uid = this.running.get(req.name)?.uid;
       await this.stop(req.name);
+      if (uid) this.deps.batches?.forget(uid); // the status drops its events
       await updateStatusIfChanged(this.deps.client, fw, fileWatchStatus(disableStatus, undefined, undefined));
       return;
     }
@@ -149,6 +155,7 @@ export class FileWatchReconciler implements Reconciler {
       else run = await this.start(req.name, fw, run, changedSinceMs(fw, startedMs));
     }
 
+    if (run.uid && run.uid !== fw.metadata.uid) this.deps.batches?.forget(run.uid); // recreated under the same name
     run.uid = fw.metadata.uid;
     if (run.error && run.error !== run.reported) this.deps.log.warn('FileWatch failed', { name: req.name, error: run.error });
     run.reported = run.error;

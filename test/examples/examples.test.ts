@@ -16,7 +16,7 @@ import { readManifests } from '../../src/cli/manifests.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { DockerComposeService } from '../../src/apis/dockercomposeservice.ts';
 import type { LiveUpdate } from '../../src/apis/liveupdate.ts';
-import type { ImageMap, KubernetesDiscovery } from '../../src/apis/index.ts';
+import type { FileWatch, ImageMap, KubernetesDiscovery } from '../../src/apis/index.ts';
 import { execIn, requireDocker, testImages, readFileIn } from '../support/docker.ts';
 import { waitFor } from '../support/wait.ts';
 import { KubeCluster } from '../fixtures/kube-cluster/index.ts';
@@ -82,6 +82,25 @@ describe('the Docker example', () => {
     fs.writeFileSync(path.join(dir, 'app/src/index.html'), '<h1>edited</h1>\n');
     await waitFor(async () => (await readFileIn(docker, id, '/app/src/index.html').catch(() => '')).includes('edited'), { timeoutMs: 30_000 });
     await waitFor(async () => (await readFileIn(docker, id, '/app/src/updated-at.txt').catch(() => '')).length > 0, { timeoutMs: 30_000 });
+  });
+
+  it('copies only the files of a change too large for the FileWatch status to list', async () => {
+    const id = (await container())!;
+    fs.mkdirSync(path.join(dir, 'app/src/many'));
+    fs.writeFileSync(path.join(dir, 'app/src/many/keep.txt'), 'host\n');
+    await waitFor(async () => (await readFileIn(docker, id, '/app/src/many/keep.txt').catch(() => '')) === 'host\n', { timeoutMs: 30_000 });
+    // Changed in the container only: a copy of the whole folder would overwrite it.
+    await execIn(docker, id, ['sh', '-c', 'echo container-side > /app/src/many/keep.txt']);
+    const names = Array.from({ length: 600 }, (_, i) => `${String(i).padStart(3, '0')}-${'x'.repeat(96)}.txt`);
+    for (const n of names) fs.writeFileSync(path.join(dir, 'app/src/many', n), n);
+    const last = `/app/src/many/${names.at(-1)}`;
+    await waitFor(async () => (await readFileIn(docker, id, last).catch(() => '')) === names.at(-1), { timeoutMs: 60_000 });
+    const fw = await run.client.get<FileWatch>('FileWatch', 'web-src');
+    const seen = (fw?.status?.fileEvents ?? []).flatMap((e) => e.seenFiles);
+    assert.ok(seen.includes(path.join(dir, 'app/src/many')) || seen.includes(path.join(dir, 'app/src')) || seen.includes(path.join(dir, 'app')), 'the status lists a folder for the batch');
+    const listed = await execIn(docker, id, ['sh', '-c', 'ls /app/src/many | wc -l']);
+    assert.equal(listed.stdout.trim(), String(names.length + 1));
+    assert.equal((await readFileIn(docker, id, '/app/src/many/keep.txt')).trim(), 'container-side', 'a file of that folder that did not change was not copied again');
   });
 
   it('rebuilds when the Dockerfile changes, and live-updates the new container', async () => {
