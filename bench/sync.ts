@@ -196,7 +196,7 @@ async function runKubernetesSync(docker: Docker, scale: number): Promise<Kuberne
       spec: { basePath: dir, selector: { kubernetes: { discoveryName: 'pod', containerName: 'app' } }, sources: [{ fileWatch: 'pod' }], syncs: [{ localPath: 'src', containerPath: inContainerDir }] },
     });
     for (let i = 0; i < 600; i++) {
-      if ((await client.get<LiveUpdate>('LiveUpdate', 'pod'))?.status?.containers?.length) break;
+      if ((await client.get<LiveUpdate>('LiveUpdate', 'pod'))?.status?.containers?.[0]?.containerID) break;
       await sleep(100);
     }
     const id = cluster.containerId('default', 'bench', 'app');
