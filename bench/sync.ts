@@ -148,6 +148,52 @@ async function execTar(docker: Docker, id: string, archive: NodeJS.ReadableStrea
   });
 }
 
+/** Run is what the measured copies of one run of a case share. */
+interface Run {
+  /** names lists the files a variant writes, by its kind: never the same twice. */
+  names: (kind: string) => string[];
+  /** settle waits for a calm machine: the previous copy's process is gone. */
+  settle: () => Promise<unknown>;
+  v: Visibility;
+  /** rawDir is where the per-call copies' files are written: a folder ferry does not watch. */
+  rawDir: string;
+  content: Buffer;
+  timeoutMs: number;
+}
+
+/** ferryVariant writes a save from the writer process and times it until the container has every file. */
+function ferryVariant(run: Run, src: string, out: number[]): () => Promise<void> {
+  return async () => {
+    await run.settle();
+    const names = run.names('ferry');
+    await saves.write(src, names, run.content.length);
+    const saved = performance.now();
+    out.push((await run.v.allSeen(names, run.timeoutMs)) - saved);
+  };
+}
+
+/**
+ * perCallVariant times one copy by `copy` of new files: from the call, the archive planned
+ * beforehand; or, given a quiet window (the Tilt-like and Compose-Watch-like pipelines), from the
+ * calm after the save, the window and the planning included.
+ */
+function perCallVariant(run: Run, kind: string, out: number[], copy: (archive: NodeJS.ReadableStream) => Promise<void>, windowMs = 0): () => Promise<void> {
+  return async () => {
+    const names = run.names(kind);
+    await writeFiles(run.rawDir, names, run.content);
+    const mappings = names.map((n) => ({ localPath: path.join(run.rawDir, n), containerPath: `${inContainerDir}/${n}` }));
+    let plan = windowMs ? undefined : await planArchive(mappings);
+    await run.settle();
+    const t0 = performance.now();
+    if (!plan) {
+      await sleep(windowMs);
+      plan = await planArchive(mappings);
+    }
+    await copy(plan.stream() as unknown as NodeJS.ReadableStream);
+    out.push((await run.v.allSeen(names, run.timeoutMs)) - t0);
+  };
+}
+
 const allCases = [
   { name: '1 file', files: 1, bytes: 1024, runs: 15 },
   { name: '10 files', files: 10, bytes: 1024, runs: 10 },
@@ -227,35 +273,8 @@ async function runKubernetesSync(docker: Docker, scale: number): Promise<Kuberne
       const tilt: number[] = [];
       for (let r = 0; r < runs; r++) {
         const names = (kind: string) => Array.from({ length: c.files }, (_, k) => `k8s-${kind}-${c.files}-${c.bytes}-${r}-${k}`);
-        const rawMappings = (ns: string[]) => ns.map((n) => ({ localPath: path.join(rawDir, n), containerPath: `${inContainerDir}/${n}` }));
-        const variants: (() => Promise<void>)[] = [
-          async () => {
-            await settle();
-            const ferryNames = names('ferry');
-            await saves.write(src, ferryNames, c.bytes);
-            const saved = performance.now();
-            ferry.push((await v.allSeen(ferryNames, 180_000)) - saved);
-          },
-          async () => {
-            const rawNames = names('exec');
-            await writeFiles(rawDir, rawNames, content);
-            const plan = await planArchive(rawMappings(rawNames));
-            await settle();
-            const t0 = performance.now();
-            await execTar(plan.stream() as unknown as NodeJS.ReadableStream);
-            raw.push((await v.allSeen(rawNames, 180_000)) - t0);
-          },
-          async () => {
-            const tiltNames = names('tilt');
-            await writeFiles(rawDir, tiltNames, content);
-            await settle();
-            const t0 = performance.now();
-            await sleep(200);
-            const plan = await planArchive(rawMappings(tiltNames));
-            await execTar(plan.stream() as unknown as NodeJS.ReadableStream);
-            tilt.push((await v.allSeen(tiltNames, 180_000)) - t0);
-          },
-        ];
+        const run: Run = { names, settle, v, rawDir, content, timeoutMs: 180_000 };
+        const variants = [ferryVariant(run, src, ferry), perCallVariant(run, 'exec', raw, execTar), perCallVariant(run, 'tilt', tilt, execTar, 200)];
         // Each run starts with another variant (see the Docker path).
         for (let k = 0; k < variants.length; k++) await variants[(r + k) % variants.length]!();
       }
@@ -343,58 +362,17 @@ export async function runSyncBench(opts: { runsScale?: number; kubernetes?: bool
 
           // Every measurement starts from a settled Engine: the previous copy's process is gone.
           const settle = () => sleep(c.files > 1000 ? 2000 : 300);
-          // The raw copies write into a folder ferry does not watch.
           const rawDir = path.join(dir, 'raw');
           await fsp.mkdir(rawDir, { recursive: true });
-          const rawMappings = (ns: string[]) => ns.map((n) => ({ localPath: path.join(rawDir, n), containerPath: `${inContainerDir}/${n}` }));
-
-          const variants: (() => Promise<void>)[] = [
-            // ferry: write, then wait until the container has every file.
-            async () => {
-              await settle();
-              const ferryNames = names('ferry');
-              await saves.write(src, ferryNames, c.bytes);
-              const saved = performance.now();
-              ferry.push((await v.allSeen(ferryNames, 120_000)) - saved);
-            },
-            async () => {
-              const execNames = names('exec');
-              await writeFiles(rawDir, execNames, content);
-              const plan = await planArchive(rawMappings(execNames));
-              await settle();
-              const t0 = performance.now();
-              await execTar(docker, id, plan.stream() as unknown as NodeJS.ReadableStream);
-              exec.push((await v.allSeen(execNames, 120_000)) - t0);
-            },
-            async () => {
-              const putNames = names('put');
-              await writeFiles(rawDir, putNames, content);
-              const plan = await planArchive(rawMappings(putNames));
-              await settle();
-              const t0 = performance.now();
-              await container.putArchive(plan.stream() as unknown as NodeJS.ReadableStream, { path: '/', copyUIDGID: true });
-              put.push((await v.allSeen(putNames, 120_000)) - t0);
-            },
-            async () => {
-              const tiltNames = names('tilt');
-              await writeFiles(rawDir, tiltNames, content);
-              await settle();
-              const t0 = performance.now();
-              await sleep(200);
-              const plan = await planArchive(rawMappings(tiltNames));
-              await execTar(docker, id, plan.stream() as unknown as NodeJS.ReadableStream);
-              tilt.push((await v.allSeen(tiltNames, 120_000)) - t0);
-            },
-            async () => {
-              const composeNames = names('compose');
-              await writeFiles(rawDir, composeNames, content);
-              await settle();
-              const t0 = performance.now();
-              await sleep(500);
-              const plan = await planArchive(rawMappings(composeNames));
-              await container.putArchive(plan.stream() as unknown as NodeJS.ReadableStream, { path: '/', copyUIDGID: true });
-              compose.push((await v.allSeen(composeNames, 120_000)) - t0);
-            },
+          const run: Run = { names, settle, v, rawDir, content, timeoutMs: 120_000 };
+          const toExec = (archive: NodeJS.ReadableStream) => execTar(docker, id, archive);
+          const toPut = async (archive: NodeJS.ReadableStream) => void (await container.putArchive(archive, { path: '/', copyUIDGID: true }));
+          const variants = [
+            ferryVariant(run, src, ferry),
+            perCallVariant(run, 'exec', exec, toExec),
+            perCallVariant(run, 'put', put, toPut),
+            perCallVariant(run, 'tilt', tilt, toExec, 200),
+            perCallVariant(run, 'compose', compose, toPut, 500),
           ];
           // Each run starts with another variant: what the first copy into the container pays
           // (a growing directory, the host writing back earlier files) is shared by all of them.

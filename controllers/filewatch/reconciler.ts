@@ -1,5 +1,5 @@
 import type { Logger } from 'winston';
-import type { FileWatch } from '../../src/apis/index.ts';
+import type { FileEvent, FileWatch } from '../../src/apis/index.ts';
 import { toMicroTime, toTime } from '../../src/apis/index.ts';
 import { createIgnoreMatcher } from '../../src/adapters/ignore/matcher.ts';
 import { EventBatcher, defaultQuietMs } from '../../src/adapters/watch/batcher.ts';
@@ -81,20 +81,6 @@ interface Running {
   backoffMs: number;
   /** reported is the last error logged, so a failure is logged when it changes. */
   reported?: string;
-}
-
-/**
- * keepExact records a batch's exact paths when its event (the newest in history) lists fewer or
- * others, and drops the records of events no longer in history.
- */
-function keepExact(batches: FileBatches | undefined, uid: string, history: WatchHistory, paths: readonly string[]): void {
-  const ev = history.fileEvents.at(-1);
-  if (!batches || !ev) return;
-  batches.retain(uid, history.fileEvents.map((e) => e.time));
-  const exact = [...new Set(paths)];
-  const seen = ev.seenFiles ?? [];
-  if (seen.length === exact.length && seen.every((p, i) => p === exact[i])) return;
-  batches.record(uid, ev.time, seen, exact);
 }
 
 /**
@@ -203,8 +189,13 @@ export class FileWatchReconciler implements Reconciler {
       maxBatchMs: this.deps.maxBatchMs,
       onBatch: (paths, lastChangeUs) => {
         if (this.running.get(name) !== run) return;
-        run.history = recordBatch(run.history, paths, lastChangeUs, run.watchedPaths);
-        if (paths.length > 0 && run.uid) keepExact(this.deps.batches, run.uid, run.history, paths);
+        // A batch too large for its event keeps its exact paths for this daemon's LiveUpdates,
+        // as long as its event stays in the history.
+        const { batches } = this.deps;
+        const uid = run.uid;
+        const keep = batches && uid ? (ev: FileEvent, exact: string[]) => batches.record(uid, ev.time, ev.seenFiles, exact) : undefined;
+        run.history = recordBatch(run.history, paths, lastChangeUs, run.watchedPaths, keep);
+        if (batches && uid && paths.length > 0) batches.retain(uid, run.history.fileEvents.map((e) => e.time));
         run.error = undefined;
         this.deps.wake.enqueue(name);
       },

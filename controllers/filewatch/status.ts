@@ -38,7 +38,12 @@ export interface WatchHistory {
  * directory's contents in the container rather than adding to them.
  */
 export function boundSeenFiles(paths: readonly string[], watchedPaths: readonly string[], maxChars = maxSeenFilesChars): string[] {
-  let list = unique(paths);
+  return bound(unique(paths), watchedPaths, maxChars);
+}
+
+/** bound shortens a list of unique paths as boundSeenFiles says; a list that fits is returned itself. */
+function bound(distinct: string[], watchedPaths: readonly string[], maxChars: number): string[] {
+  let list = distinct;
   if (textSize(list) <= maxChars) return list;
   const roots = watchedPaths.map((p) => path.resolve(p));
   const deepest = Math.max(...list.map(depth));
@@ -79,12 +84,22 @@ function truncate(p: string, n: number, roots: readonly string[]): string {
  * recordBatch adds one flushed batch to the history: a non-empty batch becomes a FileEvent
  * stamped `at` (a Date, or microseconds since the epoch: the time of the batch's last change,
  * so that a sync can be timed from it), lastEventTime moves to it, and only the 20 most recent
- * events are kept. An empty batch changes nothing.
+ * events are kept. An empty batch changes nothing. When the batch's seenFiles had to be
+ * shortened, onShortened is given its event and its exact paths (each once).
  */
-export function recordBatch(history: WatchHistory, paths: readonly string[], at: Date | number, watchedPaths: readonly string[]): WatchHistory {
+export function recordBatch(
+  history: WatchHistory,
+  paths: readonly string[],
+  at: Date | number,
+  watchedPaths: readonly string[],
+  onShortened?: (ev: FileEvent, exact: string[]) => void,
+): WatchHistory {
   if (paths.length === 0) return history;
   const time = typeof at === 'number' ? microTimeString(at) : toMicroTime(at);
-  const fileEvents = [...history.fileEvents, { time, seenFiles: boundSeenFiles(paths, watchedPaths) }];
+  const exact = unique(paths);
+  const ev = { time, seenFiles: bound(exact, watchedPaths, maxSeenFilesChars) };
+  if (ev.seenFiles !== exact) onShortened?.(ev, exact);
+  const fileEvents = [...history.fileEvents, ev];
   return { lastEventTime: time, fileEvents: fileEvents.slice(-maxFileEventHistory) };
 }
 
