@@ -174,12 +174,14 @@ export function withDeadline<T>(step: Promise<T>, opts: DeadlineOptions): Promis
         else if (!settled) checkAlive();
       }, intervalMs);
     };
-    if (opts.signal?.aborted) return onAbort();
-    opts.signal?.addEventListener('abort', onAbort);
-    if (opts.alive) checkAlive();
+    // The step's outcome is always taken in, even when it no longer decides: a step abandoned
+    // that fails later must not be an unhandled rejection (it would end the process).
     step.then(
       (v) => finish(() => resolve(v)),
       (e: unknown) => finish(() => reject(e)),
     );
+    if (opts.signal?.aborted) return onAbort();
+    opts.signal?.addEventListener('abort', onAbort);
+    if (opts.alive) checkAlive();
   });
 }
